@@ -1,0 +1,105 @@
+// Shared Host behaviour on top of one primitive, execRaw: become (sudo), LC_ALL=C,
+// and file reads/writes as small POSIX sh scripts, so SSH and local behave the same.
+import type { Host, RunOptions, RunResult, WriteOptions, WriteResult } from '../host.js';
+import { CommandFailedError, PlayError } from '../errors.js';
+import { shQuote } from '../quote.js';
+
+export interface RawResult {
+  stdout: Buffer;
+  stderr: Buffer;
+  code: number | null;
+  signal?: string | null;
+}
+
+export interface BecomeSettings {
+  /** Whether tasks of this host run with become by default (play/task `become: true`). */
+  enabled: boolean;
+  user: string;
+  /** Sent on stdin to `sudo -S`, never on a command line, never logged. */
+  password?: string;
+  /** Extra sudo flags from ansible_become_flags. */
+  flags?: string;
+}
+
+export abstract class BaseHost implements Host {
+  become: BecomeSettings = { enabled: false, user: 'root' };
+
+  constructor(readonly name: string) {}
+
+  /** Runs `command` through the remote `sh -c`, with stdin, returning raw bytes. */
+  protected abstract execRaw(command: string, stdin: Buffer | undefined, timeoutMs: number | undefined): Promise<RawResult>;
+  abstract close(): Promise<void>;
+
+  /** Wraps a command for become and locale; returns the final command and stdin. */
+  wrap(command: string, opts: RunOptions = {}): { command: string; stdin?: Buffer } {
+    let cmd = opts.cLocale === false ? command : `LC_ALL=C; export LC_ALL; ${command}`;
+    let stdin = opts.stdin === undefined ? undefined : Buffer.isBuffer(opts.stdin) ? opts.stdin : Buffer.from(opts.stdin);
+    const useBecome = opts.become ?? this.become.enabled;
+    if (useBecome) {
+      const flags = this.become.flags ? ` ${this.become.flags}` : '';
+      if (this.become.password !== undefined) {
+        // -S reads the password from stdin; -p '' keeps the prompt out of stderr.
+        cmd = `sudo -S -p ''${flags} -u ${shQuote(this.become.user)} -- sh -c ${shQuote(cmd)}`;
+        stdin = Buffer.concat([Buffer.from(this.become.password + '\n'), stdin ?? Buffer.alloc(0)]);
+      } else {
+        cmd = `sudo -n${flags} -u ${shQuote(this.become.user)} -- sh -c ${shQuote(cmd)}`;
+      }
+    }
+    return { command: cmd, stdin };
+  }
+
+  async runRaw(command: string, opts: RunOptions = {}): Promise<RawResult> {
+    const w = this.wrap(command, opts);
+    return this.execRaw(w.command, w.stdin, opts.timeoutMs);
+  }
+
+  async run(command: string, opts: RunOptions = {}): Promise<RunResult> {
+    const r = await this.runRaw(command, opts);
+    return { stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8'), code: r.code, signal: r.signal };
+  }
+
+  async readFile(path: string, opts: { become?: boolean } = {}): Promise<Buffer | null> {
+    const p = shQuote(path);
+    // Exit 3 = missing, so a missing file is not confused with a failure to read.
+    const r = await this.runRaw(`if [ -e ${p} ]; then exec cat -- ${p}; else exit 3; fi`, { become: opts.become });
+    if (r.code === 3) return null;
+    if (r.code !== 0) throw new CommandFailedError(this.name, `read ${path}`, r.code, r.stderr.toString('utf8'), r.signal);
+    return r.stdout;
+  }
+
+  async writeFile(path: string, content: string | Buffer, opts: WriteOptions = {}): Promise<WriteResult> {
+    if (!path.startsWith('/')) throw new PlayError(`refusing to write ${path}: remote paths must be absolute`);
+    const p = shQuote(path);
+    const mode = opts.mode ? validMode(opts.mode) : '';
+    const lines = [
+      'set -e',
+      `p=${p}`,
+      'd=$(dirname -- "$p")',
+      'tmp=$(mktemp "$d/.play-tmp.XXXXXX")',
+      `trap 'rm -f -- "$tmp"' EXIT`,
+      'cat > "$tmp"',
+      // Keep mode and owner of the file being replaced; a new file gets 0644 unless told.
+      'if [ -e "$p" ]; then chmod --reference="$p" -- "$tmp"; chown --reference="$p" -- "$tmp" 2>/dev/null || true; else chmod 0644 -- "$tmp"; fi',
+    ];
+    if (mode) lines.push(`chmod ${mode} -- "$tmp"`);
+    if (opts.owner) lines.push(`chown ${shQuote(opts.owner)} -- "$tmp"`);
+    if (opts.group) lines.push(`chgrp ${shQuote(opts.group)} -- "$tmp"`);
+    if (opts.backup) {
+      lines.push('if [ -e "$p" ]; then b="$p.$(date +%Y-%m-%d@%H:%M:%S)~"; cp -p -- "$p" "$b"; printf "%s" "$b"; fi');
+    }
+    lines.push('mv -f -- "$tmp" "$p"', 'trap - EXIT');
+    const data = Buffer.isBuffer(content) ? content : Buffer.from(content, 'utf8');
+    const r = await this.runRaw(lines.join('\n'), { stdin: data, become: opts.become });
+    if (r.code !== 0) throw new CommandFailedError(this.name, `write ${path}`, r.code, r.stderr.toString('utf8'), r.signal);
+    const backupPath = r.stdout.toString('utf8').trim();
+    return backupPath ? { backupPath } : {};
+  }
+}
+
+/** Accepts '0644', '644', 'u=rw,g=r,o=r'; refuses anything that is not a mode. */
+export function validMode(mode: string): string {
+  const m = String(mode);
+  if (/^0?[0-7]{3,4}$/.test(m)) return m;
+  if (/^[ugoa]*[-+=][rwxXst]*(,[ugoa]*[-+=][rwxXst]*)*$/.test(m)) return m;
+  throw new PlayError(`invalid file mode '${m}': use octal like '0644' or symbolic like 'u=rw,g=r,o=r'`);
+}

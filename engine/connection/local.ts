@@ -1,0 +1,26 @@
+// `connection: local`: the same Host contract, commands run by /bin/sh on this machine.
+import { spawn } from 'node:child_process';
+import { BaseHost, type RawResult } from './base-host.js';
+
+export class LocalHost extends BaseHost {
+  protected execRaw(command: string, stdin: Buffer | undefined, timeoutMs: number | undefined): Promise<RawResult> {
+    return new Promise((resolve, reject) => {
+      const child = spawn('/bin/sh', ['-c', command], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      let timer: NodeJS.Timeout | undefined;
+      if (timeoutMs) timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      child.stdout.on('data', (b: Buffer) => out.push(b));
+      child.stderr.on('data', (b: Buffer) => err.push(b));
+      child.on('error', reject);
+      child.on('close', (code, signal) => {
+        if (timer) clearTimeout(timer);
+        resolve({ stdout: Buffer.concat(out), stderr: Buffer.concat(err), code, signal });
+      });
+      child.stdin.on('error', () => {}); // the command may exit before reading its stdin
+      child.stdin.end(stdin ?? Buffer.alloc(0));
+    });
+  }
+
+  async close(): Promise<void> {}
+}

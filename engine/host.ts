@@ -1,0 +1,53 @@
+// The one door to a host: every module reads and writes through this interface.
+import { CommandFailedError } from './errors.js';
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  /** Exit code; null when killed by a signal. */
+  code: number | null;
+  signal?: string | null;
+}
+
+export interface RunOptions {
+  /** Bytes fed to the command's stdin (e.g. file content, a sudo password). */
+  stdin?: string | Buffer;
+  timeoutMs?: number;
+  /** Run through the host's become method (sudo) if the task asked for it. */
+  become?: boolean;
+  /** Prefix LC_ALL=C (default true): output that is parsed must not be localised. */
+  cLocale?: boolean;
+}
+
+export interface WriteOptions {
+  /** Octal mode string like '0644'; default: keep the old file's mode, else 0644. */
+  mode?: string;
+  owner?: string;
+  group?: string;
+  /** Keep the previous content as PATH.<timestamp>~ and return its path. */
+  backup?: boolean;
+  become?: boolean;
+}
+
+export interface WriteResult {
+  backupPath?: string;
+}
+
+export interface Host {
+  /** Inventory name of the host. */
+  readonly name: string;
+  /** Runs a command through `sh -c`; resolves on any exit code (never throws on non-zero). */
+  run(command: string, opts?: RunOptions): Promise<RunResult>;
+  /** Reads a whole file; null if it does not exist. */
+  readFile(path: string, opts?: { become?: boolean }): Promise<Buffer | null>;
+  /** Writes atomically (temp file in the same directory + rename), keeping mode/owner. */
+  writeFile(path: string, content: string | Buffer, opts?: WriteOptions): Promise<WriteResult>;
+  close(): Promise<void>;
+}
+
+/** Runs and throws CommandFailedError (execa-like message) unless the exit code is 0. */
+export async function runChecked(host: Host, command: string, opts?: RunOptions): Promise<RunResult> {
+  const r = await host.run(command, opts);
+  if (r.code !== 0) throw new CommandFailedError(host.name, command, r.code, r.stderr, r.signal);
+  return r;
+}

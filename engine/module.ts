@@ -1,0 +1,98 @@
+// The module contract: read (reads only) → diff (pure) → apply (exactly those changes).
+// The engine owns the loop, check mode and the convergence re-read; modules never see check mode.
+import type { Host } from './host.js';
+import type { ParamSchema } from './schema.js';
+
+/** One difference between the host and the task: printed as `path: from → to`. */
+export interface Change {
+  /** What differs, e.g. `runtime net.ipv4.tcp_rmem`, `eth1 mtu`, `file /etc/x.conf`. */
+  path: string;
+  from?: unknown;
+  to?: unknown;
+  /** Applying it disrupts the host (link flap, daemon restart). */
+  disruptive?: boolean;
+  /** Full text before/after, for `--diff` unified diffs of file content. */
+  before?: string;
+  after?: string;
+  /** Free text instead of from → to, e.g. "would run: systemctl restart libvirtd". */
+  message?: string;
+}
+
+/** A diff may also carry findings that fail the task even in check mode (path MTU too small). */
+export interface DiffResult {
+  changes: Change[];
+  /** Problems that fail the task whatever the mode: each a clear sentence. */
+  failures?: string[];
+  /** Reported but not failing (e.g. `unsupported: warn` settings the driver cannot change). */
+  warnings?: string[];
+}
+
+export interface ModuleContext {
+  host: Host;
+  /** Inventory hostname. */
+  hostName: string;
+  /** All variables visible to the task (inventory, play, registered, facts). */
+  vars: Record<string, unknown>;
+  /** Run commands with become (sudo) for this task. */
+  become: boolean;
+  /** Extra lines for -v output. */
+  log(line: string): void;
+}
+
+export interface ApplyOutcome {
+  /** Extra data exposed to `register` (e.g. command rc/stdout). */
+  data?: Record<string, unknown>;
+  warnings?: string[];
+  /** Backup files written while applying. */
+  backups?: string[];
+}
+
+export interface ModuleDoc {
+  name: string;
+  summary: string;
+  /** Longer text: behaviour, facets, what is disruptive. */
+  description?: string;
+  params: ParamSchema;
+  /** YAML task snippets shown by `play modules NAME`. */
+  examples: string[];
+}
+
+export interface Module<P = any, S = any> extends ModuleDoc {
+  /**
+   * state:   read/diff/apply converge; the engine re-reads after apply and fails if still different.
+   * action:  apply does something every time it is due (command); no convergence re-read.
+   * control: runs inside the engine only (debug, set_fact, assert); uses `control` instead.
+   */
+  kind: 'state' | 'action' | 'control';
+  /** Cross-parameter checks at validation time (pure): messages, each naming the field. */
+  validate?(params: P): string[];
+  read?(ctx: ModuleContext, params: P): Promise<S>;
+  diff?(state: S, params: P): Change[] | DiffResult;
+  apply?(ctx: ModuleContext, params: P, changes: Change[], state: S): Promise<ApplyOutcome | void>;
+  /** Data for `register` from the state read (e.g. a stat result). */
+  result?(state: S, params: P): Record<string, unknown>;
+  /** For kind 'control': runs in check mode too (it changes nothing on the host). */
+  control?(ctx: ModuleContext, params: P): Promise<ControlOutcome>;
+  /**
+   */
+}
+
+export interface ControlOutcome {
+  failed?: boolean;
+  msg?: string;
+  /** set_fact: variables to add to the host. */
+  facts?: Record<string, unknown>;
+  data?: Record<string, unknown>;
+  changed?: boolean;
+}
+
+export function normalizeDiff(d: Change[] | DiffResult): DiffResult {
+  return Array.isArray(d) ? { changes: d } : { changes: d.changes, failures: d.failures ?? [], warnings: d.warnings ?? [] };
+}
+
+/** `runtime net.ipv4.tcp_rmem: '4096 131072 6291456' → '4096 87380 16777216'` */
+export function formatChange(c: Change): string {
+  if (c.message) return `${c.path}: ${c.message}`;
+  const fmt = (v: unknown) => (v === undefined || v === null ? '(absent)' : typeof v === 'string' ? `'${v}'` : JSON.stringify(v));
+  return `${c.path}: ${fmt(c.from)} → ${fmt(c.to)}${c.disruptive ? ' (disruptive)' : ''}`;
+}
