@@ -1,0 +1,13 @@
+// The module registry: one import and one entry per module.
+import type { Module } from '../engine/module.js';
+
+export const MODULES: Record<string, Module> = {
+};
+
+export function getModule(name: string): Module | undefined {
+  return Object.prototype.hasOwnProperty.call(MODULES, name) ? MODULES[name] : undefined;
+}
+
+export function moduleNames(): string[] {
+  return Object.keys(MODULES).sort();
+}
