@@ -1,0 +1,91 @@
+// The loaded, validated playbook: what the runner executes. Raw values keep their templates;
+// they are rendered per host at run time. Every node keeps its source position.
+import type { SourcePos } from '../errors.js';
+
+export interface TaskCommon {
+  name?: string;
+  /** `when:` conditions (all must hold); each an expression string (or a literal boolean). */
+  when: Array<string | boolean>;
+  tags: string[];
+  become?: boolean;
+  becomeUser?: string;
+  /** Task-level `vars:`. */
+  vars: Record<string, unknown>;
+  ignoreErrors?: boolean | string;
+  /** `delegate_to:` host name (may be a template). */
+  delegateTo?: string;
+  runOnce?: boolean;
+  /** Per-task check mode override (`check_mode: true|false`). */
+  checkMode?: boolean;
+  pos: SourcePos;
+  /** Positions of the node's own keys, for run-time errors (e.g. `when`, `loop`). */
+  keyPos: Record<string, SourcePos>;
+}
+
+export interface Task extends TaskCommon {
+  kind: 'task';
+  module: string;
+  /** Parameters as written (templates not yet rendered); defaults are filled at run time. */
+  params: Record<string, unknown>;
+  /** Position of each parameter path: key `a.b` for params.a.b. */
+  paramPos: Record<string, SourcePos>;
+  /** `loop:` value as written: a list, or a template string naming a list. */
+  loop?: unknown;
+  loopVar: string;
+  register?: string;
+  notify: string[];
+  changedWhen?: Array<string | boolean>;
+  failedWhen?: Array<string | boolean>;
+  until?: Array<string | boolean>;
+  retries?: number;
+  /** Seconds between retries. */
+  delay: number;
+  /** Seconds; the task fails when a host takes longer. */
+  timeout?: number;
+  /** For handlers: extra topic names a handler answers to. */
+  listen: string[];
+}
+
+export interface Block extends TaskCommon {
+  kind: 'block';
+  block: TaskNode[];
+  rescue: TaskNode[];
+  always: TaskNode[];
+}
+
+/** `meta: flush_handlers` (the only meta action supported). */
+export interface FlushHandlers extends TaskCommon {
+  kind: 'flush_handlers';
+}
+
+export type TaskNode = Task | Block | FlushHandlers;
+
+export interface Play {
+  name: string;
+  /** Host pattern as written. */
+  hosts: string;
+  vars: Record<string, unknown>;
+  /** Paths resolved relative to the playbook, already loaded into `vars` in order. */
+  varsFiles: string[];
+  become: boolean;
+  becomeUser?: string;
+  gatherFacts: boolean;
+  /** Batch sizes: numbers or "30%" strings; empty = all hosts in one batch. */
+  serial: Array<number | string>;
+  maxFailPercentage?: number;
+  anyErrorsFatal: boolean;
+  strategy: 'linear' | 'free';
+  tags: string[];
+  tasks: TaskNode[];
+  handlers: Task[];
+  pos: SourcePos;
+  keyPos: Record<string, SourcePos>;
+}
+
+export interface Playbook {
+  /** Path as given/resolved (for messages and reports). */
+  file: string;
+  /** Directory of the playbook: relative paths (vars_files, template src) resolve from it. */
+  dir: string;
+  plays: Play[];
+}
