@@ -18,6 +18,8 @@ export function formatPos(pos: SourcePos | undefined): string {
 export class PlayError extends Error {
   /** A user mistake: the CLI prints the message alone, without a stack. */
   readonly userError: boolean = true;
+  /** Data for `register` even though the task failed (a failed command's rc/stdout/stderr). */
+  data?: Record<string, unknown>;
   constructor(message: string) {
     super(message);
     this.name = new.target.name;

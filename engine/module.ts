@@ -16,6 +16,11 @@ export interface Change {
   after?: string;
   /** Free text instead of from → to, e.g. "would run: systemctl restart libvirtd". */
   message?: string;
+  /**
+   * Something done each time it is due (restart a service, run a command), not a state:
+   * the convergence re-read after apply ignores it (see `unconverged`).
+   */
+  action?: boolean;
 }
 
 /** A diff may also carry findings that fail the task even in check mode (path MTU too small). */
@@ -74,7 +79,12 @@ export interface Module<P = any, S = any> extends ModuleDoc {
   /** For kind 'control': runs in check mode too (it changes nothing on the host). */
   control?(ctx: ModuleContext, params: P): Promise<ControlOutcome>;
   /**
+   * The parameter a bare string fills: `command: echo hi` means `{cmd: 'echo hi'}`.
+   * Unset: the module needs a dict of parameters.
    */
+  freeForm?: string;
+  /** Accepts any parameter names (set_fact): `params` documents the known ones only. */
+  freeKeys?: boolean;
 }
 
 export interface ControlOutcome {
@@ -88,6 +98,14 @@ export interface ControlOutcome {
 
 export function normalizeDiff(d: Change[] | DiffResult): DiffResult {
   return Array.isArray(d) ? { changes: d } : { changes: d.changes, failures: d.failures ?? [], warnings: d.warnings ?? [] };
+}
+
+/**
+ * The changes of a re-read after apply that mean "did not converge": every change except
+ * actions (a `restarted` service shows a restart again on every read, by design).
+ */
+export function unconverged(d: Change[] | DiffResult): Change[] {
+  return normalizeDiff(d).changes.filter((c) => !c.action);
 }
 
 /** `runtime net.ipv4.tcp_rmem: '4096 131072 6291456' → '4096 87380 16777216'` */
