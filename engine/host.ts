@@ -15,6 +15,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Run through the host's become method (sudo) if the task asked for it. */
   become?: boolean;
+  /** User to become (default: the host's become user, usually root). */
+  becomeUser?: string;
   /** Prefix LC_ALL=C (default true): output that is parsed must not be localised. */
   cLocale?: boolean;
 }
@@ -27,6 +29,7 @@ export interface WriteOptions {
   /** Keep the previous content as PATH.<timestamp>~ and return its path. */
   backup?: boolean;
   become?: boolean;
+  becomeUser?: string;
 }
 
 export interface WriteResult {
@@ -39,7 +42,7 @@ export interface Host {
   /** Runs a command through `sh -c`; resolves on any exit code (never throws on non-zero). */
   run(command: string, opts?: RunOptions): Promise<RunResult>;
   /** Reads a whole file; null if it does not exist. */
-  readFile(path: string, opts?: { become?: boolean }): Promise<Buffer | null>;
+  readFile(path: string, opts?: { become?: boolean; becomeUser?: string }): Promise<Buffer | null>;
   /** Writes atomically (temp file in the same directory + rename), keeping mode/owner. */
   writeFile(path: string, content: string | Buffer, opts?: WriteOptions): Promise<WriteResult>;
   close(): Promise<void>;

@@ -39,10 +39,10 @@ export abstract class BaseHost implements Host {
       const flags = this.become.flags ? ` ${this.become.flags}` : '';
       if (this.become.password !== undefined) {
         // -S reads the password from stdin; -p '' keeps the prompt out of stderr.
-        cmd = `sudo -S -p ''${flags} -u ${shQuote(this.become.user)} -- sh -c ${shQuote(cmd)}`;
+        cmd = `sudo -S -p ''${flags} -u ${shQuote(opts.becomeUser ?? this.become.user)} -- sh -c ${shQuote(cmd)}`;
         stdin = Buffer.concat([Buffer.from(this.become.password + '\n'), stdin ?? Buffer.alloc(0)]);
       } else {
-        cmd = `sudo -n${flags} -u ${shQuote(this.become.user)} -- sh -c ${shQuote(cmd)}`;
+        cmd = `sudo -n${flags} -u ${shQuote(opts.becomeUser ?? this.become.user)} -- sh -c ${shQuote(cmd)}`;
       }
     }
     return { command: cmd, stdin };
@@ -58,10 +58,10 @@ export abstract class BaseHost implements Host {
     return { stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8'), code: r.code, signal: r.signal };
   }
 
-  async readFile(path: string, opts: { become?: boolean } = {}): Promise<Buffer | null> {
+  async readFile(path: string, opts: { become?: boolean; becomeUser?: string } = {}): Promise<Buffer | null> {
     const p = shQuote(path);
     // Exit 3 = missing, so a missing file is not confused with a failure to read.
-    const r = await this.runRaw(`if [ -e ${p} ]; then exec cat -- ${p}; else exit 3; fi`, { become: opts.become });
+    const r = await this.runRaw(`if [ -e ${p} ]; then exec cat -- ${p}; else exit 3; fi`, { become: opts.become, becomeUser: opts.becomeUser });
     if (r.code === 3) return null;
     if (r.code !== 0) throw new CommandFailedError(this.name, `read ${path}`, r.code, r.stderr.toString('utf8'), r.signal);
     return r.stdout;
@@ -89,7 +89,7 @@ export abstract class BaseHost implements Host {
     }
     lines.push('mv -f -- "$tmp" "$p"', 'trap - EXIT');
     const data = Buffer.isBuffer(content) ? content : Buffer.from(content, 'utf8');
-    const r = await this.runRaw(lines.join('\n'), { stdin: data, become: opts.become });
+    const r = await this.runRaw(lines.join('\n'), { stdin: data, become: opts.become, becomeUser: opts.becomeUser });
     if (r.code !== 0) throw new CommandFailedError(this.name, `write ${path}`, r.code, r.stderr.toString('utf8'), r.signal);
     const backupPath = r.stdout.toString('utf8').trim();
     return backupPath ? { backupPath } : {};
