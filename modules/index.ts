@@ -1,7 +1,11 @@
 // The module registry: one import and one entry per module.
 import type { Module } from '../engine/module.js';
+import { qemuConf } from './qemu_conf/index.js';
+import { firewall } from './firewall/index.js';
 
 export const MODULES: Record<string, Module> = {
+  qemu_conf: qemuConf,
+  firewall,
 };
 
 export function getModule(name: string): Module | undefined {

@@ -1,0 +1,156 @@
+// firewall: an nftables table of our own that lets only the migration networks reach the
+// live-migration ports. Two facets: the live ruleset, and the persisted file (drift reported apart).
+import type { Change, DiffResult, Module, ModuleContext } from '../../engine/module.js';
+import { ModuleError } from '../../engine/errors.js';
+import { runChecked } from '../../engine/host.js';
+import { sh } from '../../engine/quote.js';
+import { dirname } from 'node:path/posix';
+import { isMissingTable, parseCidr, parseNftTable, parsePort, type LiveTable } from './parse.js';
+import { desiredRules, diffTable, liveDeletes, renderNft, splitTable, type Desired } from './rules.js';
+
+export interface FirewallParams {
+  table: string;
+  ports: unknown;
+  allow_from: string[];
+  extra_ports: unknown;
+  persist_file?: string;
+  state: 'present' | 'absent';
+}
+
+export interface FirewallState {
+  live: LiveTable;
+  /** Content of persist_file; null when it does not exist; undefined when not managed. */
+  file?: string | null;
+}
+
+const TABLE_RE = /^(inet|ip|ip6)\s+([A-Za-z][A-Za-z0-9_]*)$/;
+const EMPTY: LiveTable = { exists: false, chains: [], rules: {}, objects: [] };
+
+/** `49152-49215`, `16514,16509`, 16514 or a list of those → one list of port specs. */
+export function portList(v: unknown): Array<string | number> {
+  if (v === undefined || v === null) return [];
+  if (Array.isArray(v)) return v.flatMap(portList);
+  if (typeof v === 'number') return [v];
+  if (typeof v === 'string') return v.split(',').map((s) => s.trim()).filter(Boolean);
+  return [JSON.stringify(v)];
+}
+
+const allPorts = (p: FirewallParams) => [...portList(p.ports), ...portList(p.extra_ports)];
+const desired = (p: FirewallParams): Desired | null => (p.state === 'absent' ? null : desiredRules(p.table, allPorts(p), p.allow_from));
+const isLive = (c: Change) => c.path.startsWith('nft ');
+
+export const firewall: Module<FirewallParams, FirewallState> = {
+  name: 'firewall',
+  kind: 'state',
+  summary: 'Restrict the live-migration ports to the migration networks with an nftables table of its own',
+  description: [
+    'Keeps one nftables table (default `inet live_migration`) with a base chain `input`',
+    '(type filter hook input priority 0, policy accept: only our ports are restricted) holding, for each',
+    'network of allow_from, `saddr NET tcp dport PORTS accept`, then `tcp dport PORTS drop`. Other tables',
+    'are never read or touched.',
+    '',
+    'Live facet: read with `nft -j list table`, compared rule by rule (missing / extra rules, chain hook,',
+    'priority and policy, foreign chains or sets in our table). Applied as one atomic `nft -f -`',
+    'transaction (create table, flush, rebuild): there is no moment without the rules.',
+    'File facet (persist_file): the same ruleset rendered from templates/nftables-live-migration.nft.hbs;',
+    'a file that differs is reported as its own change, apart from the live ruleset.',
+    'state: absent deletes the table and the persisted file.',
+  ].join('\n'),
+  params: {
+    table: { type: 'str', description: 'family and name of our table', default: 'inet live_migration' },
+    ports: { type: 'raw', description: "migration ports: 'N', 'N-M', a comma list or a list (libvirt's migration_port_min-max)", default: '49152-49215' },
+    allow_from: { type: 'list', elements: { type: 'str', description: 'CIDR' }, description: 'networks allowed to connect (IPv4 and IPv6 CIDRs or addresses)', default: [] },
+    extra_ports: { type: 'raw', description: "more ports under the same rules, e.g. libvirt's TLS port 16514", default: [] },
+    persist_file: { type: 'str', description: 'file the ruleset is persisted to, e.g. /etc/nftables.d/live-migration.nft (include it from /etc/nftables.conf)' },
+    state: { type: 'str', description: 'present or absent', default: 'present', choices: ['present', 'absent'] },
+  },
+  examples: [
+    [
+      '- name: Only the migration network reaches the migration ports and libvirt TLS',
+      '  firewall:',
+      '    allow_from: [198.18.24.0/24, "fd00:18:24::/64"]',
+      '    ports: 49152-49215',
+      '    extra_ports: [16514]',
+      '    persist_file: /etc/nftables.d/live-migration.nft',
+    ].join('\n'),
+    ['- name: Remove the restriction', '  firewall:', '    state: absent', '    persist_file: /etc/nftables.d/live-migration.nft'].join('\n'),
+  ],
+
+  validate(p) {
+    const out: string[] = [];
+    const t = TABLE_RE.exec(p.table.trim());
+    if (!t) out.push(`table: expected 'FAMILY NAME' with FAMILY inet, ip or ip6 and a plain name, got '${p.table}'`);
+    const ranges: Array<{ lo: number; hi: number; field: string }> = [];
+    for (const field of ['ports', 'extra_ports'] as const) {
+      for (const v of portList(p[field])) {
+        try {
+          ranges.push({ ...parsePort(v), field });
+        } catch (e) {
+          out.push(`${field}: ${(e as Error).message}`);
+        }
+      }
+    }
+    if (p.state === 'present' && portList(p.ports).length === 0) out.push('ports: name at least one port or range');
+    ranges.sort((a, b) => a.lo - b.lo);
+    for (let i = 1; i < ranges.length; i++) {
+      // nft refuses overlapping elements in one interval set.
+      if (ranges[i].lo <= ranges[i - 1].hi) out.push(`${ranges[i].field}: ${ranges[i].lo} overlaps ${ranges[i - 1].lo}-${ranges[i - 1].hi}`);
+    }
+    p.allow_from.forEach((c, i) => {
+      try {
+        const fam = parseCidr(c).family;
+        if (t && t[1] !== 'inet' && t[1] !== fam) out.push(`allow_from[${i}]: '${c}' cannot go in a table of family ${t[1]}`);
+      } catch (e) {
+        out.push(`allow_from[${i}]: ${(e as Error).message}`);
+      }
+    });
+    if (p.state === 'present' && p.allow_from.length === 0) out.push('allow_from: name at least one network (else every migration would be dropped)');
+    if (p.persist_file !== undefined && !p.persist_file.startsWith('/')) out.push(`persist_file: must be absolute, got '${p.persist_file}'`);
+    return out;
+  },
+
+  async read(ctx: ModuleContext, p): Promise<FirewallState> {
+    const { family, name } = splitTable(p.table);
+    const r = await ctx.host.run(sh`nft -j list table ${family} ${name}`);
+    let live: LiveTable;
+    if (r.code === 0) live = parseNftTable(r.stdout, family, name);
+    else if (r.code === 127) throw new ModuleError(`${ctx.hostName}: nft is not installed (apt-get install nftables)`);
+    else if (isMissingTable(r.code, r.stderr)) live = EMPTY;
+    else throw new ModuleError(`${ctx.hostName}: nft -j list table ${family} ${name} failed (exit ${r.code}): ${r.stderr.trim()}`);
+    const state: FirewallState = { live };
+    if (p.persist_file) state.file = (await ctx.host.readFile(p.persist_file))?.toString('utf8') ?? null;
+    return state;
+  },
+
+  diff(s, p): DiffResult {
+    const want = desired(p);
+    const changes = diffTable(s.live, want);
+    if (p.persist_file) {
+      const wantFile = want ? renderNft(want, [], p.persist_file) : null;
+      if (s.file !== wantFile) {
+        const from = s.file === null ? 'absent' : wantFile === null ? 'present' : 'differs';
+        changes.push({ path: `file ${p.persist_file}`, from, to: wantFile === null ? 'absent' : 'rendered ruleset', before: s.file ?? '', after: wantFile ?? '' });
+      }
+    }
+    return { changes };
+  },
+
+  async apply(ctx, p, changes, s) {
+    const want = desired(p);
+    const { family, name } = splitTable(p.table);
+    if (changes.some(isLive)) {
+      if (want) await runChecked(ctx.host, 'nft -f -', { stdin: renderNft(want, liveDeletes(s.live, want)) });
+      else await runChecked(ctx.host, sh`nft delete table ${family} ${name}`);
+    }
+    if (p.persist_file && changes.some((c) => !isLive(c))) {
+      if (want) {
+        await runChecked(ctx.host, sh`mkdir -p -- ${dirname(p.persist_file)}`);
+        await ctx.host.writeFile(p.persist_file, renderNft(want, [], p.persist_file), { mode: '0644' });
+      } else await runChecked(ctx.host, sh`rm -f -- ${p.persist_file}`);
+    }
+  },
+
+  result(s) {
+    return { exists: s.live.exists, rules: (s.live.rules.input ?? []).length };
+  },
+};

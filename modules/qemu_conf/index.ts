@@ -1,0 +1,167 @@
+// qemu_conf: named keys of libvirt's qemu.conf (migration TLS, ports), edited in place, plus
+// read-only checks of the migration TLS certificates those keys point at.
+import type { Change, DiffResult, Module, ModuleContext } from '../../engine/module.js';
+import { CommandFailedError } from '../../engine/errors.js';
+import { KEY_RE, parseConf, renderValue, sameValue, setKeys, valueProblem, type ConfEntry } from './parse.js';
+import { CLIENT_FILES, QEMU_DEFAULT_DIR, SERVER_FILES, certFindings, certScript, parseCertReport, type CertReport } from './cert-check.js';
+
+export interface QemuConfParams {
+  path: string;
+  settings: Record<string, unknown>;
+  verify_certs: boolean;
+  cert_min_days: number;
+}
+
+export interface QemuConfState {
+  exists: boolean;
+  text: string;
+  entries: Map<string, ConfEntry>;
+  /** Files the cert dir must hold (client files only when migration verifies peers). */
+  certFiles: string[];
+  certs?: CertReport;
+}
+
+/** Keys whose value libvirt reads as an integer (0/1 flags, ports): a quoted "1" would break the daemon. */
+const INT_KEY = /(_verify|_force|^migration_port_(min|max)|^remote_display_port_(min|max)|^remote_websocket_port_(min|max))$/;
+/** Keys that hold a path, address or name: a bare number there is a mistake. */
+const STR_KEY = /(_cert_dir|_secret_uuid|^migration_host|^migration_address|^user|^group)$/;
+
+/** The value of a key as it will be after apply: the task's setting, else the file's. */
+function effective(state: QemuConfState | Map<string, ConfEntry>, settings: Record<string, unknown>, key: string): unknown {
+  if (settings[key] !== undefined) return settings[key];
+  const entries = state instanceof Map ? state : state.entries;
+  return entries.get(key)?.value;
+}
+
+/** libvirt's rule: migrate_tls_x509_verify, else default_tls_x509_verify, else 1. */
+function verifiesPeers(entries: Map<string, ConfEntry>, settings: Record<string, unknown>): boolean {
+  const v = effective(entries, settings, 'migrate_tls_x509_verify') ?? effective(entries, settings, 'default_tls_x509_verify') ?? 1;
+  return !(v === 0 || v === false || v === '0');
+}
+
+const show = (v: unknown) => (v === undefined ? undefined : renderValue(v));
+
+export const qemuConf: Module<QemuConfParams, QemuConfState> = {
+  name: 'qemu_conf',
+  kind: 'state',
+  summary: "Set named keys of libvirt's qemu.conf (migration TLS, ports) and check the migration certificates",
+  description: [
+    'Edits only the keys under `settings`: an active line is updated, a commented default such as',
+    '`#migrate_tls_force = 0` is replaced in place, a missing key is appended; every other line and',
+    'comment stays byte-identical. Values are typed: strings are written quoted ("/etc/pki/x"), integers',
+    'bare (1), booleans as 1/0, lists as [ "a", "b" ]. The file is replaced atomically and the previous',
+    'content kept as a backup (PATH.<timestamp>~); --diff shows the whole-file diff.',
+    '',
+    'With verify_certs (default), the migration certificate directory is checked read-only in one round',
+    'trip with openssl: migrate_tls_x509_cert_dir, else /etc/pki/libvirt-migrate when it exists, else',
+    'default_tls_x509_cert_dir (default /etc/pki/qemu) — the order libvirt uses. It must hold ca-cert.pem,',
+    'server-cert.pem, server-key.pem, and client-cert.pem, client-key.pem when migrate_tls_x509_verify is',
+    'on (libvirt default). Keys must not be world-readable and must match their certificate; certificates',
+    'must parse, chain to ca-cert.pem and not expire within cert_min_days. Each problem fails the task,',
+    'in check mode too. Set verify_certs: false when the task only manages non-TLS keys.',
+    '',
+    'libvirt reads qemu.conf at start: notify a handler that restarts virtqemud or libvirtd (running',
+    'guests survive the restart).',
+  ].join('\n'),
+  params: {
+    path: { type: 'str', description: 'qemu.conf to edit', default: '/etc/libvirt/qemu.conf' },
+    settings: {
+      type: 'dict',
+      required: true,
+      description: 'qemu.conf keys and typed values, e.g. migrate_tls_force: 1, migrate_tls_x509_cert_dir: /etc/pki/libvirt-migrate',
+      values: { type: 'raw', description: 'a string, an integer, a boolean or a list of strings/integers', check: valueProblem },
+    },
+    verify_certs: { type: 'bool', description: 'check the migration TLS certificate directory (read only)', default: true },
+    cert_min_days: { type: 'int', description: 'fail when a certificate expires within this many days', default: 30, check: (v: number) => (v < 0 ? 'must be 0 or more' : undefined) },
+  },
+  examples: [
+    [
+      '- name: Force TLS for live migration',
+      '  qemu_conf:',
+      '    settings:',
+      '      migrate_tls_x509_cert_dir: /etc/pki/libvirt-migrate',
+      '      migrate_tls_x509_verify: 1',
+      '      migrate_tls_force: 1',
+      '      migration_port_min: 49152',
+      '      migration_port_max: 49215',
+      '    cert_min_days: 30',
+      '  notify: restart libvirt',
+      '',
+      '# in the play:',
+      'handlers:',
+      '  - name: restart libvirt',
+      '    command: sh -c "if pidof virtqemud >/dev/null; then systemctl restart virtqemud; else systemctl restart libvirtd; fi"',
+    ].join('\n'),
+    [
+      '- name: Migration ports only (no certificate checks)',
+      '  qemu_conf:',
+      '    settings: { migration_port_min: 49152, migration_port_max: 49215 }',
+      '    verify_certs: false',
+    ].join('\n'),
+  ],
+
+  validate(p) {
+    const out: string[] = [];
+    if (!p.path.startsWith('/')) out.push(`path: must be absolute, got '${p.path}'`);
+    if (Object.keys(p.settings).length === 0) out.push('settings: name at least one qemu.conf key');
+    for (const [k, v] of Object.entries(p.settings)) {
+      if (!KEY_RE.test(k)) out.push(`settings.${k}: not a qemu.conf key name`);
+      else if (INT_KEY.test(k) && typeof v !== 'number' && typeof v !== 'boolean') out.push(`settings.${k}: libvirt reads an integer here, got ${JSON.stringify(v)} (write it without quotes)`);
+      else if (STR_KEY.test(k) && typeof v !== 'string') out.push(`settings.${k}: libvirt reads a string here, got ${JSON.stringify(v)}`);
+    }
+    const min = p.settings.migration_port_min;
+    const max = p.settings.migration_port_max;
+    if (typeof min === 'number' && typeof max === 'number' && min > max) out.push(`settings: migration_port_min (${min}) is above migration_port_max (${max})`);
+    return out;
+  },
+
+  async read(ctx: ModuleContext, p): Promise<QemuConfState> {
+    const buf = await ctx.host.readFile(p.path);
+    const text = buf ? buf.toString('utf8') : '';
+    const entries = parseConf(text);
+    const certFiles = verifiesPeers(entries, p.settings) ? [...SERVER_FILES, ...CLIENT_FILES] : SERVER_FILES;
+    const state: QemuConfState = { exists: buf !== null, text, entries, certFiles };
+    if (p.verify_certs) {
+      const dir = effective(entries, p.settings, 'migrate_tls_x509_cert_dir');
+      const defaultDir = effective(entries, p.settings, 'default_tls_x509_cert_dir');
+      const script = certScript({
+        dir: typeof dir === 'string' ? dir : undefined,
+        defaultDir: typeof defaultDir === 'string' ? defaultDir : QEMU_DEFAULT_DIR,
+        files: certFiles,
+        minDays: p.cert_min_days,
+      });
+      const r = await ctx.host.run(script);
+      if (r.code !== 0) throw new CommandFailedError(ctx.hostName, 'migration TLS certificate check', r.code, r.stderr, r.signal);
+      state.certs = parseCertReport(r.stdout);
+    }
+    return state;
+  },
+
+  diff(s, p): DiffResult {
+    const changes: Change[] = [];
+    for (const [key, want] of Object.entries(p.settings)) {
+      const cur = s.entries.get(key);
+      if (cur && sameValue(cur.value, want)) continue;
+      changes.push({ path: `${p.path} ${key}`, from: cur ? (cur.value === undefined ? cur.raw : show(cur.value)) : undefined, to: show(want) });
+    }
+    if (changes.length > 0) {
+      // The whole-file diff rides on the first change so that --diff prints it once.
+      changes[0] = { ...changes[0], before: s.text, after: setKeys(s.text, p.settings) };
+    }
+    const failures = s.certs ? certFindings(s.certs, s.certFiles, p.cert_min_days) : [];
+    return { changes, failures };
+  },
+
+  async apply(ctx, p, _changes, s) {
+    const next = setKeys(s.text, p.settings);
+    // A new qemu.conf gets Debian's mode (it may hold secrets such as vnc_password).
+    const w = await ctx.host.writeFile(p.path, next, { backup: true, ...(s.exists ? {} : { mode: '0600' }) });
+    return { backups: w.backupPath ? [w.backupPath] : [] };
+  },
+
+  result(s, p) {
+    const values: Record<string, unknown> = {};
+    for (const k of Object.keys(p.settings)) values[k] = s.entries.get(k)?.value;
+    return { path: p.path, values, cert_dir: s.certs?.dir };
+  },
+};
