@@ -1,0 +1,54 @@
+// Lab hosts for integration tests: a fresh lab per test file, plus ways to look behind the
+// engine's back (commands each host ran, connections sshd accepted, commands in a namespace).
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { labDown, labUp, readCommandsLog, type LabInfo } from '../../engine/lab/index.js';
+import { sshdPaths } from '../../engine/lab/sshd.js';
+
+export type { LabInfo, LabHost } from '../../engine/lab/index.js';
+export { stopHost, startHost } from '../../engine/lab/index.js';
+
+/** Downs any leftover of a crashed run, then brings the lab up from scratch. */
+export async function startLab(opts: { name: string; hosts: number; octet: number }): Promise<LabInfo> {
+  await labDown(opts.name);
+  return labUp({ name: opts.name, hosts: opts.hosts, octet: opts.octet });
+}
+
+export async function stopLab(name: string): Promise<void> {
+  await labDown(name);
+}
+
+const hostIndex = (host: string | number): number => (typeof host === 'number' ? host : Number(/^hv([0-9]+)$/.exec(host)?.[1] ?? NaN));
+
+/** Every command host ran over SSH, oldest first, exactly as sent (multi-line ones intact). */
+export function commandsLog(name: string, host: string | number): string[] {
+  return readCommandsLog(sshdPaths(name, hostIndex(host)).commandsLog);
+}
+
+/** How many SSH connections the host's sshd has accepted since the lab came up. */
+export function acceptedConnections(name: string, host: string | number): number {
+  const log = readFileSync(sshdPaths(name, hostIndex(host)).log, 'utf8');
+  return log.split('\n').filter((l) => l.includes('Accepted publickey')).length;
+}
+
+export interface NsResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+/**
+ * Runs `cmd` with /bin/sh inside network namespace `ns` (with its /etc overlays), directly,
+ * not over SSH. Throws unless it exits 0, or pass { check: false } to get the exit code.
+ */
+export function nsExec(ns: string, cmd: string, opts: { check?: boolean; stdin?: string } = {}): Promise<NsResult> {
+  return new Promise((resolve, reject) => {
+    const child = execFile('ip', ['netns', 'exec', ns, '/bin/sh', '-c', cmd], { encoding: 'utf8', maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      if (err && typeof err.code !== 'number') return reject(err);
+      const code = err ? Number(err.code) : 0;
+      if (code !== 0 && opts.check !== false) return reject(new Error(`nsExec ${ns}: exit ${code}: ${cmd}\n${stderr}`));
+      resolve({ stdout, stderr, code });
+    });
+    child.stdin?.end(opts.stdin ?? '');
+  });
+}
