@@ -47,8 +47,9 @@ export async function ensureHostNet(ip: string, name: string, octet: number, i: 
   if (!(await linkExists(ip, ns, 'eth1'))) {
     // A leftover port of a crashed run can only be a dangling name; drop it before re-creating.
     if (await linkExists(ip, sw, port)) await runLocalOk(ip, ['-n', sw, 'link', 'del', port]);
-    // Created directly in both namespaces, never in the machine's own one.
-    await runLocalOk(ip, ['link', 'add', 'eth1', 'netns', ns, 'type', 'veth', 'peer', 'name', port, 'netns', sw]);
+    // Created directly in both namespaces, never in the machine's own one. A fixed MAC keeps
+    // the other hosts' neighbour caches valid when a repair re-creates the link.
+    await runLocalOk(ip, ['link', 'add', 'eth1', 'netns', ns, 'address', hostMac(octet, i), 'type', 'veth', 'peer', 'name', port, 'netns', sw]);
   }
   await runLocalOk(ip, ['-n', sw, 'link', 'set', port, 'mtu', String(SWITCH_MTU), 'master', BRIDGE, 'up']);
   const addr = `${migrationIp(octet, i)}/24`;
@@ -58,6 +59,11 @@ export async function ensureHostNet(ip: string, name: string, octet: number, i: 
   const has = (shown[0]?.addr_info ?? []).some((a) => `${a.local}/${a.prefixlen}` === addr);
   if (!has) await runLocalOk(ip, ['-n', ns, 'addr', 'add', addr, 'dev', 'eth1']);
   await runLocalOk(ip, ['-n', ns, 'link', 'set', 'eth1', 'up']);
+}
+
+/** Locally administered, unique per lab octet and host. */
+export function hostMac(octet: number, i: number): string {
+  return ['02', '50', '4c', octet.toString(16).padStart(2, '0'), '00', i.toString(16).padStart(2, '0')].join(':');
 }
 
 async function ensureOverlay(ns: string): Promise<void> {
