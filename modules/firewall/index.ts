@@ -124,7 +124,7 @@ export const firewall: Module<FirewallParams, FirewallState> = {
 
   diff(s, p): DiffResult {
     const want = desired(p);
-    const changes = diffTable(s.live, want);
+    const changes = diffTable(s.live, p.table, want);
     if (p.persist_file) {
       const wantFile = want ? renderNft(want, [], p.persist_file) : null;
       if (s.file !== wantFile) {

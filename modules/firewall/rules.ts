@@ -47,8 +47,9 @@ export function ruleText(r: RuleTuple): string {
 const key = (r: RuleTuple) => JSON.stringify(r);
 
 /** Chain-level and rule-level differences of our table (other tables are never looked at). */
-export function diffTable(live: LiveTable, want: Desired | null): Change[] {
-  const t = `nft table ${want?.family ?? ''} ${want?.name ?? ''}`.replace(/\s+$/, '');
+export function diffTable(live: LiveTable, table: string, want: Desired | null): Change[] {
+  const { family, name } = splitTable(table);
+  const t = `nft table ${family} ${name}`;
   if (!want) return live.exists ? [{ path: t, from: 'present', to: 'absent' }] : [];
   if (!live.exists) return [{ path: t, from: 'absent', to: 'present', message: `absent → create with ${want.rules.length} rules` }];
   const changes: Change[] = [];

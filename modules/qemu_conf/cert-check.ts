@@ -188,7 +188,7 @@ export function certFindings(rep: CertReport, files: string[], minDays: number):
     }
     if (f.checkendRc !== 0) {
       const end = f.notAfter ? parseOpensslDate(f.notAfter) : undefined;
-      const days = end !== undefined && rep.now !== undefined ? Math.floor((end - rep.now) / 86400) : undefined;
+      const days = end !== undefined && rep.now !== undefined ? Math.round((end - rep.now) / 86400) : undefined;
       if (days === undefined) out.push(`${name} expires within ${minDays} days${where}`);
       else if (end! <= rep.now!) out.push(`${name} has expired (${f.notAfter})${where}`);
       else out.push(`${name} expires in ${days} days (< ${minDays})${where}`);
