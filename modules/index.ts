@@ -1,10 +1,28 @@
 // The module registry: one import and one entry per module.
 import type { Module } from '../engine/module.js';
+import { commandModule } from './command/index.js';
+import { copyModule } from './copy/index.js';
+import { templateModule } from './template/index.js';
+import { fileModule } from './file/index.js';
+import { iniModule } from './ini/index.js';
+import { serviceModule } from './service/index.js';
+import { setFactModule } from './set_fact/index.js';
+import { debugModule } from './debug/index.js';
+import { statModule } from './stat/index.js';
 import { qemuConf } from './qemu_conf/index.js';
 import { firewall } from './firewall/index.js';
 import { ethtool } from './ethtool/index.js';
 
 export const MODULES: Record<string, Module> = {
+  command: commandModule,
+  copy: copyModule,
+  template: templateModule,
+  file: fileModule,
+  ini: iniModule,
+  service: serviceModule,
+  set_fact: setFactModule,
+  debug: debugModule,
+  stat: statModule,
   qemu_conf: qemuConf,
   firewall,
   ethtool,

@@ -1,0 +1,80 @@
+// command: run a command (through sh) when it is due; creates/removes make it idempotent.
+import type { Module } from '../../engine/module.js';
+import { CommandFailedError } from '../../engine/errors.js';
+import { shJoin, shQuote } from '../../engine/quote.js';
+import { commandLine, outputData, resolveIn } from './parse.js';
+
+export interface CommandParams {
+  cmd?: string;
+  argv?: string[];
+  chdir?: string;
+  creates?: string;
+  removes?: string;
+  stdin?: string;
+  stdin_add_newline: boolean;
+}
+
+export interface CommandState {
+  cmd: string;
+  /** Why the command is not due (creates exists / removes missing); undefined = due. */
+  skipReason?: string;
+}
+
+export const commandModule: Module<CommandParams, CommandState> = {
+  name: 'command',
+  kind: 'action',
+  freeForm: 'cmd',
+  summary: 'Run a command on the host (through /bin/sh), unless creates/removes say it is already done.',
+  description:
+    'In check mode the command is reported as "would run: CMD" (a pending change), never silently skipped. ' +
+    'A non-zero exit fails the task; rc, stdout, stderr and stdout_lines still reach `register`. ' +
+    'The command runs with LC_ALL=C. cmd is shell text written by you; argv is a list of words, each quoted.',
+  params: {
+    cmd: { type: 'str', description: 'Shell command line (the free-form value of `command: ...`).' },
+    argv: { type: 'list', elements: { type: 'str', description: 'one word' }, description: 'The command as a list of words; each is quoted.' },
+    chdir: { type: 'str', description: 'Directory to run in.' },
+    creates: { type: 'str', description: 'Skip when this path exists (relative paths are under chdir).' },
+    removes: { type: 'str', description: 'Skip when this path does not exist.' },
+    stdin: { type: 'str', description: "Text fed to the command's standard input." },
+    stdin_add_newline: { type: 'bool', default: true, description: 'Append a newline to stdin.' },
+  },
+  examples: [
+    '- command: virsh list --all\n  register: domains',
+    '- command:\n    argv: [virsh, migrate-setspeed, "{{ vm }}", "10000"]',
+    '- command:\n    cmd: ssh-keygen -q -t ed25519 -N "" -f /root/.ssh/id_migration\n    creates: /root/.ssh/id_migration',
+  ],
+  validate(p) {
+    const errs: string[] = [];
+    if ((p.cmd === undefined) === (p.argv === undefined)) errs.push('cmd/argv: give exactly one of them');
+    if (p.argv !== undefined && p.argv.length === 0) errs.push('argv: must not be empty');
+    if (p.cmd !== undefined && p.cmd.trim() === '') errs.push('cmd: must not be empty');
+    return errs;
+  },
+  async read(ctx, p) {
+    const cmd = p.cmd ?? shJoin(p.argv!);
+    if (p.creates === undefined && p.removes === undefined) return { cmd };
+    // One round trip answers both: c = creates exists, r = removes exists.
+    const test = (path: string | undefined, tag: string) =>
+      path === undefined ? '' : `if [ -e ${shQuote(resolveIn(path, p.chdir))} ]; then echo ${tag}=1; else echo ${tag}=0; fi; `;
+    const r = await ctx.host.run(test(p.creates, 'c') + test(p.removes, 'r'));
+    if (r.code !== 0) throw new CommandFailedError(ctx.hostName, 'test creates/removes', r.code, r.stderr, r.signal);
+    if (r.stdout.includes('c=1')) return { cmd, skipReason: `skipped, since ${p.creates} exists` };
+    if (r.stdout.includes('r=0')) return { cmd, skipReason: `skipped, since ${p.removes} does not exist` };
+    return { cmd };
+  },
+  diff: (s) => (s.skipReason ? [] : [{ path: 'command', message: `would run: ${s.cmd}`, action: true }]),
+  async apply(ctx, p, _changes, s) {
+    const stdin = p.stdin === undefined ? undefined : p.stdin + (p.stdin_add_newline ? '\n' : '');
+    const started = Date.now();
+    const r = await ctx.host.run(commandLine(s.cmd, p.chdir), { stdin });
+    const data = { ...outputData(s.cmd, r), delta_ms: Date.now() - started };
+    if (r.code !== 0) {
+      const err = new CommandFailedError(ctx.hostName, s.cmd, r.code, r.stderr, r.signal);
+      err.data = data;
+      throw err;
+    }
+    return { data };
+  },
+  // A skipped command still registers the same shape, so `when: out.rc == 0` keeps working.
+  result: (s) => ({ cmd: s.cmd, rc: 0, stdout: '', stderr: '', stdout_lines: [], stderr_lines: [], msg: s.skipReason }),
+};

@@ -1,0 +1,95 @@
+// A file with given content and metadata: the read/diff/apply shared by copy and template.
+import type { ApplyOutcome, Change, DiffResult, ModuleContext } from '../../engine/module.js';
+import { ModuleError } from '../../engine/errors.js';
+import { runChecked } from '../../engine/host.js';
+import { shQuote } from '../../engine/quote.js';
+import { applyMeta, readPath } from '../file/meta.js';
+import { diffText, metaChanges, metaFacet, type PathInfo } from '../file/parse.js';
+
+export interface ContentParams {
+  dest: string;
+  mode?: string;
+  owner?: string;
+  group?: string;
+  backup: boolean;
+  /** A command with %s, run on a temporary copy of the new content before it replaces dest. */
+  validate?: string;
+}
+
+export interface ContentState {
+  info: PathInfo;
+  /** Current content; null when dest does not exist. */
+  current: Buffer | null;
+  /** The content the task wants (already rendered for templates). */
+  want: Buffer;
+}
+
+export async function readContent(ctx: ModuleContext, dest: string, want: Buffer): Promise<ContentState> {
+  const info = await readPath(ctx.host, dest);
+  const current = info.target?.type === 'file' ? await ctx.host.readFile(dest) : null;
+  return { info, current, want };
+}
+
+const bytes = (n: number) => `${n} byte${n === 1 ? '' : 's'}`;
+
+export function diffContent(s: ContentState, p: ContentParams): DiffResult {
+  const { info, current, want } = s;
+  if (info.target && info.target.type !== 'file') {
+    return { changes: [], failures: [`${p.dest} is a ${info.target.type === 'directory' ? 'directory' : 'special file'}, not a file`] };
+  }
+  const changes: Change[] = [];
+  if (current === null || !current.equals(want)) {
+    const c: Change = {
+      path: p.dest,
+      message: current === null ? `create (${bytes(want.length)})` : `content changes (${bytes(current.length)} → ${bytes(want.length)})`,
+    };
+    const before = diffText(current);
+    const after = diffText(want);
+    if (before !== undefined && after !== undefined) Object.assign(c, { before, after });
+    changes.push(c);
+  }
+  changes.push(...metaChanges(p.dest, info.target, { mode: p.mode, owner: p.owner, group: p.group }));
+  return { changes };
+}
+
+/** Runs `validate` on a temporary copy beside dest; throws ModuleError when it fails. */
+async function validateContent(ctx: ModuleContext, p: ContentParams, want: Buffer): Promise<void> {
+  const dir = p.dest.replace(/\/[^/]*$/, '') || '/';
+  const mk = await runChecked(ctx.host, `mktemp ${shQuote(dir)}/.play-validate.XXXXXX`);
+  const tmp = mk.stdout.trim();
+  try {
+    await ctx.host.writeFile(tmp, want, { mode: '0600' });
+    // The command is the user's own (like a command task); only the path is ours to quote.
+    const r = await ctx.host.run(p.validate!.split('%s').join(shQuote(tmp)));
+    if (r.code !== 0) {
+      const err = new ModuleError(`validate failed (exit ${r.code}) for ${p.dest}: ${p.validate}\n${(r.stderr || r.stdout).trim()}`);
+      err.data = { rc: r.code, stdout: r.stdout, stderr: r.stderr };
+      throw err;
+    }
+  } finally {
+    await ctx.host.run(`rm -f -- ${shQuote(tmp)}`);
+  }
+}
+
+export async function applyContent(ctx: ModuleContext, p: ContentParams, changes: Change[], s: ContentState): Promise<ApplyOutcome> {
+  const contentChange = changes.some((c) => c.path === p.dest);
+  if (!contentChange) {
+    await applyMeta(ctx.host, p.dest, changes);
+    return {};
+  }
+  if (!s.info.parentExists) throw new ModuleError(`cannot write ${p.dest}: its parent directory does not exist`);
+  if (p.validate) await validateContent(ctx, p, s.want);
+  const facet = (f: 'mode' | 'owner' | 'group') => changes.find((c) => metaFacet(p.dest, c) === f)?.to as string | undefined;
+  const w = await ctx.host.writeFile(p.dest, s.want, {
+    mode: facet('mode'),
+    owner: facet('owner'),
+    group: facet('group'),
+    backup: p.backup && s.current !== null,
+  });
+  return w.backupPath ? { backups: [w.backupPath], data: { backup_file: w.backupPath } } : {};
+}
+
+/** `register` data: where the file is and what it holds now. */
+export function contentResult(s: ContentState, p: ContentParams): Record<string, unknown> {
+  return { dest: p.dest, size: s.want.length, mode: s.info.target?.mode, owner: s.info.target?.owner, group: s.info.target?.group };
+}

@@ -1,0 +1,126 @@
+// file: a path's kind (file, directory, symlink, absent) and its mode/owner/group.
+import type { Change, DiffResult, Module } from '../../engine/module.js';
+import { runChecked } from '../../engine/host.js';
+import { ModuleError } from '../../engine/errors.js';
+import { shQuote } from '../../engine/quote.js';
+import { META_PARAMS, checkAbsolute } from './params.js';
+import { applyMeta, readPath } from './meta.js';
+import { metaChanges, type FileStat, type PathInfo } from './parse.js';
+
+export type FileState = 'file' | 'directory' | 'absent' | 'touch' | 'link';
+
+export interface FileParams {
+  path: string;
+  state: FileState;
+  mode?: string;
+  owner?: string;
+  group?: string;
+  src?: string;
+  force: boolean;
+}
+
+const KIND_NAME: Record<FileStat['type'], string> = { file: 'file', directory: 'directory', link: 'link', other: 'special file' };
+
+/** What the path is now, for `from` of a kind change. */
+function kindOf(info: PathInfo): string | undefined {
+  return info.self ? KIND_NAME[info.self.type] : undefined;
+}
+
+export function diffFile(info: PathInfo, p: FileParams): DiffResult {
+  const path = p.path;
+  const kind = kindOf(info);
+  const changes: Change[] = [];
+  const failures: string[] = [];
+  const meta = { mode: p.mode, owner: p.owner, group: p.group };
+  switch (p.state) {
+    case 'absent':
+      if (info.self) changes.push({ path, from: kind, to: 'absent' });
+      break;
+    case 'file':
+      // Like Ansible: `file` never creates content; `touch` or copy/template do.
+      if (!info.target) failures.push(`${path} does not exist (use state: touch to create an empty file)`);
+      else if (info.target.type !== 'file') failures.push(`${path} is a ${KIND_NAME[info.target.type]}, not a file`);
+      else changes.push(...metaChanges(path, info.target, meta));
+      break;
+    case 'touch':
+      if (!info.target) {
+        if (info.self) failures.push(`${path} is a dangling symlink to ${info.linkTarget}`);
+        else changes.push({ path, from: undefined, to: 'file' }, ...metaChanges(path, null, meta));
+      } else changes.push(...metaChanges(path, info.target, meta));
+      break;
+    case 'directory':
+      if (!info.target) {
+        if (info.self) failures.push(`${path} is a dangling symlink to ${info.linkTarget}`);
+        else changes.push({ path, from: undefined, to: 'directory' }, ...metaChanges(path, null, meta, 'directory'));
+      } else if (info.target.type !== 'directory') failures.push(`${path} is a ${KIND_NAME[info.target.type]}, not a directory`);
+      else changes.push(...metaChanges(path, info.target, meta));
+      break;
+    case 'link': {
+      const src = p.src as string;
+      if (info.self?.type === 'link') {
+        if (info.linkTarget !== src) changes.push({ path: `${path} link`, from: info.linkTarget, to: src });
+      } else if (info.self?.type === 'directory') failures.push(`${path} is a directory; refusing to replace it with a symlink`);
+      else if (info.self && !p.force) failures.push(`${path} is a ${kind}; set force: true to replace it with a symlink`);
+      else changes.push({ path: `${path} link`, from: info.self ? kind : undefined, to: src });
+      // A symlink has no mode of its own on Linux; owner/group apply to the link itself.
+      const cur = info.self?.type === 'link' && info.linkTarget === src ? info.self : null;
+      changes.push(...metaChanges(path, cur, { owner: p.owner, group: p.group }));
+      break;
+    }
+  }
+  return { changes, failures };
+}
+
+export const fileModule: Module<FileParams, PathInfo> = {
+  name: 'file',
+  kind: 'state',
+  summary: 'Make a path a file, directory or symlink (or remove it) with the given mode/owner/group.',
+  description:
+    'Facets: kind (`path: (absent) → directory`), `path mode`, `path owner`, `path group`, `path link`.\n' +
+    'state: file only manages metadata of an existing file; touch creates an empty file if missing and never ' +
+    'changes timestamps of an existing one (idempotent, unlike Ansible); absent removes recursively.',
+  params: {
+    path: { type: 'str', required: true, description: 'Absolute path on the host.', aliases: ['dest', 'name'] },
+    state: { type: 'str', default: 'file', choices: ['file', 'directory', 'absent', 'touch', 'link'], description: 'What the path must be.' },
+    ...META_PARAMS,
+    src: { type: 'str', description: 'Target of the symlink (state: link), written as given.' },
+    force: { type: 'bool', default: false, description: 'state: link: replace an existing file or symlink.' },
+  },
+  examples: [
+    '- file:\n    path: /etc/play\n    state: directory\n    mode: "0755"',
+    '- file:\n    path: /etc/libvirt/hooks/qemu\n    mode: "0755"\n    owner: root',
+    '- file:\n    path: /etc/play/current\n    state: link\n    src: /etc/play/releases/42',
+    '- file:\n    path: /var/lib/play/old.flag\n    state: absent',
+  ],
+  validate(p) {
+    const errs = checkAbsolute('path', p.path);
+    if (p.path === '/') errs.push('path: refusing to manage /');
+    if (p.state === 'link' && !p.src) errs.push("src: required when state is 'link'");
+    if (p.state !== 'link' && p.src !== undefined) errs.push("src: only used with state 'link'");
+    if (p.state === 'link' && p.mode !== undefined) errs.push('mode: a symlink has no mode of its own; set it on the target');
+    if (p.state === 'absent' && (p.mode ?? p.owner ?? p.group) !== undefined) errs.push('mode/owner/group: meaningless with state absent');
+    return errs;
+  },
+  read: (ctx, p) => readPath(ctx.host, p.path),
+  diff: (info, p) => diffFile(info, p),
+  async apply(ctx, p, changes, info) {
+    const path = shQuote(p.path);
+    const kindChange = changes.find((c) => c.path === p.path);
+    if (p.state === 'absent') {
+      await runChecked(ctx.host, `rm -rf -- ${path}`);
+      return;
+    }
+    if (!info.parentExists && (kindChange || p.state === 'link')) {
+      throw new ModuleError(`cannot create ${p.path}: its parent directory does not exist`);
+    }
+    if (p.state === 'link') {
+      if (changes.some((c) => c.path === `${p.path} link`)) await runChecked(ctx.host, `ln -sfn -- ${shQuote(p.src!)} ${path}`);
+      await applyMeta(ctx.host, p.path, changes, true);
+      return;
+    }
+    if (kindChange && p.state === 'directory') await runChecked(ctx.host, `mkdir -- ${path}`);
+    if (kindChange && p.state === 'touch') await runChecked(ctx.host, `touch -- ${path}`);
+    await applyMeta(ctx.host, p.path, changes);
+  },
+  result: (info) => ({ path: info.path, exists: info.self !== null, state: info.self ? KIND_NAME[info.self.type] : 'absent' }),
+};

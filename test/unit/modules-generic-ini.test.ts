@@ -1,0 +1,151 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { rootPath } from '../../engine/paths.js';
+import { getKeys, setKeys } from '../../modules/ini/parse.js';
+import { diffIni, wantedKeys, type IniParams } from '../../modules/ini/index.js';
+import type { PathInfo } from '../../modules/file/parse.js';
+
+// Real files: Debian 12's libvirt qemu.conf (no sections, `#key = value` defaults) and
+// systemd's journald.conf ([Journal], `#Key=value` defaults, no spaces).
+const qemuConf = readFileSync(rootPath('test/fixtures/generic/qemu.conf'), 'utf8');
+const journald = readFileSync(rootPath('test/fixtures/generic/journald.conf'), 'utf8');
+
+/** Indexes of the lines that differ; asserts both texts have the same number of lines. */
+function changedLines(a: string, b: string): number[] {
+  const la = a.split('\n');
+  const lb = b.split('\n');
+  assert.equal(lb.length, la.length, 'line count changed');
+  return la.flatMap((l, i) => (l === lb[i] ? [] : [i]));
+}
+
+describe('ini setKeys on real qemu.conf (no sections)', () => {
+  it('replaces a commented default in place and leaves every other byte alone', () => {
+    const r = setKeys(qemuConf, { migration_port_min: '49200' });
+    assert.deepEqual(r.changes, [{ key: 'migration_port_min', to: '49200' }]);
+    const idx = qemuConf.split('\n').indexOf('#migration_port_min = 49152');
+    assert.ok(idx > 0);
+    assert.deepEqual(changedLines(qemuConf, r.text), [idx]);
+    assert.equal(r.text.split('\n')[idx], 'migration_port_min = 49200');
+  });
+
+  it('is idempotent: a second edit changes nothing', () => {
+    const once = setKeys(qemuConf, { migration_port_min: '49200', migration_address: '"198.18.22.1"' }).text;
+    const twice = setKeys(once, { migration_port_min: '49200', migration_address: '"198.18.22.1"' });
+    assert.deepEqual(twice.changes, []);
+    assert.equal(twice.text, once);
+  });
+
+  it('updates an active key in place, keeping its spacing', () => {
+    const once = setKeys(qemuConf, { max_files: '0' }).text;
+    const r = setKeys(once, { max_files: '32768' });
+    assert.deepEqual(r.changes, [{ key: 'max_files', from: '0', to: '32768' }]);
+    const lines = changedLines(once, r.text);
+    assert.equal(lines.length, 1);
+    assert.equal(r.text.split('\n')[lines[0]], 'max_files = 32768');
+  });
+
+  it('appends a key with no commented default at the end, keeping the final newline', () => {
+    const r = setKeys(qemuConf, { play_marker: '1' });
+    assert.equal(r.text, qemuConf + 'play_marker = 1\n');
+  });
+
+  it('removes an active key, never a comment', () => {
+    const set = setKeys(qemuConf, { migration_port_max: '49300' }).text;
+    const r = setKeys(set, { migration_port_max: null });
+    assert.deepEqual(r.changes, [{ key: 'migration_port_max', from: '49300' }]);
+    assert.equal(r.text.split('\n').length, qemuConf.split('\n').length - 1);
+    assert.ok(r.text.includes('#migration_port_min = 49152'));
+    assert.deepEqual(setKeys(qemuConf, { migration_port_max: null }).changes, [], 'a commented key is already absent');
+  });
+});
+
+describe('ini setKeys on real journald.conf ([Journal])', () => {
+  it('replaces #Storage=auto by Storage=volatile with the comment\'s own spacing', () => {
+    const r = setKeys(journald, { Storage: 'volatile' }, { section: 'Journal' });
+    const lines = changedLines(journald, r.text);
+    assert.equal(lines.length, 1);
+    assert.equal(r.text.split('\n')[lines[0]], 'Storage=volatile');
+  });
+
+  it('no_extra_spaces: false forces `key = value` on new lines', () => {
+    const r = setKeys(journald, { Storage: 'volatile' }, { section: 'Journal', noExtraSpaces: false });
+    assert.ok(r.text.includes('\nStorage = volatile\n'));
+  });
+
+  it('creates a missing section at the end after a blank line', () => {
+    const r = setKeys(journald, { Foo: 'bar' }, { section: 'Play' });
+    assert.equal(r.text, journald + '\n[Play]\nFoo = bar\n');
+  });
+
+  it('a key of another section is not this section\'s key', () => {
+    const text = '[a]\nx = 1\n\n[b]\ny = 2\n';
+    const r = setKeys(text, { x: '5' }, { section: 'b' });
+    assert.equal(r.text, '[a]\nx = 1\n\n[b]\ny = 2\nx = 5\n');
+    assert.deepEqual(r.changes, [{ key: 'x', to: '5' }]);
+  });
+});
+
+describe('ini setKeys edge cases', () => {
+  const table: Array<{ name: string; text: string; settings: Record<string, string | null>; section?: string | null; nes?: boolean; want: string }> = [
+    { name: 'appends at the end of its section, before the blank line and the next header', text: '[a]\nx = 1\n\n[b]\ny = 2\n', settings: { z: '3' }, section: 'a', want: '[a]\nx = 1\nz = 3\n\n[b]\ny = 2\n' },
+    { name: 'keeps a missing final newline', text: 'a = 1', settings: { b: '2' }, want: 'a = 1\nb = 2' },
+    { name: 'keeps CRLF line endings', text: 'a = 1\r\n# c\r\n', settings: { a: '9', b: '2' }, want: 'a = 9\r\n# c\r\nb = 2\r\n' },
+    { name: 'creates content for an empty file', text: '', settings: { a: '1' }, want: 'a = 1\n' },
+    { name: 'follows the file: no spaces when its keys have none', text: 'a=1\n', settings: { b: '2' }, want: 'a=1\nb=2\n' },
+    { name: 'no_extra_spaces true', text: 'a = 1\n', settings: { b: '2' }, nes: true, want: 'a = 1\nb=2\n' },
+    { name: 'global keys go before the first section', text: '# top\n\n[s]\nk = v\n', settings: { g: '1' }, section: null, want: '# top\ng = 1\n\n[s]\nk = v\n' },
+    { name: 'updates every duplicate of a key', text: 'a = 1\nb = 0\na = 2\n', settings: { a: '3' }, want: 'a = 3\nb = 0\na = 3\n' },
+    { name: '`# key = v` and `;key=v` are commented defaults too', text: '# a = 1\n;b=2\n', settings: { a: 'x', b: 'y' }, want: 'a = x\nb=y\n' },
+    { name: 'regex characters in a key are literal', text: '#a.b = 1\n#aXb = 2\n', settings: { 'a.b': '5' }, want: 'a.b = 5\n#aXb = 2\n' },
+    { name: 'indented keys keep their indent and trailing spaces', text: '[s]\n  a = 1  \n', settings: { a: '2' }, section: 's', want: '[s]\n  a = 2  \n' },
+    { name: 'values containing = are kept whole', text: 'opts = "a=b"\n', settings: { opts: '"a=c"' }, want: 'opts = "a=c"\n' },
+    { name: 'removing the only line of a file', text: 'a = 1\n', settings: { a: null }, want: '' },
+  ];
+  for (const t of table) {
+    it(t.name, () => {
+      const r = setKeys(t.text, t.settings, { section: t.section, noExtraSpaces: t.nes });
+      assert.equal(r.text, t.want);
+      assert.deepEqual(setKeys(r.text, t.settings, { section: t.section, noExtraSpaces: t.nes }).changes, [], 'second edit must be empty');
+    });
+  }
+
+  it('getKeys reads one section (last occurrence wins)', () => {
+    const text = 'g = 0\n[a]\nx = 1\nx = 2\n[b]\nx = 3\n';
+    assert.deepEqual([...getKeys(text, 'a')], [['x', '2']]);
+    assert.deepEqual([...getKeys(text)], [['g', '0']]);
+  });
+});
+
+describe('ini module diff', () => {
+  const info = (exists: boolean): PathInfo => ({
+    path: '/etc/x.conf',
+    self: exists ? { type: 'file', mode: '0644', owner: 'root', group: 'root', uid: 0, gid: 0, size: 1 } : null,
+    target: exists ? { type: 'file', mode: '0644', owner: 'root', group: 'root', uid: 0, gid: 0, size: 1 } : null,
+    parentExists: true,
+  });
+  const base: IniParams = { path: '/etc/x.conf', state: 'present', create: true, backup: true };
+
+  it('one change per key, named with the section, the whole file on the first one only', () => {
+    const d = diffIni({ info: info(true), text: '[s]\na = 1\n' }, { ...base, section: 's', settings: { a: 2, b: 'x' } });
+    assert.deepEqual(d.changes.map((c) => [c.path, c.from, c.to]), [['/etc/x.conf [s] a', '1', '2'], ['/etc/x.conf [s] b', undefined, 'x']]);
+    assert.equal(d.changes[0].after, '[s]\na = 2\nb = x\n');
+    assert.equal(d.changes[1].after, undefined);
+  });
+
+  it('metadata is a separate facet; in sync = no changes', () => {
+    const d = diffIni({ info: info(true), text: 'a = 1\n' }, { ...base, option: 'a', value: '1', mode: '0600' });
+    assert.deepEqual(d.changes.map((c) => [c.path, c.from, c.to]), [['/etc/x.conf mode', '0644', '0600']]);
+  });
+
+  it('create: false on a missing file is a failure; state absent on a missing file is nothing', () => {
+    assert.deepEqual(diffIni({ info: info(false), text: null }, { ...base, create: false, option: 'a', value: '1' }).failures, [
+      '/etc/x.conf does not exist and create is false',
+    ]);
+    assert.deepEqual(diffIni({ info: info(false), text: null }, { ...base, state: 'absent', option: 'a' }).changes, []);
+  });
+
+  it('state absent turns every value into a removal; null in settings removes one key', () => {
+    assert.deepEqual(wantedKeys({ ...base, state: 'absent', settings: { a: 1, b: 2 } }), { a: null, b: null });
+    assert.deepEqual(wantedKeys({ ...base, option: 'a', value: '1', settings: { b: null } }), { a: '1', b: null });
+  });
+});
