@@ -1,9 +1,9 @@
 // The firewall's desired table as data, the rule-level diff against the live table, and the
 // nft text (one atomic `nft -f -` transaction, also the persisted file) rendered from a template.
-import Handlebars from 'handlebars';
 import { readFileSync } from 'node:fs';
 import type { Change } from '../../engine/module.js';
 import { rootPath } from '../../engine/paths.js';
+import { renderFile } from '../../engine/template.js';
 import { parseCidr, parsePort, sortPorts, type ChainInfo, type LiveTable, type RuleTuple } from './parse.js';
 
 export const CHAIN: Required<ChainInfo> = { name: 'input', type: 'filter', hook: 'input', prio: 0, policy: 'accept' };
@@ -90,22 +90,22 @@ export function diffTable(live: LiveTable, table: string, want: Desired | null):
   return changes;
 }
 
-let compiled: Handlebars.TemplateDelegate | undefined;
+let source: string | undefined;
 
 /**
  * The nft script. `deletes` removes what the live table holds beyond ours (chains, sets) inside the
  * same transaction; the persisted file has none, so it loads on a clean boot and on a reload alike.
  */
 export function renderNft(want: Desired, deletes: string[], persistPath?: string): string {
-  compiled ??= Handlebars.compile(readFileSync(rootPath('templates', TEMPLATE), 'utf8'), { noEscape: true, strict: true });
-  return compiled({
+  source ??= readFileSync(rootPath('templates', TEMPLATE), 'utf8');
+  return renderFile(source, {
     family: want.family,
     name: want.name,
     deletes,
     chain: CHAIN,
     rules: want.rules.map(ruleText),
     persistPath: persistPath ?? '',
-  });
+  }, { file: `templates/${TEMPLATE}` });
 }
 
 /** Deletes for the transaction: every chain and object the live table has (rebuilt right after). */
