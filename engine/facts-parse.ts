@@ -19,7 +19,7 @@ export function markedScript(sections: Section[]): string {
   return sections
     .map((s) => {
       if (!NAME_RE.test(s.name)) throw new Error(`bad section name ${JSON.stringify(s.name)}`);
-      // The extra newline keeps the end marker on its own line when output lacks a final newline.
+      // The newline before the end marker is always added, so the section text comes back exact.
       return `echo '@@play ${s.name}@@'; { ${s.cmd}\n} 2>&1; printf '\\n@@play-rc %s@@\\n' "$?"`;
     })
     .join('\n');
@@ -28,7 +28,7 @@ export function markedScript(sections: Section[]): string {
 /** Splits a marked script's output by section name. */
 export function parseMarked(out: string): Record<string, SectionOutput> {
   const res: Record<string, SectionOutput> = {};
-  const re = /^@@play ([A-Za-z0-9_.-]+)@@\n([\s\S]*?)\n?\n@@play-rc (\d+)@@$/gm;
+  const re = /^@@play ([A-Za-z0-9_.-]+)@@\n([\s\S]*?)\n@@play-rc (\d+)@@$/gm;
   let m: RegExpExecArray | null;
   while ((m = re.exec(out)) !== null) res[m[1]] = { text: m[2], rc: Number(m[3]) };
   return res;

@@ -12,6 +12,7 @@ import { statModule } from './stat/index.js';
 import { qemuConf } from './qemu_conf/index.js';
 import { firewall } from './firewall/index.js';
 import { ethtool } from './ethtool/index.js';
+import { sysctl } from './sysctl/index.js';
 
 export const MODULES: Record<string, Module> = {
   command: commandModule,
@@ -26,6 +27,7 @@ export const MODULES: Record<string, Module> = {
   qemu_conf: qemuConf,
   firewall,
   ethtool,
+  sysctl,
 };
 
 export function getModule(name: string): Module | undefined {
