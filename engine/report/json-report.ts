@@ -1,0 +1,93 @@
+// The `json=PATH` report: the run record with verdicts, in the versioned docs/report-schema.json shape.
+import type { Change } from '../module.js';
+import type { HostStats, RunRecord, TaskStatus } from '../results.js';
+import { sanitizeChange } from './sanitize.js';
+import { summarize, type RunSummary } from './summary.js';
+import { hostRows, type Verdict } from './verdict.js';
+
+/** Bump when a consumer of the old shape would break; docs/report-schema.json pins it. */
+export const REPORT_VERSION = 1;
+
+export interface TaskReport {
+  play: string;
+  task: string;
+  module: string;
+  source?: string;
+  /** Absent for a task the host never reached. */
+  status?: TaskStatus;
+  verdict: Verdict;
+  reason?: string;
+  changes: Change[];
+  messages: string[];
+  warnings: string[];
+  startedAt?: string;
+  durationMs?: number;
+}
+
+export interface HostReport {
+  name: string;
+  verdict: Verdict;
+  reason?: string;
+  unreachable?: string;
+  stats: HostStats;
+  tasks: TaskReport[];
+}
+
+export interface JsonReport {
+  reportVersion: typeof REPORT_VERSION;
+  tool: 'play';
+  toolVersion: string;
+  command: RunRecord['command'];
+  check: boolean;
+  playbook: string;
+  inventory: string[];
+  startedAt: string;
+  endedAt: string;
+  durationMs: number;
+  exitCode: number;
+  summary: RunSummary;
+  hosts: HostReport[];
+}
+
+export function toJsonReport(record: RunRecord): JsonReport {
+  const hosts = hostRows(record).map((h): HostReport => ({
+    name: h.host,
+    verdict: h.verdict,
+    ...(h.reason !== undefined ? { reason: h.reason } : {}),
+    ...(h.record.unreachable !== undefined ? { unreachable: h.record.unreachable } : {}),
+    stats: { ...h.record.stats },
+    tasks: h.rows.map((r): TaskReport => {
+      const res = r.event?.result;
+      return {
+        play: r.play,
+        task: r.task,
+        module: r.module,
+        ...(r.source !== undefined ? { source: r.source } : {}),
+        ...(res ? { status: res.status } : {}),
+        verdict: r.verdict,
+        ...(r.reason !== undefined ? { reason: r.reason } : {}),
+        changes: (res?.changes ?? []).map(sanitizeChange),
+        messages: res?.msg !== undefined ? [res.msg] : [],
+        warnings: [...(res?.warnings ?? [])],
+        ...(r.event ? { startedAt: r.event.startedAt, durationMs: res!.durationMs } : {}),
+      };
+    }),
+  }));
+  return {
+    reportVersion: REPORT_VERSION,
+    tool: 'play',
+    toolVersion: record.toolVersion,
+    command: record.command,
+    check: record.check,
+    playbook: record.playbook,
+    inventory: [...record.inventory],
+    startedAt: record.startedAt,
+    endedAt: record.endedAt,
+    durationMs: record.durationMs,
+    exitCode: record.exitCode,
+    summary: summarize(record),
+    hosts,
+  };
+}
+
+export const renderJsonReport = (record: RunRecord): string => JSON.stringify(toJsonReport(record), null, 2) + '\n';
