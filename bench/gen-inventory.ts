@@ -90,6 +90,7 @@ export function generateInventory(spec: InventorySpec): GeneratedInventory {
     `ansible_host: ${address}`,
     ...(style === 'ranges' ? [`ansible_user: ${q('{{ inventory_hostname }}')}`] : []),
     ...(spec.keyPath ? [`ansible_ssh_private_key_file: ${q(resolve(spec.keyPath))}`] : []),
+    ...(spec.knownHostsPath ? [`play_known_hosts_file: ${q(resolve(spec.knownHostsPath))}`] : []),
     ...(spec.knownHostsPath ? [`ansible_ssh_common_args: ${q(`-o UserKnownHostsFile=${resolve(spec.knownHostsPath)} -o StrictHostKeyChecking=yes`)}`] : []),
     'ansible_python_interpreter: /usr/bin/python3',
     'migration_iface: eth1',

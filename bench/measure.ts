@@ -36,6 +36,8 @@ export interface RunOptions {
   okCodes?: number[];
   /** How many bytes of stdout to keep (default 64 KiB, from the end). */
   keepBytes?: number;
+  /** Runs before every measured run, untimed (e.g. put the hosts back to their starting state). */
+  before?: () => Promise<void>;
 }
 
 export const TIME_BIN = '/usr/bin/time';
@@ -132,10 +134,13 @@ export async function measure(argv: string[], runs: number, opts: RunOptions = {
   const okCodes = opts.okCodes ?? [0];
   const samples: Sample[] = [];
   for (let i = 0; i < runs; i++) {
+    if (opts.before) await opts.before();
     const s = await measureOnce(argv, opts);
     if (s.timedOut) throw new CommandError(`timed out after ${opts.timeoutMs} ms: ${argv.join(' ')}`);
     if (s.code === null || !okCodes.includes(s.code)) {
-      const why = (s.stderr.trim() || s.stdout.trim()).split('\n').slice(-3).join(' | ');
+      // The first line that names an error says more than a stack's tail.
+      const lines = (s.stderr.trim() || s.stdout.trim()).split('\n');
+      const why = lines.find((l) => /error/i.test(l)) ?? lines.slice(-3).join(' | ');
       throw new CommandError(`exit ${s.code}: ${why.slice(0, 300)}`);
     }
     samples.push(s);
