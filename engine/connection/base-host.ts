@@ -85,7 +85,11 @@ export abstract class BaseHost implements Host {
     if (opts.owner) lines.push(`chown ${shQuote(opts.owner)} -- "$tmp"`);
     if (opts.group) lines.push(`chgrp ${shQuote(opts.group)} -- "$tmp"`);
     if (opts.backup) {
-      lines.push('if [ -e "$p" ]; then b="$p.$(date +%Y-%m-%d@%H:%M:%S)~"; cp -p -- "$p" "$b"; printf "%s" "$b"; fi');
+      // Two writes in the same second must not overwrite the first backup: number the second.
+      lines.push(
+        'if [ -e "$p" ]; then t=$(date +%Y-%m-%d@%H:%M:%S); b="$p.$t~"; n=0',
+        'while [ -e "$b" ]; do n=$((n+1)); b="$p.$t.$n~"; done; cp -p -- "$p" "$b"; printf "%s" "$b"; fi',
+      );
     }
     lines.push('mv -f -- "$tmp" "$p"', 'trap - EXIT');
     const data = Buffer.isBuffer(content) ? content : Buffer.from(content, 'utf8');
