@@ -1,5 +1,6 @@
 // Host names as Ansible reads them: an optional :port (parse_address) and [a:b], [01:20:2], [a:z]
 // ranges expanded left to right (expand_hostname_range), with Ansible's error messages.
+import type { Problem, SourcePos } from '../errors.js';
 
 const NUMERIC_RANGE = String.raw`\[(?:[0-9]+:[0-9]+)(?::[0-9]+)?\]`;
 const HEX_RANGE = String.raw`\[(?:[0-9a-f]+:[0-9a-f]+)(?::[0-9]+)?\]`;
@@ -107,4 +108,15 @@ export function expandHostPattern(pattern: string, limit = 1_000_000): { hosts: 
   const hosts: string[] = [];
   expandRange(base, hosts, limit);
   return { hosts, port: parsed?.port };
+}
+
+/** expandHostPattern for the readers: a bad range becomes a problem at `pos`, not an exception. */
+export function expandOrReport(pattern: string, problems: Problem[], pos: SourcePos): { hosts: string[]; port?: number } | undefined {
+  try {
+    return expandHostPattern(pattern);
+  } catch (e) {
+    if (!(e instanceof HostRangeError)) throw e;
+    problems.push({ pos, message: `host '${pattern}': ${e.message}` });
+    return undefined;
+  }
 }

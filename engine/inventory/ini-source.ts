@@ -2,7 +2,7 @@
 // typed `k=v` variables. A port of Ansible's ini plugin (section rules, pending child groups,
 // shlex tokenising, literal_eval typing) that reports every problem instead of the first.
 import type { SourcePos } from '../errors.js';
-import { expandHostPattern, HostRangeError } from './host-range.js';
+import { expandOrReport } from './host-range.js';
 import { pythonLiteral } from './python-literal.js';
 import { shlexSplit, ShlexError } from './shlex.js';
 import { setKey, type InventoryData } from './data.js';
@@ -107,16 +107,8 @@ function readHostLine(inv: InventoryData, group: string, line: string, pos: Sour
   }
   if (tokens.length === 0) return; // only a comment after all
   const pattern = tokens[0];
-  let expanded;
-  try {
-    expanded = expandHostPattern(pattern);
-  } catch (e) {
-    if (e instanceof HostRangeError) {
-      inv.problems.push({ pos, message: `host '${pattern}': ${e.message}` });
-      return;
-    }
-    throw e;
-  }
+  const expanded = expandOrReport(pattern, inv.problems, pos);
+  if (!expanded) return;
   if (pattern.trim().endsWith(':') && expanded.port === undefined) {
     inv.problems.push({ pos, message: `host '${pattern}' ends with ':', which is reserved for a port (host:2222)` });
     return;

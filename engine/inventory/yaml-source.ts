@@ -3,7 +3,7 @@
 // problem at file:line:col: a skipped line in an inventory is a host silently left out of a run.
 import type { YamlDoc } from '../yaml.js';
 import type { SourcePos } from '../errors.js';
-import { expandHostPattern, HostRangeError } from './host-range.js';
+import { expandOrReport } from './host-range.js';
 import { setKey, type InventoryData } from './data.js';
 
 const SECTIONS = ['vars', 'children', 'hosts'];
@@ -78,16 +78,8 @@ function readHost(inv: InventoryData, group: string, pattern: string, vars: unkn
     inv.problems.push({ pos, message: `host '${pattern}' in group '${group}': host variables must be a mapping (name: value), got ${kind(vars)}` });
     return;
   }
-  let expanded;
-  try {
-    expanded = expandHostPattern(pattern);
-  } catch (e) {
-    if (e instanceof HostRangeError) {
-      inv.problems.push({ pos, message: `host '${pattern}': ${e.message}` });
-      return;
-    }
-    throw e;
-  }
+  const expanded = expandOrReport(pattern, inv.problems, pos);
+  if (!expanded) return;
   for (const host of expanded.hosts) {
     const h = inv.addHost(host, group, expanded.port);
     if (vars) for (const k of Object.keys(vars)) setKey(h.vars, k, vars[k]);
