@@ -6,6 +6,7 @@ import { templateModule } from './template/index.js';
 import { fileModule } from './file/index.js';
 import { iniModule } from './ini/index.js';
 import { serviceModule } from './service/index.js';
+import { assertModule } from './assert/index.js';
 import { setFactModule } from './set_fact/index.js';
 import { debugModule } from './debug/index.js';
 import { statModule } from './stat/index.js';
@@ -13,6 +14,7 @@ import { qemuConf } from './qemu_conf/index.js';
 import { firewall } from './firewall/index.js';
 import { ethtool } from './ethtool/index.js';
 import { sysctl } from './sysctl/index.js';
+import { mtu } from './mtu/index.js';
 
 export const MODULES: Record<string, Module> = {
   command: commandModule,
@@ -21,6 +23,7 @@ export const MODULES: Record<string, Module> = {
   file: fileModule,
   ini: iniModule,
   service: serviceModule,
+  assert: assertModule,
   set_fact: setFactModule,
   debug: debugModule,
   stat: statModule,
@@ -28,6 +31,7 @@ export const MODULES: Record<string, Module> = {
   firewall,
   ethtool,
   sysctl,
+  mtu,
 };
 
 export function getModule(name: string): Module | undefined {

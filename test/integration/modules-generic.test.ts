@@ -1,0 +1,239 @@
+// The generic modules on real hosts: LocalHost against temp dirs for the timelines (apply →
+// changed, again → nothing, check mode touches nothing, a change behind our back is seen),
+// then template + ini + service over real SSH on the lab (lab 'gen', octet 22, 2 hosts).
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Host } from '../../engine/host.js';
+import { LocalHost } from '../../engine/connection/local.js';
+import { PlayError } from '../../engine/errors.js';
+import { rootPath } from '../../engine/paths.js';
+import { formatChange, normalizeDiff, unconverged, type ApplyOutcome, type Change, type Module } from '../../engine/module.js';
+import { validateParams, type SchemaProblem } from '../../engine/schema.js';
+import { commandModule } from '../../modules/command/index.js';
+import { copyModule } from '../../modules/copy/index.js';
+import { templateModule } from '../../modules/template/index.js';
+import { fileModule } from '../../modules/file/index.js';
+import { iniModule } from '../../modules/ini/index.js';
+import { statModule } from '../../modules/stat/index.js';
+
+interface Outcome {
+  changes: Change[];
+  failures: string[];
+  data?: Record<string, unknown>;
+  applied?: ApplyOutcome | void;
+}
+
+/** The engine's loop, small (kept here, not in engine/): validate → read → diff → (check) → apply → re-read. */
+async function runModule(host: Host, mod: Module, raw: Record<string, unknown>, opts: { check?: boolean; vars?: Record<string, unknown> } = {}): Promise<Outcome> {
+  const problems: SchemaProblem[] = [];
+  const params = validateParams(mod.params, raw, problems);
+  assert.deepEqual(problems, [], 'schema problems');
+  assert.deepEqual(mod.validate?.(params) ?? [], [], 'validate problems');
+  const ctx = { host, hostName: host.name, vars: opts.vars ?? {}, become: false, log: () => {} };
+  const state = await mod.read!(ctx, params);
+  const d = normalizeDiff(mod.diff!(state, params));
+  const failures = d.failures ?? [];
+  if (opts.check || d.changes.length === 0 || failures.length) return { changes: d.changes, failures, data: mod.result?.(state, params) };
+  const applied = await mod.apply!(ctx, params, d.changes, state);
+  if (mod.kind === 'state') {
+    const again = await mod.read!(ctx, params);
+    assert.deepEqual(unconverged(mod.diff!(again, params)).map(formatChange), [], 'did not converge');
+  }
+  return { changes: d.changes, failures, applied, data: applied?.data };
+}
+
+const paths = (o: Outcome) => o.changes.map((c) => c.path);
+const backupsIn = (dir: string, base: string) => readdirSync(dir).filter((f) => f.startsWith(`${base}.`) && f.endsWith('~'));
+const modeOf = (p: string) => (statSync(p).mode & 0o7777).toString(8).padStart(4, '0');
+
+describe('generic modules on LocalHost (temp dirs)', function () {
+  this.timeout(20_000);
+  const host = new LocalHost('local');
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'play-gen-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('copy: create, again nothing, metadata-only change keeps content and inode, drift is seen, backup kept', async () => {
+    const dest = join(dir, 'motd');
+    const t = { dest, content: 'hello\n', mode: '0600' };
+    const first = await runModule(host, copyModule, t);
+    assert.deepEqual(first.changes.map(formatChange), [`${dest}: create (6 bytes)`, `${dest} mode: (absent) → '0600'`]);
+    assert.equal(readFileSync(dest, 'utf8'), 'hello\n');
+    assert.equal(modeOf(dest), '0600');
+    assert.deepEqual((await runModule(host, copyModule, t)).changes, []);
+
+    const ino = statSync(dest).ino;
+    const meta = await runModule(host, copyModule, { ...t, mode: '0644' });
+    assert.deepEqual(meta.changes.map(formatChange), [`${dest} mode: '0600' → '0644'`]);
+    assert.equal(statSync(dest).ino, ino, 'metadata-only change must not rewrite the file');
+    assert.deepEqual(backupsIn(dir, 'motd'), []);
+
+    writeFileSync(dest, 'changed behind our back\n');
+    const check = await runModule(host, copyModule, { ...t, mode: '0644' }, { check: true });
+    assert.equal(check.changes[0].before, 'changed behind our back\n');
+    assert.equal(check.changes[0].after, 'hello\n');
+    assert.equal(readFileSync(dest, 'utf8'), 'changed behind our back\n', 'check mode changed the file');
+    const fix = await runModule(host, copyModule, { ...t, mode: '0644' });
+    assert.deepEqual(paths(fix), [dest]);
+    assert.equal(readFileSync(dest, 'utf8'), 'hello\n');
+    assert.equal(modeOf(dest), '0644', 'mode kept across the rewrite');
+    const backups = backupsIn(dir, 'motd');
+    assert.equal(backups.length, 1);
+    assert.equal(readFileSync(join(dir, backups[0]), 'utf8'), 'changed behind our back\n');
+    assert.equal(fix.data?.backup_file, join(dir, backups[0]));
+  });
+
+  it('copy: src beside the playbook, binary content, validate refuses bad content and keeps the old file', async () => {
+    const bin = Buffer.from([0, 1, 2, 255, 10]);
+    writeFileSync(join(dir, 'blob.bin'), bin);
+    const dest = join(dir, 'out.bin');
+    await runModule(host, copyModule, { src: 'blob.bin', dest }, { vars: { playbook_dir: dir } });
+    assert.ok(readFileSync(dest).equals(bin));
+    assert.deepEqual((await runModule(host, copyModule, { src: 'blob.bin', dest }, { vars: { playbook_dir: dir } })).changes, []);
+
+    const conf = join(dir, 'app.conf');
+    writeFileSync(conf, 'good\n');
+    const validate = 'grep -q ^good %s';
+    await assert.rejects(runModule(host, copyModule, { dest: conf, content: 'bad\n', validate }), (e: PlayError) => {
+      assert.match(e.message, /validate failed \(exit 1\)/);
+      return true;
+    });
+    assert.equal(readFileSync(conf, 'utf8'), 'good\n');
+    assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('.play-')), [], 'no temporary files left');
+    await runModule(host, copyModule, { dest: conf, content: 'good too\n', validate });
+    assert.equal(readFileSync(conf, 'utf8'), 'good too\n');
+  });
+
+  it('copy: a missing parent directory is a clear error', async () => {
+    await assert.rejects(runModule(host, copyModule, { dest: join(dir, 'nope', 'x'), content: 'x' }), /parent directory does not exist/);
+  });
+
+  it('template: renders with the vars, looks beside the playbook, then is idempotent', async () => {
+    writeFileSync(join(dir, 'mig.conf.j2'), 'migration_address = "{{ migration_ip }}"\n{{#each ports}}port {{this}}\n{{/each}}');
+    const dest = join(dir, 'mig.conf');
+    const vars = { playbook_dir: dir, migration_ip: '198.18.22.1', ports: [49152, 49153] };
+    const first = await runModule(host, templateModule, { src: 'mig.conf.j2', dest }, { vars });
+    assert.deepEqual(paths(first), [dest]);
+    assert.equal(readFileSync(dest, 'utf8'), 'migration_address = "198.18.22.1"\nport 49152\nport 49153\n');
+    assert.deepEqual((await runModule(host, templateModule, { src: 'mig.conf.j2', dest }, { vars })).changes, []);
+    const moved = await runModule(host, templateModule, { src: 'mig.conf.j2', dest }, { vars: { ...vars, migration_ip: '198.18.22.2' } });
+    assert.match(String(moved.changes[0].after), /198\.18\.22\.2/);
+    await assert.rejects(runModule(host, templateModule, { src: 'mig.conf.j2', dest }, { vars: { playbook_dir: dir, ports: [] } }), /migration_ip/);
+    await assert.rejects(runModule(host, templateModule, { src: 'missing.j2', dest }, { vars }), /'missing.j2' not found/);
+  });
+
+  it('file: directory, touch, link, absent — each converges once, metadata facets separately', async () => {
+    const d = join(dir, 'sub');
+    assert.deepEqual(paths(await runModule(host, fileModule, { path: d, state: 'directory', mode: '0750' })), [d, `${d} mode`]);
+    assert.equal(modeOf(d), '0750');
+    assert.deepEqual((await runModule(host, fileModule, { path: d, state: 'directory', mode: 'u=rwx,g=rx,o=' })).changes, []);
+
+    const f = join(d, 'flag');
+    assert.deepEqual(paths(await runModule(host, fileModule, { path: f, state: 'touch', mode: '0600', owner: 'nobody' })), [f, `${f} mode`, `${f} owner`]);
+    assert.equal(statSync(f).uid, 65534);
+    const mtime = statSync(f).mtimeMs;
+    assert.deepEqual((await runModule(host, fileModule, { path: f, state: 'touch', mode: '0600', owner: 'nobody' })).changes, []);
+    assert.equal(statSync(f).mtimeMs, mtime, 'touch of an existing file leaves it alone');
+    chmodSync(f, 0o644);
+    assert.deepEqual((await runModule(host, fileModule, { path: f, mode: '0600' })).changes.map(formatChange), [`${f} mode: '0644' → '0600'`]);
+
+    const l = join(dir, 'current');
+    await runModule(host, fileModule, { path: l, state: 'link', src: f });
+    assert.equal(readlinkSync(l), f);
+    assert.deepEqual((await runModule(host, fileModule, { path: l, state: 'link', src: f })).changes, []);
+    assert.deepEqual((await runModule(host, fileModule, { path: l, state: 'link', src: d })).changes.map(formatChange), [`${l} link: '${f}' → '${d}'`]);
+    assert.ok(lstatSync(l).isSymbolicLink());
+
+    const r = await runModule(host, fileModule, { path: f, state: 'link', src: '/etc/hostname' });
+    assert.match(r.failures[0], /force: true/);
+    assert.deepEqual(paths(await runModule(host, fileModule, { path: d, state: 'absent' })), [d]);
+    assert.equal(existsSync(d), false);
+    assert.deepEqual((await runModule(host, fileModule, { path: d, state: 'absent' })).changes, []);
+  });
+
+  it('ini: keys of a real qemu.conf change in place, others stay byte-identical, drift is fixed', async () => {
+    const conf = join(dir, 'qemu.conf');
+    const original = readFileSync(rootPath('test/fixtures/generic/qemu.conf'), 'utf8');
+    writeFileSync(conf, original);
+    const t = { path: conf, settings: { migration_port_min: 49152, migration_port_max: 49215, max_files: 32768 } };
+    const first = await runModule(host, iniModule, t);
+    assert.deepEqual(first.changes.map(formatChange), [
+      `${conf} migration_port_min: (absent) → '49152'`,
+      `${conf} migration_port_max: (absent) → '49215'`,
+      `${conf} max_files: (absent) → '32768'`,
+    ]);
+    const text = readFileSync(conf, 'utf8');
+    const a = original.split('\n');
+    const b = text.split('\n');
+    assert.equal(a.length, b.length);
+    assert.deepEqual(a.flatMap((l, i) => (l === b[i] ? [] : [b[i]])), ['max_files = 32768', 'migration_port_min = 49152', 'migration_port_max = 49215']);
+    assert.deepEqual((await runModule(host, iniModule, t)).changes, []);
+    writeFileSync(conf, text.replace('max_files = 32768', 'max_files = 1'));
+    assert.deepEqual((await runModule(host, iniModule, t)).changes.map(formatChange), [`${conf} max_files: '1' → '32768'`]);
+    assert.equal(readFileSync(conf, 'utf8'), text);
+    assert.equal(backupsIn(dir, 'qemu.conf').length, 2);
+
+    const removed = await runModule(host, iniModule, { path: conf, option: 'max_files', state: 'absent', backup: false });
+    assert.deepEqual(paths(removed), [`${conf} max_files`]);
+    assert.ok(!/^max_files/m.test(readFileSync(conf, 'utf8')));
+  });
+
+  it('ini: a new sectioned file, created with its mode', async () => {
+    const f = join(dir, 'new.ini');
+    await runModule(host, iniModule, { path: f, section: 'Journal', settings: { Storage: 'volatile' }, mode: '0640' });
+    assert.equal(readFileSync(f, 'utf8'), '[Journal]\nStorage = volatile\n');
+    assert.equal(modeOf(f), '0640');
+    assert.deepEqual(readdirSync(dir), ['new.ini'], 'no backup of a file that did not exist');
+  });
+
+  it('command: runs (rc/stdout for register), is "would run" in check mode, creates/removes skip, failure keeps data', async () => {
+    const marker = join(dir, 'done');
+    const t = { cmd: `echo hi; echo err >&2; touch ${marker}`, creates: marker };
+    const check = await runModule(host, commandModule, t, { check: true });
+    assert.deepEqual(check.changes.map(formatChange), [`command: would run: ${t.cmd}`]);
+    assert.equal(existsSync(marker), false, 'check mode ran the command');
+    const run = await runModule(host, commandModule, t);
+    assert.equal(run.data?.rc, 0);
+    assert.equal(run.data?.stdout, 'hi');
+    assert.equal(run.data?.stderr, 'err');
+    assert.deepEqual(run.data?.stdout_lines, ['hi']);
+    const again = await runModule(host, commandModule, t);
+    assert.deepEqual(again.changes, []);
+    assert.equal(again.data?.msg, `skipped, since ${marker} exists`);
+    assert.deepEqual((await runModule(host, commandModule, { cmd: 'false', removes: join(dir, 'nothing') })).changes, []);
+
+    const argv = await runModule(host, commandModule, { argv: ['printf', '%s|', "it's", '$(id)', 'a b'], chdir: dir });
+    assert.equal(argv.data?.stdout, "it's|$(id)|a b|");
+    const stdin = await runModule(host, commandModule, { cmd: 'cat', stdin: 'secret text' });
+    assert.equal(stdin.data?.stdout, 'secret text');
+
+    await assert.rejects(runModule(host, commandModule, { cmd: 'echo partial; exit 3' }), (e: PlayError) => {
+      assert.match(e.message, /exit code 3/);
+      assert.equal(e.data?.rc, 3);
+      assert.equal(e.data?.stdout, 'partial');
+      return true;
+    });
+  });
+
+  it('stat: facts for register, and never a change', async () => {
+    const f = join(dir, 's');
+    writeFileSync(f, 'abc');
+    chmodSync(f, 0o640);
+    const r = await runModule(host, statModule, { path: f });
+    const st = (r.data as { stat: Record<string, unknown> }).stat;
+    assert.deepEqual(r.changes, []);
+    assert.equal(st.exists, true);
+    assert.equal(st.isreg, true);
+    assert.equal(st.mode, '0640');
+    assert.equal(st.size, 3);
+    assert.equal(st.checksum, execFileSync('sha256sum', [f], { encoding: 'utf8' }).split(' ')[0]);
+    assert.deepEqual((await runModule(host, statModule, { path: join(dir, 'none') })).data, { stat: { exists: false } });
+    mkdirSync(join(dir, 'dd'));
+    assert.equal(((await runModule(host, statModule, { path: join(dir, 'dd') })).data as { stat: { isdir: boolean } }).stat.isdir, true);
+  });
+});
