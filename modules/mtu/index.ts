@@ -1,0 +1,131 @@
+// mtu: the interface MTU (`ip link set dev X mtu N`, disruptive: the link flaps) and the path
+// MTU towards the migration peers, verified with don't-fragment pings of the full frame size.
+import type { Change, DiffResult, Module, ModuleContext } from '../../engine/module.js';
+import type { ParamSchema } from '../../engine/schema.js';
+import { ModuleError } from '../../engine/errors.js';
+import { sh, shQuote } from '../../engine/quote.js';
+import { parseMarked } from '../../engine/facts-parse.js';
+import { parseLink, parsePeerSection, payloadFor, type LinkInfo, type PeerCheck } from './parse.js';
+
+export interface MtuParams {
+  interface: string;
+  mtu: number;
+  verify_peers: string[];
+}
+
+export interface MtuState {
+  interface: string;
+  link: LinkInfo | null;
+  /** Ping results, present only when the link was already at the desired MTU. */
+  peers?: PeerCheck[];
+}
+
+const PEER_RE = /^[A-Za-z0-9_][A-Za-z0-9.:_%-]*$/;
+
+const params: ParamSchema = {
+  interface: { type: 'str', required: true, description: 'Network interface, e.g. eth1.' },
+  mtu: {
+    type: 'int',
+    required: true,
+    description: 'Wanted MTU in bytes (e.g. 9000 for jumbo frames).',
+    check: (v: number) => (v >= 68 && v <= 65535 ? undefined : `must be between 68 and 65535, got ${v}`),
+  },
+  verify_peers: {
+    type: 'list',
+    default: [],
+    description: 'Addresses on the migration network: each must answer a don\'t-fragment ping of the full frame size (payload mtu−28), all pinged in parallel in one round trip.',
+    elements: { type: 'str', description: 'peer address', check: (v: string) => (PEER_RE.test(v) ? undefined : `'${v}' is not an address`) },
+  },
+};
+
+/**
+ * One script: the link as JSON, then — only if the link already has the wanted MTU — every peer
+ * pinged in parallel (full size with DF; a small ping too when that fails, to tell "a hop drops
+ * big frames" from "the peer does not answer").
+ */
+export function readScript(p: MtuParams): string {
+  const dev = p.interface;
+  const lines = [
+    `echo '@@play link@@'; ip -d -j link show dev ${shQuote(dev)} 2>&1; printf '\\n@@play-rc %s@@\\n' "$?"`,
+    sh`cur=$(ip -o link show dev ${dev} 2>/dev/null | awk '{for (i = 1; i < NF; i++) if ($i == "mtu") print $(i + 1)}')`,
+  ];
+  if (p.verify_peers.length) {
+    const jobs = p.verify_peers.map((peer, i) => {
+      const big = sh`ping -M do -s ${payloadFor(p.mtu, peer)} -c 1 -W 1 ${peer}`;
+      const small = sh`ping -c 1 -W 1 ${peer}`;
+      return `{ ${big} >"$d/${i}" 2>&1; r=$?; echo "@@big-rc $r" >>"$d/${i}"; if [ $r -ne 0 ]; then ${small} >>"$d/${i}" 2>&1; echo "@@small-rc $?" >>"$d/${i}"; fi; } &`;
+    });
+    const dump = p.verify_peers.map((_, i) => `echo '@@play p${i}@@'; cat "$d/${i}"; printf '\\n@@play-rc 0@@\\n'`);
+    lines.push(`if [ "$cur" = ${p.mtu} ]; then`, 'd=$(mktemp -d)', ...jobs, 'wait', ...dump, 'rm -rf -- "$d"', 'fi');
+  }
+  return lines.join('\n');
+}
+
+/** Pure: script output → state. */
+export function stateFromOutput(p: MtuParams, out: string): MtuState {
+  const s = parseMarked(out);
+  if (!s.link) throw new ModuleError(`could not read ${p.interface}: the read script produced no output`);
+  if (s.link.rc !== 0) return { interface: p.interface, link: null };
+  const st: MtuState = { interface: p.interface, link: parseLink(s.link.text) };
+  if (s.p0) st.peers = p.verify_peers.map((peer, i) => parsePeerSection(peer, s[`p${i}`]?.text ?? ''));
+  return st;
+}
+
+async function read(ctx: ModuleContext, p: MtuParams): Promise<MtuState> {
+  const r = await ctx.host.run(readScript(p), { timeoutMs: 30_000 });
+  return stateFromOutput(p, r.stdout);
+}
+
+function diff(st: MtuState, p: MtuParams): DiffResult {
+  const dev = p.interface;
+  if (!st.link) return { changes: [], failures: [`interface ${dev} does not exist`] };
+  const { mtu, maxMtu, minMtu } = st.link;
+  if (maxMtu !== null && p.mtu > maxMtu) return { changes: [], failures: [`${dev} mtu ${p.mtu} is above the device maximum ${maxMtu}`] };
+  if (minMtu !== null && p.mtu < minMtu) return { changes: [], failures: [`${dev} mtu ${p.mtu} is below the device minimum ${minMtu}`] };
+  if (mtu !== p.mtu) {
+    const changes: Change[] = [{ path: `${dev} mtu`, from: mtu, to: p.mtu, disruptive: true }];
+    // Pinging at the old MTU proves nothing about the new one: say so instead of failing falsely.
+    const warnings = p.verify_peers.length
+      ? [`path MTU check to ${p.verify_peers.join(', ')} pending: ${dev} is at ${mtu}, not yet ${p.mtu} (it runs once the MTU is set)`]
+      : [];
+    return { changes, failures: [], warnings };
+  }
+  const failures: string[] = [];
+  for (const c of st.peers ?? []) {
+    if (c.ok) continue;
+    if (c.reachable === false) failures.push(`cannot verify the path MTU to ${c.peer}: it does not answer ping`);
+    else failures.push(`path MTU to ${c.peer} is below ${p.mtu} (a hop drops ${payloadFor(p.mtu, c.peer)}-byte frames)`);
+  }
+  return { changes: [], failures, warnings: [] };
+}
+
+async function apply(ctx: ModuleContext, p: MtuParams): Promise<void> {
+  const cmd = sh`ip link set dev ${p.interface} mtu ${p.mtu}`;
+  const r = await ctx.host.run(cmd);
+  if (r.code !== 0) throw new ModuleError(`${cmd} failed on ${ctx.hostName}: ${r.stderr.trim().replace(/^Error:\s*/, '').replace(/\.$/, '') || `exit ${r.code}`}`);
+}
+
+export const mtu: Module<MtuParams, MtuState> = {
+  name: 'mtu',
+  kind: 'state',
+  summary: 'Interface MTU, and the path MTU to migration peers verified with don\'t-fragment pings',
+  description: [
+    'Reads `ip -d -j link show dev X` (MTU and the device limits) and sets `ip link set dev X mtu N`.',
+    'Changing the MTU is disruptive (the link flaps).',
+    '`verify_peers`: each peer gets `ping -M do -s MTU-28 -c 1 -W 1`, all in parallel in one round trip.',
+    'A peer that drops the full frame fails the task — also in check mode, since it is a read:',
+    '"path MTU to 198.18.0.2 is below 9000 (a hop drops 8972-byte frames)". A peer that does not answer',
+    'even a small ping is reported as such. The check runs only when the interface already has the wanted',
+    'MTU: pinging at the old MTU would prove nothing. So in check mode with the MTU still to change, the',
+    'check is reported as pending (a warning); in a real run the engine re-reads after the change and the',
+    'check runs then.',
+  ].join('\n'),
+  params,
+  examples: [
+    'mtu:\n  interface: eth1\n  mtu: 9000\n  verify_peers: [198.18.0.2, 198.18.0.3]',
+  ],
+  read,
+  diff,
+  apply,
+  result: (st) => ({ mtu: st.link?.mtu, peers: st.peers }),
+};
