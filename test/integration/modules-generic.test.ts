@@ -18,6 +18,10 @@ import { templateModule } from '../../modules/template/index.js';
 import { fileModule } from '../../modules/file/index.js';
 import { iniModule } from '../../modules/ini/index.js';
 import { statModule } from '../../modules/stat/index.js';
+import { serviceModule } from '../../modules/service/index.js';
+import { shQuote } from '../../engine/quote.js';
+import { ConnectionPool } from '../../engine/connection/pool.js';
+import { nsExec, startLab, stopLab, type LabInfo } from './lab-fixture.js';
 
 interface Outcome {
   changes: Change[];
@@ -237,3 +241,187 @@ describe('generic modules on LocalHost (temp dirs)', function () {
     assert.equal(((await runModule(host, statModule, { path: join(dir, 'dd') })).data as { stat: { isdir: boolean } }).stat.isdir, true);
   });
 });
+
+// A tiny real sysv daemon: `sleep` in the background with a pid file, LSB status codes, reload logged.
+const initScript = (run: string) => `#!/bin/sh
+### BEGIN INIT INFO
+# Provides:          play-testd
+# Required-Start:
+# Required-Stop:
+# Default-Start:     2 3 4 5
+# Default-Stop:      0 1 6
+# Short-Description: play test daemon
+### END INIT INFO
+RUN=${run}
+PIDF=$RUN/pid
+# Alive = has a /proc entry that is not a zombie (nothing may reap an orphan in a container).
+running() { [ -f "$PIDF" ] || return 1; s=$(sed 's/.*) //' "/proc/$(cat "$PIDF")/stat" 2>/dev/null | cut -c1); [ -n "$s" ] && [ "$s" != Z ]; }
+case "$1" in
+  start) running && exit 0; mkdir -p "$RUN"; echo start >> "$RUN/log"
+         sleep 100000 >/dev/null 2>&1 </dev/null & echo $! > "$PIDF"; echo "started $!" ;;
+  stop) running && kill "$(cat "$PIDF")"; rm -f "$PIDF" ;;
+  restart) "$0" stop; "$0" start ;;
+  reload) running || exit 7; echo reload >> "$RUN/log" ;;
+  status) running && exit 0; [ -f "$PIDF" ] && exit 1; exit 3 ;;
+  *) echo "usage: $0 start|stop|restart|reload|status" >&2; exit 2 ;;
+esac
+`;
+
+describe('generic modules on the lab over real SSH (gen)', function () {
+  this.timeout(60_000);
+  const NAME = 'gen';
+  const RC_DIRS = ['rc0.d', 'rc1.d', 'rc2.d', 'rc3.d', 'rc4.d', 'rc5.d', 'rc6.d'];
+  let lab: LabInfo;
+  let pool: ConnectionPool;
+  let hosts: Host[];
+  let tpl: string;
+  const runDir = (ns: string) => `/run/play-test-${ns}`;
+
+  /** Kills the test daemon of a host (only ours: the pid from our own pid file) and removes its files. */
+  function cleanHost(ns: string): void {
+    const pidFile = join(runDir(ns), 'pid');
+    if (existsSync(pidFile)) {
+      const pid = Number(readFileSync(pidFile, 'utf8'));
+      try {
+        if (pid > 0) process.kill(pid);
+      } catch {
+        /* already gone */
+      }
+    }
+    rmSync(runDir(ns), { recursive: true, force: true });
+  }
+
+  before(async () => {
+    for (const i of [1, 2]) cleanHost(`play-${NAME}-hv${i}`); // leftovers of a crashed run
+    lab = await startLab({ name: NAME, hosts: 2, octet: 22 });
+    for (const h of lab.hosts) {
+      const overlay = join('/etc/netns', h.ns);
+      for (const d of ['init.d', ...RC_DIRS]) mkdirSync(join(overlay, d), { recursive: true });
+      writeFileSync(join(overlay, 'init.d', 'play-testd'), initScript(runDir(h.ns)), { mode: 0o755 });
+    }
+    pool = new ConnectionPool({ onWarning: () => {} });
+    hosts = await Promise.all(
+      lab.hosts.map((h) =>
+        pool.get(h.name, {
+          ansible_host: h.address,
+          ansible_port: h.port,
+          ansible_user: 'root',
+          ansible_ssh_private_key_file: lab.keyPath,
+          play_known_hosts_file: lab.knownHostsPath,
+        }),
+      ),
+    );
+    tpl = mkdtempSync(join(tmpdir(), 'play-gen-tpl-'));
+    writeFileSync(join(tpl, 'migration.conf.j2'), '# {{ inventory_hostname }}\nmigration_address = "{{ migration_ip }}"\n');
+  });
+
+  after(async () => {
+    await pool?.closeAll();
+    for (const h of lab?.hosts ?? []) cleanHost(h.ns);
+    await stopLab(NAME);
+    if (tpl) rmSync(tpl, { recursive: true, force: true });
+  });
+
+  const cat = async (i: number, path: string) => (await nsExec(lab.hosts[i].ns, `cat ${shQuote(path)}`)).stdout;
+
+  it('template: each host gets its own rendering; again nothing; check mode leaves drift in place', async () => {
+    const dest = '/etc/play/migration.conf';
+    const vars = (i: number) => ({ playbook_dir: tpl, inventory_hostname: lab.hosts[i].name, migration_ip: lab.hosts[i].migrationIp });
+    for (const i of [0, 1]) {
+      assert.deepEqual(paths(await runModule(hosts[i], templateModule, { src: 'migration.conf.j2', dest, mode: '0640' }, { vars: vars(i) })), [dest, `${dest} mode`]);
+      assert.equal(await cat(i, dest), `# hv${i + 1}\nmigration_address = "198.18.22.${i + 1}"\n`);
+      assert.deepEqual((await runModule(hosts[i], templateModule, { src: 'migration.conf.j2', dest, mode: '0640' }, { vars: vars(i) })).changes, []);
+    }
+    assert.equal(existsSync(dest) && readFileSync(dest, 'utf8').includes('198.18.22.'), false, "the machine's own /etc/play is untouched");
+    await nsExec(lab.hosts[0].ns, `echo tampered > ${dest}`);
+    const check = await runModule(hosts[0], templateModule, { src: 'migration.conf.j2', dest, mode: '0640' }, { vars: vars(0), check: true });
+    assert.equal(check.changes[0].before, 'tampered\n');
+    assert.equal(await cat(0, dest), 'tampered\n');
+    await runModule(hosts[0], templateModule, { src: 'migration.conf.j2', dest, mode: '0640' }, { vars: vars(0) });
+    assert.equal(await cat(0, dest), '# hv1\nmigration_address = "198.18.22.1"\n');
+    assert.equal((await nsExec(lab.hosts[0].ns, `stat -c %a ${dest}`)).stdout.trim(), '640');
+  });
+
+  it('ini: qemu.conf keys over SSH, every other byte identical, drift seen and fixed', async () => {
+    const conf = '/etc/libvirt/qemu.conf';
+    const original = readFileSync(rootPath('test/fixtures/generic/qemu.conf'), 'utf8');
+    await nsExec(lab.hosts[1].ns, `cat > ${conf}`, { stdin: original });
+    const t = { path: conf, settings: { migration_address: '"198.18.22.2"', migration_port_min: 49152 } };
+    assert.equal((await runModule(hosts[1], iniModule, t)).changes.length, 2);
+    const text = await cat(1, conf);
+    const [a, b] = [original.split('\n'), text.split('\n')];
+    assert.equal(a.length, b.length);
+    assert.deepEqual(a.flatMap((l, i) => (l === b[i] ? [] : [`${l} => ${b[i]}`])), [
+      '#migration_address = "0.0.0.0" => migration_address = "198.18.22.2"',
+      '#migration_port_min = 49152 => migration_port_min = 49152',
+    ]);
+    assert.deepEqual((await runModule(hosts[1], iniModule, t)).changes, []);
+    await nsExec(lab.hosts[1].ns, `sed -i 's/^migration_port_min = 49152$/migration_port_min = 1/' ${conf}`);
+    assert.deepEqual((await runModule(hosts[1], iniModule, t, { check: true })).changes.map(formatChange), [`${conf} migration_port_min: '1' → '49152'`]);
+    await runModule(hosts[1], iniModule, t);
+    assert.equal(await cat(1, conf), text);
+  });
+
+  it('service (sysv): start + enable, idempotent, restart is an action, reload, stop + disable; the other host untouched', async () => {
+    const [hv1] = hosts;
+    const ns = lab.hosts[0].ns;
+    const pid = () => (existsSync(join(runDir(ns), 'pid')) ? Number(readFileSync(join(runDir(ns), 'pid'), 'utf8')) : undefined);
+    const alive = (p: number | undefined) => p !== undefined && running(p);
+    const svc = (x: Record<string, unknown>, check = false) => runModule(hv1, serviceModule, { name: 'play-testd', ...x }, { check });
+
+    const check = await svc({ state: 'started', enabled: true }, true);
+    assert.deepEqual(check.changes.map(formatChange), ['service play-testd enabled: false → true', "service play-testd: 'stopped' → 'running'"]);
+    assert.equal(pid(), undefined, 'check mode started the daemon');
+
+    await svc({ state: 'started', enabled: true });
+    const p1 = pid();
+    assert.ok(alive(p1), 'daemon runs');
+    assert.match((await nsExec(ns, 'ls /etc/rc2.d')).stdout, /^S01play-testd$/m);
+    assert.deepEqual((await svc({ state: 'started', enabled: true })).changes, []);
+
+    const restart = await svc({ state: 'restarted' });
+    assert.deepEqual(restart.changes.map(formatChange), ['service play-testd: would restart']);
+    const p2 = pid();
+    assert.ok(alive(p2));
+    assert.notEqual(p2, p1, 'restart made a new process');
+    assert.ok(!alive(p1), 'the old process is gone');
+
+    await svc({ state: 'reloaded' });
+    assert.equal(pid(), p2, 'reload keeps the process');
+    assert.match(readFileSync(join(runDir(ns), 'log'), 'utf8'), /^reload$/m);
+
+    kill(p2!);
+    assert.deepEqual((await svc({ state: 'started' })).changes.map(formatChange), ["service play-testd: 'stopped' → 'running'"], 'a daemon that died behind our back');
+    const p3 = pid();
+    assert.deepEqual(paths(await svc({ state: 'stopped', enabled: false })), ['service play-testd enabled', 'service play-testd']);
+    assert.ok(!alive(p3));
+    assert.doesNotMatch((await nsExec(ns, 'ls /etc/rc2.d')).stdout, /^S..play-testd$/m);
+    assert.deepEqual((await svc({ state: 'stopped', enabled: false })).changes, []);
+
+    const other = await runModule(hosts[1], serviceModule, { name: 'play-testd', state: 'started' }, { check: true });
+    assert.deepEqual(paths(other), ['service play-testd'], 'hv2 has its own, stopped, service');
+    assert.equal(existsSync('/etc/init.d/play-testd'), false, "the machine's /etc/init.d is untouched");
+    assert.match((await runModule(hv1, serviceModule, { name: 'no-such-svc', state: 'started' })).failures[0], /no service 'no-such-svc'/);
+  });
+
+  it('command over SSH: runs inside the host, rc/stdout for register', async () => {
+    const r = await runModule(hosts[1], commandModule, { cmd: 'ip -o -4 addr show dev eth1 | grep -c 198.18.22.2' });
+    assert.equal(r.data?.stdout, '1');
+  });
+});
+
+/** A live process: exists and is not a zombie (an orphaned daemon may wait for a reaper). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+function kill(pid: number): void {
+  process.kill(pid);
+  // Wait until it is really gone (no sleep-and-hope): poll its /proc state.
+  for (let i = 0; i < 200 && running(pid); i++) execFileSync('sleep', ['0.01']);
+}
