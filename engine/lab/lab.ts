@@ -16,7 +16,7 @@ import {
   startSshd, stopSshd, wrapperPath,
 } from './sshd.js';
 import type { LabHost, LabInfo, LabStatus } from './types.js';
-import { WRAPPER_SCRIPT } from './wrapper.js';
+import { wrapperScript } from './wrapper.js';
 
 export interface LabUpOptions {
   name?: string;
@@ -69,7 +69,10 @@ async function writeAtomic(path: string, content: string, mode = 0o644): Promise
 
 async function writeIfChanged(path: string, content: string, mode = 0o644): Promise<boolean> {
   const old = existsSync(path) ? await readFile(path, 'utf8') : null;
-  if (old === content) return false;
+  if (old === content) {
+    await chmod(path, mode);
+    return false;
+  }
   await writeAtomic(path, content, mode);
   return true;
 }
@@ -90,12 +93,14 @@ async function removeHost(ip: string, name: string, i: number, netns: Set<string
   await stopSshd(sshdPaths(name, i));
   await deleteNetns(ip, hostNs(name, i), netns);
   await rm(hostDir(name, i), { recursive: true, force: true });
+  await rm(wrapperPath(name, i), { force: true });
 }
 
 async function upHost(tools: { sshd: string; sshKeygen: string; ip: string }, name: string, octet: number, i: number, netns: Set<string>): Promise<void> {
   const p = sshdPaths(name, i);
   await mkdir(p.dir, { recursive: true, mode: 0o700 });
   await ensureHostKey(tools.sshKeygen, p.hostKey);
+  await writeIfChanged(wrapperPath(name, i), wrapperScript(hostNs(name, i), p.commandsLog), 0o755);
   const configChanged = await writeIfChanged(p.config, sshdConfig(name, octet, i), 0o600);
   await ensureHostNet(tools.ip, name, octet, i, netns);
   if (configChanged || !(await sshdRunning(p))) await startSshd(tools.sshd, p);
@@ -111,14 +116,17 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
   // Another octet means other addresses everywhere: start over rather than patch.
   if (old && old.octet !== octet) await labDown(name);
   const info = labInfo(name, octet, hosts, opts.writeInventory ?? old?.inventoryPath ?? defaultInventoryPath(name));
-  await mkdir(info.dir, { recursive: true, mode: 0o700 });
-  await writeIfChanged(wrapperPath(name), WRAPPER_SCRIPT, 0o755);
+  // Traversable (not listable) by normal logins: sshd reads authorized_keys and runs the
+  // wrapper as the user. Keys and logs stay in the 0700 host directories.
+  await mkdir(join(info.dir, 'bin'), { recursive: true });
+  for (const d of [dirname(info.dir), info.dir]) await chmod(d, 0o711);
+  await chmod(join(info.dir, 'bin'), 0o755);
   if (!existsSync(info.keyPath) || !existsSync(`${info.keyPath}.pub`)) {
     await rm(info.keyPath, { force: true });
     await rm(`${info.keyPath}.pub`, { force: true });
     await runLocalOk(tools.sshKeygen, ['-q', '-t', 'ed25519', '-N', '', '-C', `play-lab-${name}`, '-f', info.keyPath]);
   }
-  await writeIfChanged(authorizedKeysPath(name), await readFile(`${info.keyPath}.pub`, 'utf8'), 0o600);
+  await writeIfChanged(authorizedKeysPath(name), await readFile(`${info.keyPath}.pub`, 'utf8'), 0o644);
 
   const netns = new Set(await listNetns(tools.ip));
   for (const i of await existingHostIndexes(name, [...netns])) if (i > hosts) await removeHost(tools.ip, name, i, netns);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { PlayError } from '../errors.js';
 import { shQuote } from '../quote.js';
 import { runLocalOk } from './exec.js';
-import { hostDir, hostNs, labDir, sshAddress } from './names.js';
+import { hostDir, labDir, sshAddress } from './names.js';
 
 export interface SshdPaths {
   dir: string;
@@ -29,7 +29,8 @@ export function sshdPaths(name: string, i: number): SshdPaths {
   };
 }
 
-export const wrapperPath = (name: string): string => join(labDir(name), 'wrapper.sh');
+/** Per host, so its namespace and log are fixed in it (it may run through sudo for normal logins). */
+export const wrapperPath = (name: string, i: number): string => join(labDir(name), 'bin', `hv${i}`);
 export const authorizedKeysPath = (name: string): string => join(labDir(name), 'authorized_keys');
 
 export function sshdConfig(name: string, octet: number, i: number): string {
@@ -57,7 +58,7 @@ export function sshdConfig(name: string, octet: number, i: number): string {
     // VERBOSE logs every "Accepted publickey": tests count connections with it.
     'LogLevel VERBOSE',
     'Subsystem sftp /usr/lib/openssh/sftp-server',
-    `ForceCommand ${shQuote(wrapperPath(name))} ${shQuote(hostNs(name, i))} ${shQuote(p.commandsLog)}`,
+    `ForceCommand ${shQuote(wrapperPath(name, i))}`,
     '',
   ].join('\n');
 }

@@ -1,0 +1,61 @@
+// One connection per host per run: connect once, share the pending connect between concurrent
+// callers, and remember a failed connect (the host is unreachable for the rest of the run).
+import { LocalHost } from './local.js';
+import type { BaseHost } from './base-host.js';
+import { connectionSpecFor, type SpecEnv } from './spec.js';
+import { SshHost } from './ssh.js';
+
+export interface PoolOptions {
+  /** Called once per successful connection (tests and benchmarks count them). */
+  onConnect?(host: string): void;
+  /** Host-key notices (accept-new added a key, checking is off); default: stderr. */
+  onWarning?(host: string, message: string): void;
+  /** Exec channels open at once per connection. */
+  maxChannels?: number;
+  /** Overrides for home, ~/.ssh/config and the agent (tests). */
+  env?: SpecEnv;
+}
+
+export class ConnectionPool {
+  private readonly hosts = new Map<string, Promise<BaseHost>>();
+  private count = 0;
+
+  constructor(private readonly opts: PoolOptions = {}) {}
+
+  /** Successful connections made so far (SSH handshakes and local hosts). */
+  get connectCount(): number {
+    return this.count;
+  }
+
+  get(hostName: string, vars: Record<string, unknown>): Promise<BaseHost> {
+    let p = this.hosts.get(hostName);
+    if (!p) {
+      p = this.open(hostName, vars);
+      // Keep the rejected promise: an unreachable host fails fast for the rest of the run.
+      p.catch(() => {});
+      this.hosts.set(hostName, p);
+    }
+    return p;
+  }
+
+  private async open(hostName: string, vars: Record<string, unknown>): Promise<BaseHost> {
+    const spec = connectionSpecFor(hostName, vars, this.opts.env);
+    let host: BaseHost;
+    if (spec.kind === 'local') {
+      host = new LocalHost(hostName);
+      host.become = { ...spec.become };
+    } else {
+      const warn = (m: string) => (this.opts.onWarning ? this.opts.onWarning(hostName, m) : process.stderr.write(`[WARNING]: ${m}\n`));
+      host = await SshHost.connect(spec, { maxChannels: this.opts.maxChannels, onWarning: warn });
+    }
+    this.count++;
+    this.opts.onConnect?.(hostName);
+    return host;
+  }
+
+  async closeAll(): Promise<void> {
+    const all = [...this.hosts.values()];
+    this.hosts.clear();
+    await Promise.all(all.map((p) => p.then((h) => h.close(), () => undefined)));
+  }
+}

@@ -1,0 +1,307 @@
+// SshHost: the Host contract over ONE ssh2 connection per host; every command is an exec
+// channel on it (at most maxChannels open at once), with ProxyJump, agent and key auth.
+import { readFileSync } from 'node:fs';
+import { connect as netConnect, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import ssh2, { type AnyAuthMethod, type ClientChannel, type ConnectConfig } from 'ssh2';
+import { ConnectionError, HostKeyError, TimeoutError } from '../errors.js';
+import { BaseHost, type RawResult } from './base-host.js';
+import { checkHostKey, knownKeyTypes } from './known-hosts.js';
+import type { ConnectionSpec, SshEndpoint } from './spec.js';
+
+// ssh2 is CommonJS: its named exports are only reachable through the default import.
+const { Client, utils } = ssh2;
+type Client = InstanceType<typeof Client>;
+
+export interface SshHostOptions {
+  /** Channels open at once on the connection; more wait (sshd's MaxSessions is 10 by default). */
+  maxChannels?: number;
+  onWarning?(message: string): void;
+}
+
+// What ssh2 calls the algorithms that can verify each known_hosts key type.
+const HOST_KEY_ALGOS: Record<string, string[]> = {
+  'ssh-ed25519': ['ssh-ed25519'],
+  'ecdsa-sha2-nistp256': ['ecdsa-sha2-nistp256'],
+  'ecdsa-sha2-nistp384': ['ecdsa-sha2-nistp384'],
+  'ecdsa-sha2-nistp521': ['ecdsa-sha2-nistp521'],
+  'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
+};
+
+interface Waiter {
+  resolve(): void;
+}
+
+function describe(ep: SshEndpoint): string {
+  return `${ep.user}@${ep.host}:${ep.port}`;
+}
+
+/** Loads the key files; unreadable or passphrase-protected keys become one clear error. */
+function loadKeys(hostName: string, ep: SshEndpoint): Array<{ path: string; key: Buffer }> {
+  return ep.keyFiles.map((path) => {
+    let key: Buffer;
+    try {
+      key = readFileSync(path);
+    } catch (e) {
+      throw new ConnectionError(hostName, `${hostName}: cannot read private key ${path} for ${describe(ep)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    const parsed = utils.parseKey(key);
+    if (parsed instanceof Error) {
+      const why = /passphrase/i.test(parsed.message) ? 'it is protected by a passphrase (load it into ssh-agent instead)' : parsed.message;
+      throw new ConnectionError(hostName, `${hostName}: cannot use private key ${path} for ${describe(ep)}: ${why}`);
+    }
+    return { path, key };
+  });
+}
+
+function socketReason(e: NodeJS.ErrnoException, ep: SshEndpoint): string {
+  const at = `${ep.host}:${ep.port}`;
+  switch (e.code) {
+    case 'ECONNREFUSED':
+      return `connection refused by ${at} (no sshd listening?)`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `cannot resolve host name ${ep.host}`;
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return `no route to ${at}`;
+    case 'ECONNRESET':
+      return `connection to ${at} was reset during the SSH handshake`;
+    default:
+      return `cannot connect to ${at}: ${e.message}`;
+  }
+}
+
+export class SshHost extends BaseHost {
+  private open = 0;
+  private readonly waiting: Waiter[] = [];
+  private closed = false;
+  private lostReason?: string;
+  private readonly maxChannels: number;
+
+  private constructor(
+    name: string,
+    private readonly client: Client,
+    private readonly jumps: Client[],
+    private readonly where: string,
+    opts: SshHostOptions,
+  ) {
+    super(name);
+    this.maxChannels = opts.maxChannels ?? 8;
+    client.on('close', () => {
+      if (!this.closed) this.lostReason = `SSH connection to ${name} (${where}) was lost`;
+    });
+    client.on('error', (e: Error) => {
+      this.lostReason = `SSH connection to ${name} (${where}) failed: ${e.message}`;
+    });
+  }
+
+  /** Connects (through the jump hosts first), authenticates and verifies the host key. */
+  static async connect(spec: ConnectionSpec, opts: SshHostOptions = {}): Promise<SshHost> {
+    const jumps: Client[] = [];
+    try {
+      let via: Client | undefined;
+      for (const hop of spec.jumps) {
+        via = await connectOne(spec, hop, via, opts, `jump host ${describe(hop)} for ${spec.hostName}`);
+        jumps.push(via);
+      }
+      const client = await connectOne(spec, spec.target, via, opts, spec.hostName);
+      const host = new SshHost(spec.hostName, client, jumps, `${spec.target.host}:${spec.target.port}`, opts);
+      host.become = { ...spec.become };
+      return host;
+    } catch (e) {
+      for (const j of jumps) j.end();
+      throw e;
+    }
+  }
+
+  private async acquire(): Promise<void> {
+    if (this.open < this.maxChannels) {
+      this.open++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push({ resolve }));
+  }
+
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next.resolve(); // the slot passes straight to the next waiter
+    else this.open--;
+  }
+
+  private openChannel(command: string): Promise<ClientChannel> {
+    return new Promise((resolve, reject) => {
+      try {
+        this.client.exec(command, (err, stream) => (err ? reject(err) : resolve(stream)));
+      } catch (e) {
+        reject(e as Error);
+      }
+    });
+  }
+
+  protected async execRaw(command: string, stdin: Buffer | undefined, timeoutMs: number | undefined): Promise<RawResult> {
+    if (this.closed || this.lostReason) throw new ConnectionError(this.name, this.lostReason ?? `${this.name}: the SSH connection is closed`);
+    await this.acquire();
+    try {
+      let stream: ClientChannel;
+      try {
+        stream = await this.openChannel(command);
+      } catch (e) {
+        // The server refused another session (its MaxSessions is lower than our limit).
+        throw new ConnectionError(this.name, `${this.name}: cannot open an SSH channel: ${(e as Error).message}${this.lostReason ? ` (${this.lostReason})` : ''}`);
+      }
+      return await this.collect(stream, command, stdin, timeoutMs);
+    } finally {
+      this.release();
+    }
+  }
+
+  private collect(stream: ClientChannel, command: string, stdin: Buffer | undefined, timeoutMs: number | undefined): Promise<RawResult> {
+    return new Promise((resolve, reject) => {
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      let code: number | null = null;
+      let signal: string | null = null;
+      let done = false;
+      const timer = timeoutMs
+        ? setTimeout(() => {
+            // Do not wait for the server's close: a killed shell can leave children holding
+            // its output open. The server ends the session once they are gone.
+            done = true;
+            try {
+              stream.signal('KILL');
+            } catch {
+              /* the server may not support signals: closing is enough */
+            }
+            stream.close();
+            const cmd = command.length > 200 ? `${command.slice(0, 200)}...` : command;
+            reject(new TimeoutError(`command timed out after ${timeoutMs / 1000} s on ${this.name}: ${cmd}`));
+          }, timeoutMs)
+        : undefined;
+      stream.on('data', (b: Buffer) => out.push(b));
+      stream.stderr.on('data', (b: Buffer) => err.push(b));
+      stream.on('exit', (c: number | null, sig?: string) => {
+        code = c ?? null;
+        signal = sig ? (sig.startsWith('SIG') ? sig : `SIG${sig}`) : null;
+      });
+      stream.on('close', () => {
+        if (timer) clearTimeout(timer);
+        if (done) return;
+        done = true;
+        if (code === null && signal === null && this.lostReason) return reject(new ConnectionError(this.name, this.lostReason));
+        resolve({ stdout: Buffer.concat(out), stderr: Buffer.concat(err), code, signal });
+      });
+      // Always send EOF: `cat > file` and friends wait for it.
+      stream.end(stdin ?? undefined);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const done = new Promise<void>((r) => this.client.once('close', () => r()));
+    this.client.end();
+    await Promise.race([done, new Promise((r) => setTimeout(r, 1000))]);
+    for (const j of this.jumps.reverse()) j.end();
+  }
+}
+
+/** One SSH connection, over a fresh TCP socket or a channel forwarded by `via`. */
+async function connectOne(spec: ConnectionSpec, ep: SshEndpoint, via: Client | undefined, opts: SshHostOptions, label: string): Promise<Client> {
+  const hostName = spec.hostName;
+  const keys = loadKeys(hostName, ep);
+  const tried: string[] = [];
+  let hostKeyError: HostKeyError | undefined;
+  const deadline = Date.now() + spec.connectTimeoutMs;
+  const timeoutMsg = () => `timed out after ${spec.connectTimeoutMs / 1000} s connecting to ${label === hostName ? '' : `${label}, `}${ep.host}:${ep.port}`;
+
+  let sock: Socket | Duplex;
+  if (via) {
+    sock = await new Promise<Duplex>((resolve, reject) => {
+      via.forwardOut('127.0.0.1', 0, ep.host, ep.port, (err, stream) =>
+        err ? reject(new ConnectionError(hostName, `${hostName}: the jump host could not reach ${ep.host}:${ep.port}: ${err.message}`)) : resolve(stream),
+      );
+    });
+  } else {
+    sock = await new Promise<Socket>((resolve, reject) => {
+      // Our own socket with Nagle off: ssh2's default costs ~40 ms per exec round trip.
+      const s = netConnect({ host: ep.host, port: ep.port, noDelay: true });
+      const t = setTimeout(() => {
+        s.destroy();
+        reject(new ConnectionError(hostName, `${hostName}: ${timeoutMsg()}`));
+      }, spec.connectTimeoutMs);
+      s.once('connect', () => (clearTimeout(t), resolve(s)));
+      s.once('error', (e: NodeJS.ErrnoException) => (clearTimeout(t), reject(new ConnectionError(hostName, `${hostName}: ${socketReason(e, ep)}`))));
+    });
+  }
+
+  const check = { hostName, host: ep.host, port: ep.port, files: spec.knownHostsFiles, checking: spec.hostKeyChecking };
+  const known = spec.hostKeyChecking === 'off' ? [] : knownKeyTypes(check).flatMap((t) => HOST_KEY_ALGOS[t] ?? []);
+
+  const methods: AnyAuthMethod[] = keys.map((k) => ({ type: 'publickey', username: ep.user, key: k.key }));
+  const labels = keys.map((k) => `publickey ${k.path}`);
+  if (spec.agent) {
+    methods.push({ type: 'agent', username: ep.user, agent: spec.agent });
+    labels.push(`agent ${spec.agent}`);
+  }
+  if (spec.password !== undefined && ep === spec.target) {
+    methods.push({ type: 'password', username: ep.user, password: spec.password });
+    labels.push('password');
+  }
+  let next = 0;
+
+  const client = new Client();
+  const config: ConnectConfig = {
+    sock: sock as ConnectConfig['sock'],
+    username: ep.user,
+    readyTimeout: Math.max(1, deadline - Date.now()),
+    keepaliveInterval: 15_000,
+    keepaliveCountMax: 4,
+    // Ask first for the key types we already know, so a host with several keys offers one we can check.
+    ...(known.length ? { algorithms: { serverHostKey: { prepend: known } as never } } : {}),
+    hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
+      const v = checkHostKey(check, key);
+      if (v.ok) {
+        if (v.warning) opts.onWarning?.(v.warning);
+        if (v.added) opts.onWarning?.(v.added);
+        verify(true);
+      } else {
+        hostKeyError = v.error;
+        verify(false);
+      }
+    },
+    authHandler: (_left, _partial, cb) => {
+      if (next >= methods.length) return cb(false as never);
+      tried.push(labels[next]);
+      cb(methods[next++]);
+    },
+  };
+
+  return new Promise<Client>((resolve, reject) => {
+    let settled = false;
+    const fail = (e: Error) => {
+      if (settled) return;
+      settled = true;
+      client.end();
+      sock.destroy();
+      reject(e);
+    };
+    client.once('ready', () => {
+      settled = true;
+      if ('setNoDelay' in sock) (sock as Socket).setNoDelay(true);
+      resolve(client);
+    });
+    client.on('error', (e: Error & { level?: string; code?: string }) => {
+      if (hostKeyError) return fail(hostKeyError);
+      if (e.level === 'client-authentication') {
+        const how = tried.length ? `tried ${tried.join(', ')}` : 'no private key, agent or password was available (set ansible_ssh_private_key_file)';
+        return fail(new ConnectionError(hostName, `${hostName}: authentication failed for ${describe(ep)} (${how})`));
+      }
+      if (e.level === 'client-timeout' || /Timed out while waiting for handshake/.test(e.message)) return fail(new ConnectionError(hostName, `${hostName}: ${timeoutMsg()}`));
+      if (e.code) return fail(new ConnectionError(hostName, `${hostName}: ${socketReason(e as NodeJS.ErrnoException, ep)}`));
+      fail(new ConnectionError(hostName, `${hostName}: SSH handshake with ${ep.host}:${ep.port} failed: ${e.message}`));
+    });
+    client.once('close', () => fail(hostKeyError ?? new ConnectionError(hostName, `${hostName}: ${ep.host}:${ep.port} closed the connection during the SSH handshake`)));
+    client.connect(config);
+  });
+}
