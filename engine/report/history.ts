@@ -29,7 +29,7 @@ export interface HistoryKey {
 const slugPart = (p: string) =>
   basename(p, extname(p))
     .replace(/[^A-Za-z0-9._-]+/g, '_')
-    .replace(/^[._-]+/, '')
+    .replace(/^[._-]+|[._-]+$/g, '')
     .slice(0, 40) || 'x';
 
 export function historyKey(playbook: string, inventory: string[]): HistoryKey {
