@@ -2,9 +2,9 @@
 // `play check` periodically, never two at once for the same playbook + inventory.
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import Handlebars from 'handlebars';
 import { PlayError } from '../errors.js';
 import { rootPath } from '../paths.js';
+import { renderFile } from '../template.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { cronFields, onCalendar, parseEvery, systemdSpan } from './every.js';
 import { historyKey } from './history.js';
@@ -47,8 +47,9 @@ export const LOCK_BUSY_EXIT = 75;
 
 const USER_NAME = /^[a-z_][a-z0-9_-]{0,31}\$?$/i;
 
-function template(name: string): HandlebarsTemplateDelegate {
-  return Handlebars.compile(readFileSync(rootPath('templates', name), 'utf8'), { noEscape: true, strict: true });
+function template(name: string, data: Record<string, unknown>): string {
+  const file = rootPath('templates', name);
+  return renderFile(readFileSync(file, 'utf8'), data, { file });
 }
 
 export function renderSchedule(opts: ScheduleOptions): Schedule {
@@ -96,8 +97,8 @@ export function renderSchedule(opts: ScheduleOptions): Schedule {
     name,
     serviceName: `${name}.service`,
     timerName: `${name}.timer`,
-    service: template('play-check.service.hbs')(data),
-    timer: template('play-check.timer.hbs')(data),
+    service: template('play-check.service.hbs', data),
+    timer: template('play-check.timer.hbs', data),
     cron,
     lockPath,
     argv,
