@@ -11,9 +11,14 @@ export interface HelperDoc {
 type Helper = (...args: unknown[]) => unknown;
 
 /** Handlebars passes an options object last; helpers only want the user's arguments. */
-function userArgs(args: unknown[]): { params: unknown[]; hash: Record<string, unknown> } {
-  const opts = args[args.length - 1] as { hash?: Record<string, unknown> } | undefined;
-  return { params: args.slice(0, -1), hash: opts?.hash ?? {} };
+interface HelperOptions {
+  hash?: Record<string, unknown>;
+  data?: { root?: Record<string, unknown> };
+}
+
+function userArgs(args: unknown[]): { params: unknown[]; hash: Record<string, unknown>; root: Record<string, unknown> } {
+  const opts = args[args.length - 1] as HelperOptions | undefined;
+  return { params: args.slice(0, -1), hash: opts?.hash ?? {}, root: opts?.data?.root ?? {} };
 }
 
 function arity(name: string, params: unknown[], min: number, max = min): void {
@@ -23,17 +28,24 @@ function arity(name: string, params: unknown[], min: number, max = min): void {
   }
 }
 
+function list(name: string, v: unknown): unknown[] {
+  if (!Array.isArray(v)) throw new TypeError(`helper '${name}' needs a list, got ${JSON.stringify(v)}`);
+  return v;
+}
+
 function num(name: string, v: unknown): number {
   if (typeof v === 'number') return v;
   if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
   throw new TypeError(`helper '${name}' needs numbers, got ${JSON.stringify(v)}`);
 }
 
-function define(name: string, usage: string, summary: string, min: number, max: number, fn: (p: unknown[], hash: Record<string, unknown>) => unknown) {
+type HelperFn = (p: unknown[], hash: Record<string, unknown>, root: Record<string, unknown>) => unknown;
+
+function define(name: string, usage: string, summary: string, min: number, max: number, fn: HelperFn) {
   const helper: Helper = (...args) => {
-    const { params, hash } = userArgs(args);
+    const { params, hash, root } = userArgs(args);
     arity(name, params, min, max);
-    return fn(params, hash);
+    return fn(params, hash, root);
   };
   return { name, usage, summary, helper };
 }
@@ -72,6 +84,26 @@ const DEFS = [
   define('concat', '{{concat a b}}', 'lists concatenated into a list, otherwise strings concatenated', 1, 99, (p) =>
     p.every(Array.isArray) ? (p as unknown[][]).flat(1) : p.map((x) => String(x)).join(''),
   ),
+  define('list', '{{list 16514 16509}}', 'a list of the arguments', 0, 99, (p) => p),
+  // without: the list minus every later argument (one value or a list of values).
+  define('without', '{{without peers inventory_hostname}}', 'the list without the given items', 1, 99, ([l, ...drop]) => {
+    const out = list('without', l);
+    const gone = drop.flatMap((d) => (Array.isArray(d) ? d : [d]));
+    return out.filter((x) => !gone.some((g) => pyEquals(x, g)));
+  }),
+  // map_attr: one member of every dict of a list (Jinja's map(attribute=…)); missing → null.
+  define('map_attr', "{{map_attr list 'migration_ip'}}", 'the given member of each item of a list', 2, 2, ([l, key]) =>
+    list('map_attr', l).map((x) => (x !== null && typeof x === 'object' && Object.prototype.hasOwnProperty.call(x, String(key)) ? (x as Record<string, unknown>)[String(key)] : null)),
+  ),
+  // hostvars_of: the variables of each named host (e.g. of groups.hypervisors), from `hostvars`.
+  define('hostvars_of', '{{hostvars_of groups.hypervisors}}', 'the hostvars of each host named in a list', 1, 1, ([names], _h, root) => {
+    const hv = root.hostvars as Record<string, unknown> | undefined;
+    return list('hostvars_of', names).map((n) => {
+      const v = hv && Object.prototype.hasOwnProperty.call(hv, String(n)) ? hv[String(n)] : undefined;
+      if (v === undefined) throw new TypeError(`helper 'hostvars_of': no host named '${String(n)}' in hostvars`);
+      return v;
+    });
+  }),
   define('add', '{{add a b}}', 'a + b', 2, 2, ([a, b]) => num('add', a) + num('add', b)),
   define('sub', '{{sub a b}}', 'a - b', 2, 2, ([a, b]) => num('sub', a) - num('sub', b)),
   define('mul', '{{mul a b}}', 'a * b', 2, 2, ([a, b]) => num('mul', a) * num('mul', b)),

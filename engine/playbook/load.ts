@@ -1,0 +1,69 @@
+// Loads a playbook file into the typed Playbook the runner executes, or throws ONE
+// ValidationError carrying every problem found, each at its file:line:col.
+import { dirname, resolve } from 'node:path';
+import { PlayError, ValidationError, type Problem } from '../errors.js';
+import { YamlDoc } from '../yaml.js';
+import type { Play, Playbook } from './types.js';
+import { isDict, Reader } from './reader.js';
+import { readPlay } from './parse-play.js';
+import { checkPlayVariables } from './validate.js';
+
+export interface LoadOptions {
+  /**
+   * Variable names defined for a play's hosts by the inventory (plus -e extra vars). Undefined
+   * (or returning undefined) skips the undefined-variable check; syntax is checked regardless.
+   */
+  knownVariables?: (play: Play) => Set<string> | undefined;
+}
+
+/** Problems of one file in line order; files in the order they were first reported. */
+function ordered(problems: Problem[]): Problem[] {
+  const files = [...new Set(problems.map((p) => p.pos?.file ?? ''))];
+  return problems
+    .map((p, i) => ({ p, i }))
+    .sort((a, b) => {
+      const fa = files.indexOf(a.p.pos?.file ?? '');
+      const fb = files.indexOf(b.p.pos?.file ?? '');
+      if (fa !== fb) return fa - fb;
+      const la = a.p.pos?.line ?? 0;
+      const lb = b.p.pos?.line ?? 0;
+      if (la !== lb) return la - lb;
+      return (a.p.pos?.col ?? 0) - (b.p.pos?.col ?? 0) || a.i - b.i;
+    })
+    .map((x) => x.p);
+}
+
+export function loadPlaybook(path: string, opts: LoadOptions = {}): Playbook {
+  const doc = YamlDoc.load(path);
+  const problems: Problem[] = [];
+  const r = new Reader(doc, problems);
+  const dir = dirname(resolve(path));
+  const plays: Play[] = [];
+  const data = doc.data;
+  if (data === null || data === undefined) {
+    r.add({ file: path }, 'the playbook is empty: it should be a list of plays (- hosts: …)');
+  } else if (!Array.isArray(data)) {
+    r.add(doc.pos(data), `a playbook is a list of plays (each starting with '- hosts: …'), got ${isDict(data) ? 'a dict' : JSON.stringify(data)}`);
+  } else {
+    data.forEach((item, i) => {
+      if (!isDict(item)) {
+        r.add(doc.pos(data, i), `play ${i + 1}: expected a dict with hosts and tasks, got ${JSON.stringify(item)}`);
+        return;
+      }
+      const play = readPlay(r, item, dir);
+      let names: Set<string> | undefined;
+      try {
+        names = play.hosts ? opts.knownVariables?.(play) : undefined;
+      } catch (e) {
+        if (!(e instanceof PlayError)) throw e;
+        const at = play.keyPos.hosts ?? play.pos;
+        // validatePattern may already have said so.
+        if (!problems.some((p) => p.pos?.line === at.line && p.pos?.file === at.file)) r.add(at, `hosts: ${e.message}`);
+      }
+      checkPlayVariables(play, names, problems);
+      plays.push(play);
+    });
+  }
+  if (problems.length) throw new ValidationError(ordered(problems));
+  return { file: path, dir, plays };
+}

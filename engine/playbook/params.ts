@@ -1,0 +1,98 @@
+// A task's module: which key names it (FQCN aliases too), its parameters (free-form string,
+// `args:`), their positions, and the schema check done before any host is touched.
+import type { SourcePos } from '../errors.js';
+import { validateParams, isTemplated, type SchemaProblem } from '../schema.js';
+import type { Module } from '../module.js';
+import { getModule } from '../../modules/index.js';
+import { isDict, type Dict, type Reader } from './reader.js';
+
+/** Ansible collection prefixes whose modules map onto ours of the same short name. */
+const FQCN_PREFIXES = ['ansible.builtin.', 'ansible.legacy.', 'ansible.posix.', 'community.general.'];
+
+/** Our module name for a task key (`ansible.builtin.command` → `command`), if there is one. */
+export function resolveModule(key: string): string | undefined {
+  if (getModule(key)) return key;
+  for (const p of FQCN_PREFIXES) if (key.startsWith(p) && getModule(key.slice(p.length))) return key.slice(p.length);
+  return undefined;
+}
+
+function hasTemplate(v: unknown): boolean {
+  if (isTemplated(v)) return true;
+  if (Array.isArray(v)) return v.some(hasTemplate);
+  if (isDict(v)) return Object.entries(v).some(([k, x]) => isTemplated(k) || hasTemplate(x));
+  return false;
+}
+
+/** Positions of every key and list item below `node`, keyed by dotted path (`settings.net.core.x`). */
+function recordPositions(r: Reader, node: unknown, base: string, out: Record<string, SourcePos>): void {
+  if (Array.isArray(node)) {
+    node.forEach((v, i) => {
+      const p = base ? `${base}.${i}` : String(i);
+      out[p] = r.at(node, i);
+      recordPositions(r, v, p, out);
+    });
+  } else if (isDict(node)) {
+    for (const [k, v] of Object.entries(node)) {
+      const p = base ? `${base}.${k}` : k;
+      out[p] = r.at(node, k);
+      recordPositions(r, v, p, out);
+    }
+  }
+}
+
+export interface ModuleCall {
+  params: Dict;
+  paramPos: Record<string, SourcePos>;
+}
+
+/** Reads `module: value` (+ `args:`) into parameters and checks them against the schema. */
+export function readModuleCall(r: Reader, task: Dict, key: string, mod: Module): ModuleCall {
+  const raw = task[key];
+  const keyAt = r.at(task, key);
+  const paramPos: Record<string, SourcePos> = {};
+  let params: Dict = {};
+  // A value of the wrong shape is one problem; checking the schema too would only add noise.
+  let usable = true;
+  const args = task.args;
+  if (args !== undefined && args !== null) {
+    if (isDict(args)) {
+      params = { ...args };
+      recordPositions(r, args, '', paramPos);
+    } else r.add(r.at(task, 'args'), `args: expected a dict, got ${JSON.stringify(args)}`);
+  }
+  if (typeof raw === 'string' || typeof raw === 'number') {
+    if (mod.freeForm) {
+      params[mod.freeForm] = String(raw);
+      paramPos[mod.freeForm] = keyAt;
+    } else {
+      r.add(keyAt, `${mod.name}: takes a dict of parameters, not a string (e.g. '${key}:' followed by indented 'name: value' lines)`);
+      usable = false;
+    }
+  } else if (isDict(raw)) {
+    Object.assign(params, raw);
+    recordPositions(r, raw, '', paramPos);
+  } else if (raw !== null && raw !== undefined) {
+    r.add(keyAt, `${mod.name}: expected a dict of parameters, got ${JSON.stringify(raw)}`);
+    usable = false;
+  }
+
+  const posOf = (path: string[]): SourcePos => {
+    for (let n = path.length; n > 0; n--) {
+      const p = paramPos[path.slice(0, n).join('.')];
+      if (p) return p;
+    }
+    return keyAt;
+  };
+  if (!usable) return { params, paramPos };
+  const problems: SchemaProblem[] = [];
+  const known = mod.freeKeys ? Object.fromEntries(Object.entries(params).filter(([k]) => k in mod.params)) : params;
+  const coerced = validateParams(mod.params, known, problems, [], true);
+  for (const p of problems) {
+    const onKey = /^(unknown parameter|missing required)/.test(p.message);
+    r.add(posOf(p.path), onKey ? `${mod.name}: ${p.message}` : `${mod.name}.${p.path.join('.')}: ${p.message}`);
+  }
+  if (problems.length === 0 && mod.validate && !hasTemplate(params)) {
+    for (const m of mod.validate(mod.freeKeys ? { ...params, ...coerced } : coerced)) r.add(keyAt, `${mod.name}: ${m}`);
+  }
+  return { params, paramPos };
+}
