@@ -28,7 +28,8 @@ const params: ParamSchema = {
     type: 'int',
     required: true,
     description: 'Wanted MTU in bytes (e.g. 9000 for jumbo frames).',
-    check: (v: number) => (v >= 68 && v <= 65535 ? undefined : `must be between 68 and 65535, got ${v}`),
+    // The upper bound is the device's (ip -d shows max_mtu); read checks it, so check mode sees it too.
+    check: (v: number) => (v >= 68 && v <= 2 ** 31 - 1 ? undefined : `must be at least 68, got ${v}`),
   },
   verify_peers: {
     type: 'list',
