@@ -133,7 +133,7 @@ function readAtom(r: Reader): Result {
   STRING_START.lastIndex = r.i;
   if (STRING_START.test(r.s)) {
     // Adjacent strings concatenate ('a' 'b'); str and bytes cannot be mixed.
-    let first = readString(r);
+    const first = readString(r);
     if (!first) return FAIL;
     let text = first.text;
     for (;;) {
@@ -148,7 +148,6 @@ function readAtom(r: Reader): Result {
       if (!next || next.bytes !== first.bytes) return FAIL;
       text += next.text;
     }
-    first = undefined;
     return text;
   }
   NAME.lastIndex = r.i;
