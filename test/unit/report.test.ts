@@ -123,6 +123,22 @@ describe('report: json', () => {
     assert.equal(hv3.tasks[1].status, undefined, 'a task never run has no status');
   });
 
+  it('a normal run records what changed, and validates too', () => {
+    const rec = loadRecord();
+    rec.command = 'run';
+    rec.check = false;
+    for (const h of Object.values(rec.hosts)) for (const t of h.tasks) t.result.check = false;
+    const report = toJsonReport(rec);
+    assert.ok(validate(JSON.parse(JSON.stringify(report))), JSON.stringify(validate.errors, null, 2));
+    assert.equal(report.hosts[1].verdict, 'changed');
+    assert.deepEqual(report.hosts[1].tasks.map((t) => t.verdict), ['in-sync', 'changed', 'changed', 'in-sync']);
+    assert.equal(report.summary.changed, 1);
+    assert.match(report.summary.line, /^1\/3 hosts changed: hv2 runtime net\.ipv4\.tcp_rmem /);
+    const junit = renderJunit(rec);
+    assert.ok(!junit.includes('<failure'), 'changes made are not failures');
+    assert.match(junit, /<system-out>eth1 mtu: 1500 → 9000 \(disruptive\)<\/system-out>/);
+  });
+
   it('the schema rejects what the renderer must never produce', () => {
     const report = toJsonReport(loadRecord());
     const noReason = structuredClone(report);
