@@ -72,6 +72,9 @@ function options(): Options {
   };
 }
 
+// The reader may be gone (parent died): the exit line is then lost, not a crash.
+process.stdout.on('error', () => {});
+
 function emit(event: Record<string, unknown>): void {
   process.stdout.write(JSON.stringify(event) + '\n');
 }
