@@ -10,9 +10,9 @@ import { validateParams, type SchemaProblem } from '../../engine/schema.js';
 const dir = rootPath('test/fixtures/ethtool');
 const fx = (name: string) => readFileSync(`${dir}/${name}`, 'utf8');
 
-describe('ethtool parsers (fixtures: veth captured here, mlx5/ixgbe/i40e/virtio_net reference samples)', () => {
+describe('ethtool parsers (fixtures: veth and virtio_net captured here, mlx5/ixgbe/i40e/virtio_net reference samples)', () => {
   const samples = readdirSync(dir).filter((f) => f.endsWith('.expected.json')).map((f) => f.replace('.expected.json', ''));
-  it('finds the five samples', () => assert.deepEqual(samples.sort(), ['i40e-reference', 'ixgbe-reference', 'mlx5-reference', 'veth', 'virtio_net-reference']));
+  it('finds the samples', () => assert.deepEqual(samples.sort(), ['i40e-reference', 'ixgbe-reference', 'mlx5-reference', 'veth', 'virtio_net-captured', 'virtio_net-reference']));
   for (const s of samples) {
     it(`parses ${s}`, () => {
       const want = JSON.parse(fx(`${s}.expected.json`));
