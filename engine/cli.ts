@@ -1,0 +1,230 @@
+#!/usr/bin/env node
+// The `play` command. Sets process.exitCode (never process.exit) so output always flushes.
+import { Command, CommanderError, Option } from 'commander';
+import { ValidationError, PlayError } from './errors.js';
+import { makeChalk } from './output/colors.js';
+import { plainRenderer } from './output/plain.js';
+import { listrRenderer } from './output/listr.js';
+import { recapLines } from './output/format.js';
+import { prepareRun, runPlaybook, resolveInventories, resolvePlaybook, TOOL_VERSION, type PlaybookRunOptions } from './runner/run.js';
+import { parseExtraVars } from './extra-vars.js';
+import { getModule, moduleNames } from '../modules/index.js';
+import { describeSchema } from './schema.js';
+import { loadInventory } from './inventory/index.js';
+import { labCommand } from './lab/index.js';
+import { runCheckExtras, driftDiffCommand, scheduleCommand, parseReports } from './report-cli.js';
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const out = (line: string) => process.stdout.write(line + '\n');
+const err = (line: string) => process.stderr.write(line + '\n');
+const collect = (v: string, prev: string[]) => [...prev, v];
+const csv = (v: string, prev: string[]) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
+
+interface RunFlags {
+  inventory: string[];
+  check?: boolean;
+  diff?: boolean;
+  limit?: string;
+  tags: string[];
+  skipTags: string[];
+  forks: string;
+  strategy?: 'linear' | 'free';
+  extraVars: string[];
+  verbose?: boolean;
+  detailedExitcodes?: boolean;
+  report: string[];
+  stateDir?: string;
+  sinceLast?: boolean;
+}
+
+function addRunOptions(cmd: Command): Command {
+  return cmd
+    .option('-i, --inventory <path>', 'inventory file or directory (repeatable; default: the lab inventory)', collect, [])
+    .option('--diff', 'show a unified diff of every file change (made, or pending in check mode)')
+    .option('-l, --limit <pattern>', 'further limit the hosts (host pattern)')
+    .option('-t, --tags <tags>', 'only run tasks with these tags (comma-separated, repeatable)', csv, [])
+    .option('--skip-tags <tags>', 'skip tasks with these tags', csv, [])
+    .option('-f, --forks <n>', 'hosts worked on at a time', '20')
+    .addOption(new Option('--strategy <name>', 'linear: hosts in lock-step per task; free: each host runs ahead').choices(['linear', 'free']))
+    .option('-e, --extra-vars <vars>', 'key=value, @file.yml or a YAML mapping (repeatable; highest precedence)', collect, [])
+    .option('--report <format=path>', 'write a report: json=PATH, junit=PATH, prometheus=PATH (repeatable)', collect, [])
+    .option('--state-dir <dir>', 'where run history is kept (default ~/.local/state/play)')
+    .option('-v, --verbose', 'more detail, and stack traces for engine faults');
+}
+
+async function doRun(playbook: string, flags: RunFlags, mode: 'run' | 'check'): Promise<number> {
+  const check = mode === 'check' || !!flags.check;
+  const detailed = mode === 'check' || !!flags.detailedExitcodes;
+  const forks = Number(flags.forks);
+  if (!Number.isInteger(forks) || forks < 1) throw new PlayError(`--forks must be a positive integer, got '${flags.forks}'`);
+  const chalk = makeChalk(process.stdout);
+  const opts: PlaybookRunOptions = {
+    playbook,
+    inventories: flags.inventory,
+    check,
+    diff: !!flags.diff,
+    limit: flags.limit,
+    tags: flags.tags,
+    skipTags: flags.skipTags,
+    forks,
+    strategy: flags.strategy,
+    extraVars: parseExtraVars(flags.extraVars),
+    detailedExitcodes: detailed,
+    command: mode,
+    // listr2 only on a terminal and with lock-step tasks; pipes, cron and CI get one line per event.
+    observer: (process.stdout.isTTY && !process.env.CI && flags.strategy !== 'free' ? listrRenderer : plainRenderer)({
+      verbose: !!flags.verbose,
+      diff: !!flags.diff,
+      showUnchanged: mode !== 'check',
+      write: out,
+      chalk,
+    }),
+  };
+  const reports = parseReports(flags.report);
+  const prepared = prepareRun(opts); // every validation problem before any host is touched
+  const record = await runPlaybook(opts, prepared);
+  out('');
+  for (const l of recapLines(chalk, record.hosts, record.durationMs)) out(l);
+  await runCheckExtras(record, { reports, stateDir: flags.stateDir, sinceLast: !!flags.sinceLast, write: out, chalk });
+  return record.exitCode;
+}
+
+export async function main(argv = process.argv): Promise<number> {
+  const program = new Command();
+  let code = 0;
+  program
+    .name('play')
+    .description('Idempotent playbooks for KVM hypervisor fleets, specialised in fast and safe live migration')
+    .version(TOOL_VERSION)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
+
+  addRunOptions(program.command('run <playbook>').description('run a playbook (exit 0 ok, 4 failed/unreachable, 1 usage or engine fault)'))
+    .option('-C, --check', 'check mode: read and diff only, change nothing')
+    .option('--detailed-exitcodes', "0 no changes, 2 changes, 4 failures, 6 both (Puppet's convention)")
+    .action(async (pb: string, flags: RunFlags) => {
+      code = await doRun(pb, flags, 'run');
+    });
+
+  addRunOptions(program.command('check <playbook>').description('drift check: run --check --detailed-exitcodes (0 in sync, 2 drift, 4 errors/unreachable, 6 both)'))
+    .option('--since-last', 'also show what drifted since the previous check')
+    .action(async (pb: string, flags: RunFlags) => {
+      code = await doRun(pb, flags, 'check');
+    });
+
+  program
+    .command('validate <playbook>')
+    .description('report every problem in the playbook and inventory at once (file:line:col); connects to nothing')
+    .option('-i, --inventory <path>', 'inventory (repeatable)', collect, [])
+    .option('-e, --extra-vars <vars>', 'extra variables', collect, [])
+    .action((pb: string, flags: { inventory: string[]; extraVars: string[] }) => {
+      const prepared = prepareRun({ playbook: pb, inventories: flags.inventory, extraVars: parseExtraVars(flags.extraVars) });
+      const tasks = prepared.playbook.plays.reduce((n, p) => n + p.tasks.length, 0);
+      out(`${prepared.playbook.file}: ok (${prepared.playbook.plays.length} plays, ${tasks} top-level tasks, ${prepared.inventory.hosts.size} hosts)`);
+    });
+
+  program
+    .command('inventory')
+    .description('show an inventory the way ansible-inventory does')
+    .option('-i, --inventory <path>', 'inventory (repeatable)', collect, [])
+    .option('--list', 'JSON: _meta.hostvars, all.children, groups with hosts/children')
+    .option('--graph', 'a tree of groups and hosts')
+    .option('--host <name>', "one host's merged variables")
+    .action((flags: { inventory: string[]; list?: boolean; graph?: boolean; host?: string }) => {
+      const inv = loadInventory(resolveInventories(flags.inventory));
+      if (flags.host) {
+        if (!inv.hosts.has(flags.host)) throw new PlayError(`host '${flags.host}' is not in the inventory`);
+        out(JSON.stringify(inv.hosts.get(flags.host)!.vars, null, 4));
+      } else if (flags.graph) out(inv.toGraph());
+      else out(JSON.stringify(inv.toList(), null, 4));
+    });
+
+  program
+    .command('modules [name]')
+    .description('list modules, or show one module: parameters, defaults, examples')
+    .action((name?: string) => {
+      if (!name) {
+        for (const n of moduleNames()) out(`${n.padEnd(16)} ${getModule(n)!.summary}`);
+        return;
+      }
+      const m = getModule(name);
+      if (!m) throw new PlayError(`unknown module '${name}'; modules: ${moduleNames().join(', ')}`);
+      out(`${m.name}: ${m.summary}\n`);
+      if (m.description) out(`${m.description}\n`);
+      out('Parameters:');
+      out(describeSchema(m.params));
+      if (m.examples.length) {
+        out('\nExamples:');
+        for (const ex of m.examples) out(ex.replace(/^/gm, '  ') + '\n');
+      }
+    });
+
+  const lab = program.command('lab').description('the built-in lab: test hosts in network namespaces behind real sshd (root)');
+  for (const action of ['up', 'down', 'status'] as const) {
+    const c = lab.command(action).option('--name <name>', 'lab name', 'lab');
+    if (action === 'up') c.option('--hosts <n>', 'number of hosts', '3');
+    c.action(async (flags: { name: string; hosts?: string }) => {
+      code = await labCommand(action, { name: flags.name, hosts: flags.hosts ? Number(flags.hosts) : undefined }, out);
+    });
+  }
+
+  program
+    .command('drift')
+    .description('drift history')
+    .command('diff <playbook>')
+    .description('what drifted since the previous check: new, resolved, still drifted')
+    .option('-i, --inventory <path>', 'inventory (repeatable)', collect, [])
+    .option('--state-dir <dir>', 'history directory')
+    .action(async (pb: string, flags: { inventory: string[]; stateDir?: string }) => {
+      code = await driftDiffCommand(resolvePlaybook(pb), resolveInventories(flags.inventory), flags.stateDir, out);
+    });
+
+  program
+    .command('schedule <playbook>')
+    .description('print (or --install) a systemd service+timer and the cron line for a periodic drift check')
+    .option('-i, --inventory <path>', 'inventory (repeatable)', collect, [])
+    .option('--every <interval>', 'e.g. 15m, 1h', '15m')
+    .option('--report <format=path>', 'reports the check writes (repeatable)', collect, [])
+    .option('--state-dir <dir>', 'history directory')
+    .option('--install', 'write the units to /etc/systemd/system')
+    .action(async (pb: string, flags: { inventory: string[]; every: string; report: string[]; stateDir?: string; install?: boolean }) => {
+      code = await scheduleCommand({ playbook: resolvePlaybook(pb), inventories: resolveInventories(flags.inventory), ...flags }, out);
+    });
+
+  try {
+    await program.parseAsync(argv);
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 1;
+    if (e instanceof ValidationError) {
+      for (const l of e.message.split('\n')) err(l);
+      err(`${e.problems.length} problem${e.problems.length === 1 ? '' : 's'} found; nothing was changed`);
+      return 1;
+    }
+    if (e instanceof PlayError) {
+      err(`error: ${e.message}`);
+      return 1;
+    }
+    err(`internal error (a bug in play): ${(e as Error).stack ?? String(e)}`);
+    return 1;
+  }
+}
+
+const invokedDirectly = (() => {
+  try {
+    return !!process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+})();
+
+if (invokedDirectly) main().then(
+  (c) => {
+    process.exitCode = c;
+  },
+  (e) => {
+    process.stderr.write(`internal error: ${(e as Error).stack ?? e}\n`);
+    process.exitCode = 1;
+  },
+);

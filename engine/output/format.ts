@@ -1,0 +1,55 @@
+// Text shared by every renderer: status words, change lines, unified diffs, the recap table.
+import type { ChalkInstance } from 'chalk';
+import { createTwoFilesPatch } from 'diff';
+import { formatChange } from '../module.js';
+import type { HostRecord, TaskResult } from '../results.js';
+
+export function statusWord(r: TaskResult): string {
+  if (r.status === 'changed' && r.check) return 'would change';
+  if (r.status === 'failed' && r.ignored) return 'failed (ignored)';
+  if (r.status === 'failed' && r.rescued) return 'failed (rescued)';
+  return r.status;
+}
+
+export function colorFor(c: ChalkInstance, r: TaskResult): (s: string) => string {
+  switch (r.status) {
+    case 'ok':
+      return c.green;
+    case 'changed':
+      return c.yellow;
+    case 'skipped':
+      return c.cyan;
+    case 'unreachable':
+      return c.magenta;
+    case 'failed':
+      return r.ignored || r.rescued ? c.gray : c.red;
+  }
+}
+
+/** The lines under a host's status: each change, warnings, the message. */
+export function detailLines(r: TaskResult, verbose: boolean): string[] {
+  const lines = r.changes.map(formatChange);
+  for (const w of r.warnings) lines.push(`warning: ${w}`);
+  if (r.msg && (r.status === 'failed' || r.status === 'unreachable' || verbose || (r.status === 'ok' && r.changes.length === 0 && r.msg))) {
+    if (!(r.status === 'skipped' && !verbose)) lines.push(...r.msg.split('\n'));
+  }
+  return lines;
+}
+
+export function unifiedDiffs(r: TaskResult): string[] {
+  return (r.diffs ?? []).map((d) => createTwoFilesPatch(`${d.path} (before)`, `${d.path} (after)`, d.before, d.after, undefined, undefined, { context: 3 }));
+}
+
+export function recapLines(c: ChalkInstance, hosts: Record<string, HostRecord>, durationMs: number): string[] {
+  const names = Object.keys(hosts);
+  const width = Math.max(4, ...names.map((n) => n.length));
+  const lines = [c.bold(`PLAY RECAP (${names.length} host${names.length === 1 ? '' : 's'}, ${(durationMs / 1000).toFixed(2)} s)`)];
+  for (const n of names) {
+    const s = hosts[n].stats;
+    const color = s.failed || s.unreachable ? c.red : s.changed ? c.yellow : c.green;
+    lines.push(
+      `${color(n.padEnd(width))}  ok=${s.ok}  changed=${s.changed}  unreachable=${s.unreachable}  failed=${s.failed}  skipped=${s.skipped}  rescued=${s.rescued}  ignored=${s.ignored}`,
+    );
+  }
+  return lines;
+}

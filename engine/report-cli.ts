@@ -1,0 +1,84 @@
+// What `play run`/`play check` do after the run (summary, reports, history, --since-last), and the
+// `play drift diff` and `play schedule` commands, on top of engine/report.
+import type { ChalkInstance } from 'chalk';
+import { resolve } from 'node:path';
+import { PlayError } from './errors.js';
+import type { RunRecord } from './results.js';
+import { rootPath } from './paths.js';
+import {
+  defaultStateDir,
+  driftDiff,
+  formatDriftDiff,
+  installSchedule,
+  loadRuns,
+  parseReportSpecs,
+  renderSchedule,
+  saveRun,
+  summarize,
+  writeReports,
+  type ReportSpec,
+} from './report/index.js';
+
+export interface AfterRunOptions {
+  reports: ReportSpec[];
+  stateDir?: string;
+  sinceLast: boolean;
+  write(line: string): void;
+  chalk: ChalkInstance;
+}
+
+/** Parsed before the run, so a bad --report never costs a fleet-wide run. */
+export const parseReports = (specs: string[]): ReportSpec[] => parseReportSpecs(specs);
+
+export async function runCheckExtras(record: RunRecord, o: AfterRunOptions): Promise<void> {
+  const s = summarize(record);
+  const color = s.failed || s.unreachable ? o.chalk.red : (record.check ? s.drifted : s.changed) ? o.chalk.yellow : o.chalk.green;
+  o.write(color(s.line));
+  for (const path of writeReports(record, o.reports)) o.write(o.chalk.gray(`report written: ${path}`));
+  const stateDir = o.stateDir ?? defaultStateDir();
+  const previous = o.sinceLast ? loadRuns(stateDir, record.playbook, record.inventory).find((r) => r.check === record.check) : undefined;
+  saveRun(stateDir, record);
+  if (o.sinceLast) {
+    if (!previous) o.write('since last check: no earlier check of this playbook and inventory is recorded');
+    else {
+      o.write(o.chalk.bold(`since the check of ${previous.startedAt}:`));
+      o.write(formatDriftDiff(driftDiff(previous, record)));
+    }
+  }
+}
+
+export async function driftDiffCommand(playbook: string, inventories: string[], stateDir: string | undefined, write: (l: string) => void): Promise<number> {
+  const runs = loadRuns(stateDir ?? defaultStateDir(), playbook, inventories.map((i) => resolve(i))).filter((r) => r.check);
+  const fallback = runs.length >= 2 ? runs : loadRuns(stateDir ?? defaultStateDir(), playbook, inventories).filter((r) => r.check);
+  if (fallback.length < 2) {
+    throw new PlayError(`drift diff needs two recorded checks of ${playbook} with this inventory; found ${fallback.length} (run 'play check' twice)`);
+  }
+  const [current, previous] = fallback;
+  write(`drift since ${previous.startedAt} (now ${current.startedAt}):`);
+  write(formatDriftDiff(driftDiff(previous, current)));
+  return 0;
+}
+
+export async function scheduleCommand(
+  o: { playbook: string; inventories: string[]; every: string; report: string[]; stateDir?: string; install?: boolean },
+  write: (l: string) => void,
+): Promise<number> {
+  const schedule = renderSchedule({
+    playbook: resolve(o.playbook),
+    inventory: o.inventories.map((i) => resolve(i)),
+    every: o.every,
+    reports: parseReportSpecs(o.report).map((r) => ({ ...r, path: resolve(r.path) })),
+    stateDir: resolve(o.stateDir ?? defaultStateDir()),
+    workingDir: rootPath(),
+    playCommand: [process.execPath, rootPath('dist', 'engine', 'cli.js')],
+  });
+  if (o.install) {
+    const done = installSchedule(schedule);
+    write(`installed ${done.servicePath} and ${done.timerPath}; now run: ${done.enable}`);
+    return 0;
+  }
+  write(`# ${schedule.serviceName}\n${schedule.service}`);
+  write(`# ${schedule.timerName}\n${schedule.timer}`);
+  write(`# or, without systemd, this cron line:\n${schedule.cron}`);
+  return 0;
+}

@@ -1,0 +1,159 @@
+// Runs a playbook against an inventory: validation first (nothing connects before every problem
+// is known), then each play, then the run record that the recap and reports are made from.
+import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import type { Playbook, Play } from '../playbook/types.js';
+import type { RunRecord, HostRecord } from '../results.js';
+import { exitCodeFor } from '../results.js';
+import { PlayError, ValidationError } from '../errors.js';
+import { rootPath } from '../paths.js';
+import { loadPlaybook } from '../playbook/load.js';
+import { loadInventory, validatePattern, type Inventory } from '../inventory/index.js';
+import { ConnectionPool } from '../connection/pool.js';
+import { gatherFacts } from '../facts.js';
+import type { HostState } from './vars.js';
+import type { RunObserver } from './events.js';
+import { runPlay } from './play.js';
+
+export interface PlaybookRunOptions {
+  playbook: string;
+  inventories: string[];
+  check: boolean;
+  diff: boolean;
+  limit?: string;
+  tags: string[];
+  skipTags: string[];
+  forks: number;
+  strategy?: 'linear' | 'free';
+  extraVars: Record<string, unknown>;
+  detailedExitcodes: boolean;
+  command: 'run' | 'check';
+  observer: RunObserver;
+}
+
+const require = createRequire(import.meta.url);
+export const TOOL_VERSION: string = (require('../../../package.json') as { version: string }).version;
+
+/** `play run cluster-tune.yml` also finds playbooks/cluster-tune.yml. */
+export function resolvePlaybook(path: string): string {
+  if (existsSync(path)) return resolve(path);
+  if (!isAbsolute(path)) {
+    for (const candidate of [rootPath('playbooks', path), rootPath('playbooks', `${path}.yml`)]) if (existsSync(candidate)) return candidate;
+  }
+  throw new ValidationError([{ pos: { file: path }, message: `playbook not found (looked in the current directory and in ${rootPath('playbooks')})` }]);
+}
+
+/** No -i: the built-in lab's inventory, as the README's main job expects. */
+export function resolveInventories(paths: string[]): string[] {
+  if (paths.length > 0) return paths;
+  const lab = rootPath('inventories', 'lab.yml');
+  if (existsSync(lab)) return [lab];
+  throw new PlayError(`no inventory given and the lab's ${lab} does not exist: pass -i INVENTORY, or run 'play lab up' first`);
+}
+
+export interface PreparedRun {
+  playbook: Playbook;
+  inventory: Inventory;
+  inventoryPaths: string[];
+  limitHosts?: Set<string>;
+}
+
+/** Loads and validates everything; throws one ValidationError with every problem. */
+export function prepareRun(opts: Pick<PlaybookRunOptions, 'playbook' | 'inventories' | 'limit' | 'extraVars'>): PreparedRun {
+  const inventoryPaths = resolveInventories(opts.inventories);
+  const inventory = loadInventory(inventoryPaths);
+  const problems = [];
+  if (opts.limit) {
+    const bad = validatePattern(opts.limit);
+    if (bad) problems.push({ pos: { file: '--limit' }, message: bad });
+  }
+  const file = resolvePlaybook(opts.playbook);
+  const extraNames = Object.keys(opts.extraVars);
+  let playbook: Playbook;
+  try {
+    playbook = loadPlaybook(file, {
+      knownVariables: (play: Play) => {
+        const names = new Set<string>(extraNames);
+        for (const h of inventory.select(play.hosts)) for (const k of Object.keys(inventory.hostVars(h))) names.add(k);
+        return names;
+      },
+    });
+  } catch (e) {
+    if (e instanceof ValidationError) problems.push(...e.problems);
+    else throw e;
+    throw new ValidationError(problems);
+  }
+  if (problems.length) throw new ValidationError(problems);
+  const limitHosts = opts.limit ? new Set(inventory.select(opts.limit)) : undefined;
+  return { playbook, inventory, inventoryPaths, limitHosts };
+}
+
+export async function runPlaybook(opts: PlaybookRunOptions, prepared = prepareRun(opts)): Promise<RunRecord> {
+  const { playbook, inventory, inventoryPaths, limitHosts } = prepared;
+  const started = new Date();
+  if (limitHosts && limitHosts.size === 0) opts.observer.warning?.(`--limit '${opts.limit}' matched no hosts`);
+  const records: Record<string, HostRecord> = {};
+  const hostStates = new Map<string, HostState>();
+  const deadHosts = new Set<string>();
+  const pool = new ConnectionPool();
+  const varsCache = new Map<string, Record<string, unknown>>();
+  const inventoryVars = (h: string) => {
+    let v = varsCache.get(h);
+    if (!v) {
+      v = inventory.hostVars(h);
+      varsCache.set(h, v);
+    }
+    return v;
+  };
+  const connVars = (h: string) => ({ ...inventoryVars(h), ...opts.extraVars });
+  const allHostNames = [...inventory.hosts.keys()];
+  try {
+    for (const play of playbook.plays) {
+      const { aborted } = await runPlay(play, {
+        check: opts.check,
+        forks: opts.forks,
+        strategy: opts.strategy,
+        limitHosts,
+        tags: opts.tags,
+        skipTags: opts.skipTags,
+        extraVars: opts.extraVars,
+        playbookDir: playbook.dir,
+        selectHosts: (p) => inventory.select(p),
+        inventoryVars,
+        allHostNames,
+        connect: (h) => pool.get(h, connVars(h)),
+        secretsOf: (h) => {
+          const v = connVars(h);
+          return [v.ansible_become_password, v.ansible_become_pass, v.ansible_password, v.ansible_ssh_pass].filter((s): s is string => typeof s === 'string');
+        },
+        gatherFacts: (host) => gatherFacts(host) as unknown as Promise<Record<string, unknown>>,
+        hostStates,
+        records,
+        deadHosts,
+        observer: opts.observer,
+      });
+      if (aborted) break;
+    }
+  } finally {
+    await pool.closeAll();
+    await opts.observer.finish?.();
+  }
+  const ended = new Date();
+  return {
+    schemaVersion: 1,
+    tool: 'play',
+    toolVersion: TOOL_VERSION,
+    command: opts.command,
+    playbook: playbook.file,
+    inventory: inventoryPaths,
+    check: opts.check,
+    startedAt: started.toISOString(),
+    endedAt: ended.toISOString(),
+    durationMs: ended.getTime() - started.getTime(),
+    hosts: records,
+    exitCode: exitCodeFor(records, opts.detailedExitcodes),
+  };
+}
+
+

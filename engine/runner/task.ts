@@ -1,0 +1,309 @@
+// Runs one task on one host: when, loop, parameters, the module loop (read → diff → apply →
+// re-read), changed_when/failed_when, retries/until, timeout and register.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Task } from '../playbook/types.js';
+import type { Host } from '../host.js';
+import { ConnectionError, ConvergenceError, PlayError, TimeoutError, formatPos, type Problem } from '../errors.js';
+import { formatChange, normalizeDiff, unconverged, type Change, type Module, type ModuleContext } from '../module.js';
+import { validateParams, type SchemaProblem } from '../schema.js';
+import type { TaskResult } from '../results.js';
+import { getModule } from '../../modules/index.js';
+import { renderDeep, renderString, type TemplateOrigin } from '../template.js';
+import { evaluateCondition } from '../expr.js';
+import type { Inherited } from './iterator.js';
+import { taskHost } from './task-host.js';
+import { redactResult } from './redact.js';
+
+export interface TaskRun {
+  task: Task;
+  inherited: Inherited;
+  hostName: string;
+  /** Fully layered variables of the host for this task. */
+  vars: Record<string, unknown>;
+  check: boolean;
+  /** Become defaults of the play (task and blocks override). */
+  playBecome: boolean;
+  playBecomeUser?: string;
+  /** Opens (once per run) the connection of a host by inventory name. */
+  connect(hostName: string): Promise<Host>;
+  /** Secrets known for this host (become password …), masked in results. */
+  secrets: string[];
+  log(line: string): void;
+}
+
+export interface TaskOutcome {
+  result: TaskResult;
+  /** Value for `register` (when the task has one). */
+  registered?: Record<string, unknown>;
+  /** Variables set by set_fact. */
+  facts?: Record<string, unknown>;
+  /** The task was not run because its conditions were false. */
+  conditionFalse?: boolean;
+}
+
+/** A module or its host is missing: the task fails with a message, never crashes the run. */
+class UnreachableSignal extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+const displayName = (t: Task) => t.name ?? t.module;
+
+function origin(run: TaskRun, field?: string): TemplateOrigin {
+  const pos = (field && (run.task.paramPos[field] ?? run.task.keyPos[field])) || run.task.pos;
+  return { file: pos.file, line: pos.line, col: pos.col, task: displayName(run.task), field };
+}
+
+function problemsMessage(run: TaskRun, problems: SchemaProblem[]): string {
+  return problems
+    .map((p) => {
+      const key = p.path.join('.');
+      const pos = run.task.paramPos[key] ?? run.task.paramPos[p.path[0]] ?? run.task.pos;
+      return `${formatPos(pos)}: ${run.task.module}.${key}: ${p.message}`;
+    })
+    .join('\n');
+}
+
+interface SingleOutcome {
+  status: 'ok' | 'changed' | 'failed';
+  changes: Change[];
+  msg?: string;
+  warnings: string[];
+  data?: Record<string, unknown>;
+  facts?: Record<string, unknown>;
+}
+
+async function moduleLoop(run: TaskRun, mod: Module, params: Record<string, unknown>, vars: Record<string, unknown>, check: boolean): Promise<SingleOutcome> {
+  const task = run.task;
+  const become = task.become ?? run.inherited.become ?? run.playBecome;
+  const becomeUser = task.becomeUser ?? run.inherited.becomeUser ?? run.playBecomeUser;
+  const target = task.delegateTo ?? run.inherited.delegateTo;
+  const targetName = target ? String(renderString(target, vars, origin(run, 'delegate_to'))) : run.hostName;
+
+  const needsHost = mod.kind !== 'control';
+  let host: Host | undefined;
+  if (needsHost) {
+    try {
+      host = taskHost(await run.connect(targetName), become, becomeUser);
+    } catch (e) {
+      if (e instanceof ConnectionError) throw new UnreachableSignal(e.message);
+      throw e;
+    }
+  }
+  const ctx: ModuleContext = {
+    host: host ?? (undefined as unknown as Host),
+    hostName: run.hostName,
+    vars,
+    become,
+    log: run.log,
+  };
+
+  if (mod.kind === 'control') {
+    const out = await mod.control!(ctx, params);
+    return {
+      status: out.failed ? 'failed' : out.changed ? 'changed' : 'ok',
+      changes: [],
+      msg: out.msg,
+      warnings: [],
+      data: out.data,
+      facts: out.facts,
+    };
+  }
+
+  const state = await mod.read!(ctx, params);
+  const d = normalizeDiff(mod.diff!(state, params));
+  const warnings = [...(d.warnings ?? [])];
+  if (d.failures && d.failures.length > 0) {
+    return { status: 'failed', changes: d.changes, msg: d.failures.join('\n'), warnings };
+  }
+  if (d.changes.length === 0) return { status: 'ok', changes: [], warnings, data: mod.result?.(state, params) };
+  if (check) return { status: 'changed', changes: d.changes, warnings, data: mod.result?.(state, params) };
+
+  const applied = await mod.apply!(ctx, params, d.changes, state);
+  warnings.push(...(applied?.warnings ?? []));
+  let data = applied?.data;
+  if (mod.kind === 'state') {
+    // The engine, not the module, decides whether the host really got there.
+    const again = await mod.read!(ctx, params);
+    const d2 = normalizeDiff(mod.diff!(again, params));
+    const left = unconverged(d2);
+    if (left.length > 0) {
+      throw new ConvergenceError(`did not converge on ${targetName}: after apply, still ${left.map(formatChange).join('; ')}`);
+    }
+    if (d2.failures && d2.failures.length > 0) {
+      return { status: 'failed', changes: d.changes, msg: d2.failures.join('\n'), warnings: [...warnings, ...(d2.warnings ?? [])] };
+    }
+    data = { ...(mod.result?.(again, params) ?? {}), ...(data ?? {}) };
+  }
+  if (applied?.backups?.length) data = { ...(data ?? {}), backup_file: applied.backups[0], backups: applied.backups };
+  return { status: 'changed', changes: d.changes, warnings, data };
+}
+
+function registerValue(o: SingleOutcome | { status: 'skipped'; msg?: string }, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const base: Record<string, unknown> = {
+    changed: o.status === 'changed',
+    failed: o.status === 'failed',
+    skipped: o.status === 'skipped',
+    msg: o.msg,
+  };
+  if ('changes' in o) {
+    base.changes = o.changes.map(formatChange);
+    base.warnings = o.warnings;
+    Object.assign(base, o.data ?? {});
+  }
+  return { ...base, ...extra };
+}
+
+async function runOne(run: TaskRun, mod: Module, vars: Record<string, unknown>, check: boolean): Promise<SingleOutcome> {
+  const task = run.task;
+  const rendered = renderDeep(task.params, vars, origin(run)) as Record<string, unknown>;
+  const problems: SchemaProblem[] = [];
+  // set_fact-like modules take any names; the schema then documents the known ones only.
+  const params = mod.freeKeys ? { ...rendered } : validateParams(mod.params, rendered, problems);
+  if (problems.length) return { status: 'failed', changes: [], msg: problemsMessage(run, problems), warnings: [] };
+  const extra = mod.validate?.(params) ?? [];
+  if (extra.length) return { status: 'failed', changes: [], msg: extra.map((m) => `${formatPos(task.pos)}: ${m}`).join('\n'), warnings: [] };
+
+  const untilConds = task.until;
+  const attempts = untilConds ? Math.max(1, (task.retries ?? 3) + 1) : 1;
+  let out!: SingleOutcome;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    try {
+      out = await moduleLoop(run, mod, params, vars, check);
+    } catch (e) {
+      if (e instanceof UnreachableSignal) throw e;
+      if (!(e instanceof PlayError)) throw e;
+      out = { status: 'failed', changes: [], msg: e.message, warnings: [], data: (e as PlayError & { data?: Record<string, unknown> }).data };
+    }
+    // changed_when / failed_when see the result under the register name (Ansible's habit).
+    const reg = registerValue(out);
+    const condVars = task.register ? { ...vars, [task.register]: reg } : vars;
+    if (task.changedWhen && out.status !== 'failed') {
+      out.status = evaluateCondition(task.changedWhen, condVars, origin(run, 'changed_when')) ? 'changed' : 'ok';
+    }
+    if (task.failedWhen) {
+      const failed = evaluateCondition(task.failedWhen, { ...condVars, ...(task.register ? { [task.register]: registerValue(out) } : {}) }, origin(run, 'failed_when'));
+      if (failed && out.status !== 'failed') out = { ...out, status: 'failed', msg: out.msg ?? `failed_when condition is true` };
+      else if (!failed && out.status === 'failed') out = { ...out, status: 'ok' };
+    }
+    if (!untilConds) break;
+    const untilVars = task.register ? { ...vars, [task.register]: registerValue(out) } : vars;
+    if (out.status !== 'failed' && evaluateCondition(untilConds, untilVars, origin(run, 'until'))) break;
+    if (attempt < attempts) {
+      run.log(`${run.hostName}: retrying '${displayName(task)}' (${attempts - attempt} left)`);
+      await sleep(task.delay * 1000);
+    } else if (out.status !== 'failed') {
+      out = { ...out, status: 'failed', msg: `until condition still false after ${attempts} attempts` };
+    }
+  }
+  return out;
+}
+
+function withTimeout<T>(p: Promise<T>, seconds: number | undefined, what: string): Promise<T> {
+  if (!seconds) return p;
+  let timer: NodeJS.Timeout;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TimeoutError(`${what} timed out after ${seconds} s`)), seconds * 1000);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+export async function runTask(run: TaskRun): Promise<TaskOutcome> {
+  const started = Date.now();
+  const task = run.task;
+  const check = task.checkMode ?? run.inherited.checkMode ?? run.check;
+  const mod = getModule(task.module);
+  const finish = (r: Omit<TaskResult, 'durationMs' | 'check'>, extra: Partial<TaskOutcome> = {}): TaskOutcome => ({
+    ...extra,
+    result: redactResult({ ...r, check, durationMs: Date.now() - started }, run.secrets),
+  });
+  if (!mod) return finish({ status: 'failed', changes: [], warnings: [], msg: `${formatPos(task.pos)}: unknown module '${task.module}'` });
+
+  const conds = [...run.inherited.when, ...task.when];
+  try {
+    const body = async (): Promise<TaskOutcome> => {
+      if (task.loop === undefined) {
+        if (conds.length && !evaluateCondition(conds, run.vars, origin(run, 'when'))) {
+          return finish({ status: 'skipped', changes: [], warnings: [], msg: 'conditional result was false' }, {
+            conditionFalse: true,
+            registered: task.register ? registerValue({ status: 'skipped', msg: 'conditional result was false' }) : undefined,
+          });
+        }
+        const out = await runOne(run, mod, run.vars, check);
+        return finish(
+          { status: out.status, changes: out.changes, warnings: out.warnings, msg: out.msg, data: out.data, diffs: diffsOf(out.changes), ignored: ignored(run, out.status) },
+          { registered: task.register ? registerValue(out) : undefined, facts: out.facts },
+        );
+      }
+      const items = renderDeep(task.loop, run.vars, origin(run, 'loop'));
+      if (!Array.isArray(items)) {
+        throw new PlayError(`${formatPos(task.keyPos.loop ?? task.pos)}: loop must be a list, got ${typeof items}`);
+      }
+      const results: Record<string, unknown>[] = [];
+      const changes: Change[] = [];
+      const warnings: string[] = [];
+      const msgs: string[] = [];
+      let facts: Record<string, unknown> | undefined;
+      let anyChanged = false;
+      let anyFailed = false;
+      let allSkipped = items.length > 0;
+      for (const [i, item] of items.entries()) {
+        const itemVars = {
+          ...run.vars,
+          ...(facts ?? {}),
+          [task.loopVar]: item,
+          ansible_loop: { index: i + 1, index0: i, first: i === 0, last: i === items.length - 1, length: items.length },
+        };
+        if (conds.length && !evaluateCondition(conds, itemVars, origin(run, 'when'))) {
+          results.push({ ...registerValue({ status: 'skipped' }), [task.loopVar]: item, item });
+          continue;
+        }
+        allSkipped = false;
+        const out = await runOne(run, mod, itemVars, check);
+        results.push({ ...registerValue(out), [task.loopVar]: item, item });
+        const label = typeof item === 'object' ? JSON.stringify(item) : String(item);
+        changes.push(...out.changes.map((c) => ({ ...c, path: items.length > 1 ? `[${label}] ${c.path}` : c.path })));
+        warnings.push(...out.warnings);
+        if (out.facts) facts = { ...(facts ?? {}), ...out.facts };
+        if (out.status === 'changed') anyChanged = true;
+        if (out.status === 'failed') {
+          anyFailed = true;
+          msgs.push(`item ${label}: ${out.msg ?? 'failed'}`);
+        } else if (out.msg) msgs.push(out.msg);
+      }
+      const status = anyFailed ? 'failed' : allSkipped ? 'skipped' : anyChanged ? 'changed' : 'ok';
+      const registered = { changed: anyChanged, failed: anyFailed, skipped: allSkipped, msg: msgs.join('\n') || undefined, results };
+      return finish(
+        { status, changes, warnings, msg: msgs.join('\n') || undefined, data: { results }, diffs: diffsOf(changes), ignored: ignored(run, status) },
+        { registered: task.register ? registered : undefined, facts, conditionFalse: allSkipped },
+      );
+    };
+    return await withTimeout(body(), task.timeout, `task '${displayName(task)}' on ${run.hostName}`);
+  } catch (e) {
+    if (e instanceof UnreachableSignal) return finish({ status: 'unreachable', changes: [], warnings: [], msg: e.reason });
+    if (e instanceof PlayError) {
+      return finish({ status: 'failed', changes: [], warnings: [], msg: e.message, ignored: ignored(run, 'failed') }, {
+        registered: task.register ? { changed: false, failed: true, msg: e.message } : undefined,
+      });
+    }
+    // A bug, not a user mistake: fail this host's task with the stack, keep the run going.
+    const err = e as Error;
+    return finish({ status: 'failed', changes: [], warnings: [], msg: `internal error: ${err.stack ?? String(err)}` });
+  }
+}
+
+function ignored(run: TaskRun, status: string): boolean | undefined {
+  if (status !== 'failed') return undefined;
+  const ie = run.task.ignoreErrors ?? run.inherited.ignoreErrors;
+  if (ie === undefined) return undefined;
+  if (typeof ie === 'boolean') return ie || undefined;
+  return evaluateCondition([ie], run.vars, origin(run, 'ignore_errors')) || undefined;
+}
+
+function diffsOf(changes: Change[]): TaskResult['diffs'] {
+  const d = changes.filter((c) => c.before !== undefined || c.after !== undefined).map((c) => ({ path: c.path, before: c.before ?? '', after: c.after ?? '' }));
+  return d.length ? d : undefined;
+}
+
+export type { Problem };
