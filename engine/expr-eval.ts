@@ -260,7 +260,8 @@ export function evalNode(n: ExprNode, vars: Record<string, unknown>): unknown {
       if (!test) throw new EvalFailure(`unknown test '${n.name}'; known tests: ${Object.keys(TESTS).sort().join(', ')}`);
       const want = TEST_ARGS[n.name] ?? 0;
       if (n.args.length !== want) throw new EvalFailure(`test '${n.name}' takes ${want} argument${want === 1 ? '' : 's'}, got ${n.args.length}`);
-      const v = evalNode(n.operand, vars);
+      const raw = evalNode(n.operand, vars);
+      const v = n.name === 'defined' || n.name === 'undefined' ? raw : need(raw);
       const args = n.args.map((a) => need(evalNode(a, vars)));
       const res = test(v, args);
       return n.negated ? !res : res;

@@ -59,7 +59,7 @@ function varsFilesOf(r: Reader, play: Dict, dir: string, vars: Dict): string[] {
     }
     const path = isAbsolute(f) ? f : resolve(dir, f);
     if (!existsSync(path)) {
-      r.add(pos, `vars_files: file not found: ${f} (looked at ${path})`);
+      r.add(pos, `vars_files: file not found: ${f}${isAbsolute(f) ? "" : " (relative to the playbook's directory)"}`);
       return;
     }
     out.push(path);
