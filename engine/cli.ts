@@ -163,9 +163,9 @@ export async function main(argv = process.argv): Promise<number> {
   const lab = program.command('lab').description('the built-in lab: test hosts in network namespaces behind real sshd (root)');
   for (const action of ['up', 'down', 'status'] as const) {
     const c = lab.command(action).option('--name <name>', 'lab name', 'lab');
-    if (action === 'up') c.option('--hosts <n>', 'number of hosts', '3');
-    c.action(async (flags: { name: string; hosts?: string }) => {
-      code = await labCommand(action, { name: flags.name, hosts: flags.hosts ? Number(flags.hosts) : undefined }, out);
+    if (action === 'up') c.option('--hosts <n>', 'number of hosts', '3').option('--octet <n>', 'third octet of the lab addresses (127.0.N.x, 198.18.N.x); default 10');
+    c.action(async (flags: { name: string; hosts?: string; octet?: string }) => {
+      code = await labCommand(action, { name: flags.name, hosts: flags.hosts ? Number(flags.hosts) : undefined, octet: flags.octet ? Number(flags.octet) : undefined }, out);
     });
   }
 

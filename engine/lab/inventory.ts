@@ -34,5 +34,26 @@ export function renderInventory(info: LabInfo): string {
       },
     },
   };
-  return `${INVENTORY_HEADER}\n# lab ${info.name}: ${info.hosts.length} hosts\n${yaml.dump(doc, { lineWidth: -1 })}`;
+  return `${INVENTORY_HEADER}\n# lab ${info.name}: ${info.hosts.length} hosts\n${yaml.dump(doc, { lineWidth: -1 })}${labOverrides(info)}`;
+}
+
+/**
+ * What a network namespace cannot do, overridden for cluster-tune.yml — and only that, each
+ * with its reason. Appended as YAML text (not yaml.dump) so the comments stay beside the values.
+ */
+function labOverrides(info: LabInfo): string {
+  const pad = ' '.repeat(8); // inside all.children.hypervisors.vars, as yaml.dump indents it
+  return [
+    "# The lab's migration network (eth1 on the lab switch): the only source allowed to reach",
+    '# the migration ports, as a site lists its migration/management networks.',
+    'migration_networks:',
+    `  - 198.18.${info.octet}.0/24`,
+    '# net.core.rmem_max/wmem_max are read-only inside a network namespace (sysctl -w exits 0',
+    '# and changes nothing): they are host-wide, so the lab skips that task.',
+    'tune_net_core: false',
+    '# veth has no ring buffers (ethtool -G exits 81, -g "Operation not supported").',
+    'tune_rings: false',
+  ]
+    .map((l) => pad + l + '\n')
+    .join('');
 }

@@ -4,6 +4,7 @@ import { chmod, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/
 import { dirname, join } from 'node:path';
 import { PlayError } from '../errors.js';
 import { INVENTORY_HEADER, renderInventory } from './inventory.js';
+import { seedHost } from './seed.js';
 import { runLocalOk } from './exec.js';
 import {
   DEFAULT_LAB, checkHostCount, checkLabName, checkOctet, defaultInventoryPath, hostDir, hostNs,
@@ -132,6 +133,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
   for (const i of await existingHostIndexes(name, [...netns])) if (i > hosts) await removeHost(tools.ip, name, i, netns);
   await ensureSwitch(tools.ip, name, netns);
   await Promise.all(info.hosts.map((h) => upHost(tools, name, octet, h.index, netns)));
+  for (const h of info.hosts) await seedHost(tools.openssl, info, h);
 
   const known: string[] = [];
   for (const h of info.hosts) {

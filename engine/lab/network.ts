@@ -6,7 +6,7 @@ import { runLocal, runLocalOk } from './exec.js';
 import { hostNs, migrationIp, switchNs } from './names.js';
 
 /** Entries of /etc that each host gets its own copy of (directories only: see docs/ssh-lab). */
-export const OVERLAY_DIRS = ['libvirt', 'sysctl.d', 'nftables.d', 'play', 'init.d'];
+export const OVERLAY_DIRS = ['libvirt', 'sysctl.d', 'nftables.d', 'play', 'init.d', 'pki'];
 // Switch-side MTU: high, so that only the hosts' own eth1 MTU decides path-MTU tests.
 const SWITCH_MTU = 65535;
 const BRIDGE = 'br0';

@@ -10,6 +10,7 @@ const TOOLS: Array<{ cmd: string; pkg: string }> = [
   { cmd: 'ethtool', pkg: 'ethtool' },
   { cmd: 'nft', pkg: 'nftables' },
   { cmd: 'ping', pkg: 'iputils-ping' },
+  { cmd: 'openssl', pkg: 'openssl' },
 ];
 
 // sbin directories are often missing from a non-root PATH, and sshd must be run by absolute path.
@@ -32,6 +33,7 @@ export interface Tools {
   sshd: string;
   sshKeygen: string;
   ip: string;
+  openssl: string;
 }
 
 /** Throws one PlayError listing everything missing: root, and each tool with its package. */
@@ -41,7 +43,7 @@ export function checkRequirements(): Tools {
   const missing = TOOLS.filter((t) => !findTool(t.cmd));
   for (const t of missing) problems.push(`'${t.cmd}' not found: install the Debian package ${t.pkg} (apt-get install -y ${t.pkg})`);
   if (problems.length) throw new PlayError(problems.join('\n'));
-  return { sshd: findTool('sshd')!, sshKeygen: findTool('ssh-keygen')!, ip: findTool('ip')! };
+  return { sshd: findTool('sshd')!, sshKeygen: findTool('ssh-keygen')!, ip: findTool('ip')!, openssl: findTool('openssl')! };
 }
 
 /** For `down` and `status`: only root and ip are needed, whatever else is missing. */

@@ -140,6 +140,9 @@ export async function runPlaybook(opts: PlaybookRunOptions, prepared = prepareRu
     await opts.observer.finish?.();
   }
   const ended = new Date();
+  // Recap and reports in inventory order, not in the order hosts happened to finish.
+  const hosts: Record<string, HostRecord> = {};
+  for (const h of allHostNames) if (records[h]) hosts[h] = records[h];
   return {
     schemaVersion: 1,
     tool: 'play',
@@ -151,8 +154,8 @@ export async function runPlaybook(opts: PlaybookRunOptions, prepared = prepareRu
     startedAt: started.toISOString(),
     endedAt: ended.toISOString(),
     durationMs: ended.getTime() - started.getTime(),
-    hosts: records,
-    exitCode: exitCodeFor(records, opts.detailedExitcodes),
+    hosts,
+    exitCode: exitCodeFor(hosts, opts.detailedExitcodes),
   };
 }
 

@@ -1,0 +1,45 @@
+// playbooks/cluster-tune.yml on 3 real lab hosts through the CLI (lab 'ct'): the whole seed recipe.
+import assert from 'node:assert/strict';
+import { play } from './play-cli.js';
+import { startLab, stopLab, nsExec, type LabInfo } from './lab-fixture.js';
+
+describe('cluster-tune.yml on the lab (ct)', function () {
+  this.timeout(180_000);
+  let lab: LabInfo;
+  before(async () => {
+    lab = await startLab({ name: 'ct', hosts: 3, octet: 28 });
+  });
+  after(async () => {
+    await stopLab('ct');
+  });
+
+  it('tunes every host, then finds nothing to change', async () => {
+    const first = play(['run', 'cluster-tune.yml', '-i', lab.inventoryPath]);
+    assert.equal(first.code, 0, first.out + first.err);
+    for (const h of ['hv1', 'hv2', 'hv3']) assert.match(first.out, new RegExp(`${h}\\s+ok=\\d+\\s+changed=[1-9]`));
+    for (const h of lab.hosts) {
+      const mtu = (await nsExec(h.ns, 'cat /sys/class/net/eth1/mtu')).stdout.trim();
+      assert.equal(mtu, '9000');
+      assert.equal((await nsExec(h.ns, 'sysctl -n net.ipv4.tcp_rmem')).stdout.trim().split(/\s+/).join(' '), '4096 87380 16777216');
+      assert.match((await nsExec(h.ns, 'cat /etc/libvirt/qemu.conf')).stdout, /^migrate_tls_force = 1$/m);
+      assert.match((await nsExec(h.ns, 'nft list table inet live_migration')).stdout, /49152-49215/);
+    }
+    const second = play(['run', 'cluster-tune.yml', '-i', lab.inventoryPath, '--detailed-exitcodes']);
+    assert.equal(second.code, 0, second.out + second.err);
+    for (const h of ['hv1', 'hv2', 'hv3']) assert.match(second.out, new RegExp(`${h}\\s+ok=\\d+\\s+changed=0`));
+    const check = play(['check', 'cluster-tune.yml', '-i', lab.inventoryPath]);
+    assert.equal(check.code, 0, check.out + check.err);
+  });
+
+  it('fails path verification towards a peer whose eth1 is at MTU 1500', async () => {
+    await nsExec(lab.hosts[2].ns, 'ip link set dev eth1 mtu 1500');
+    try {
+      const r = play(['check', 'cluster-tune.yml', '-i', lab.inventoryPath, '--tags', 'network']);
+      assert.equal(r.code, 6, r.out + r.err); // hv3 drifted (1500 → 9000) and its peers' verification failed
+      assert.match(r.out, new RegExp(`path MTU to ${lab.hosts[2].migrationIp.replace(/\./g, '\\.')} is below 9000 \\(a hop drops 8972-byte frames\\)`));
+      assert.match(r.out, /hv3[\s\S]*eth1 mtu.*1500.*9000/);
+    } finally {
+      await nsExec(lab.hosts[2].ns, 'ip link set dev eth1 mtu 9000');
+    }
+  });
+});
