@@ -201,7 +201,10 @@ export class SshHost extends BaseHost {
     this.closed = true;
     const done = new Promise<void>((r) => this.client.once('close', () => r()));
     this.client.end();
-    await Promise.race([done, new Promise((r) => setTimeout(r, 1000))]);
+    // end() has sent the disconnect; sshd's close can lag by up to a second, and waiting
+    // for it would add that second to every run. Give it a moment, then drop the socket.
+    await Promise.race([done, new Promise((r) => setTimeout(r, 50).unref())]);
+    this.client.destroy();
     for (const j of this.jumps.reverse()) j.end();
   }
 }
