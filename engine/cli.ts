@@ -5,6 +5,7 @@ import { ValidationError, PlayError } from './errors.js';
 import { makeChalk } from './output/colors.js';
 import { plainRenderer } from './output/plain.js';
 import { listrRenderer } from './output/listr.js';
+import { driftRenderer } from './output/drift.js';
 import { recapLines } from './output/format.js';
 import { prepareRun, runPlaybook, resolveInventories, resolvePlaybook, TOOL_VERSION, type PlaybookRunOptions } from './runner/run.js';
 import { parseExtraVars } from './extra-vars.js';
@@ -53,6 +54,12 @@ function addRunOptions(cmd: Command): Command {
     .option('-v, --verbose', 'more detail, and stack traces for engine faults');
 }
 
+/** check: drift per host at the end; a terminal gets listr2 (lock-step tasks only); else one line per event. */
+function pickRenderer(mode: 'run' | 'check', flags: RunFlags) {
+  if (mode === 'check') return driftRenderer;
+  return process.stdout.isTTY && !process.env.CI && flags.strategy !== 'free' ? listrRenderer : plainRenderer;
+}
+
 async function doRun(playbook: string, flags: RunFlags, mode: 'run' | 'check'): Promise<number> {
   const check = mode === 'check' || !!flags.check;
   const detailed = mode === 'check' || !!flags.detailedExitcodes;
@@ -72,20 +79,14 @@ async function doRun(playbook: string, flags: RunFlags, mode: 'run' | 'check'): 
     extraVars: parseExtraVars(flags.extraVars),
     detailedExitcodes: detailed,
     command: mode,
-    // listr2 only on a terminal and with lock-step tasks; pipes, cron and CI get one line per event.
-    observer: (process.stdout.isTTY && !process.env.CI && flags.strategy !== 'free' ? listrRenderer : plainRenderer)({
-      verbose: !!flags.verbose,
-      diff: !!flags.diff,
-      showUnchanged: mode !== 'check',
-      write: out,
-      chalk,
-    }),
+    observer: pickRenderer(mode, flags)({ verbose: !!flags.verbose, diff: !!flags.diff, showUnchanged: true, write: out, chalk }),
   };
   const reports = parseReports(flags.report);
   const prepared = prepareRun(opts); // every validation problem before any host is touched
   const record = await runPlaybook(opts, prepared);
   out('');
-  for (const l of recapLines(chalk, record.hosts, record.durationMs)) out(l);
+  // A drift check answers with the per-host drift and the summary line; the recap is detail.
+  if (mode === 'run' || flags.verbose) for (const l of recapLines(chalk, record.hosts, record.durationMs)) out(l);
   await runCheckExtras(record, { reports, stateDir: flags.stateDir, sinceLast: !!flags.sinceLast, write: out, chalk });
   return record.exitCode;
 }

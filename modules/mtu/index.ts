@@ -11,6 +11,8 @@ export interface MtuParams {
   interface: string;
   mtu: number;
   verify_peers: string[];
+  /** false: verify only, never change the MTU. */
+  set: boolean;
 }
 
 export interface MtuState {
@@ -30,6 +32,12 @@ const params: ParamSchema = {
     description: 'Wanted MTU in bytes (e.g. 9000 for jumbo frames).',
     // The upper bound is the device's (ip -d shows max_mtu); read checks it, so check mode sees it too.
     check: (v: number) => (v >= 68 && v <= 2 ** 31 - 1 ? undefined : `must be at least 68, got ${v}`),
+  },
+  set: {
+    type: 'bool',
+    default: true,
+    description:
+      'false: only verify the paths at this MTU, never change it — for a verification task after every host has set its MTU (hosts change in parallel, so verifying in the same task can ping a peer still at the old MTU).',
   },
   verify_peers: {
     type: 'list',
@@ -83,6 +91,10 @@ function diff(st: MtuState, p: MtuParams): DiffResult {
   const { mtu, maxMtu, minMtu } = st.link;
   if (maxMtu !== null && p.mtu > maxMtu) return { changes: [], failures: [`${dev} mtu ${p.mtu} is above the device maximum ${maxMtu}`] };
   if (minMtu !== null && p.mtu < minMtu) return { changes: [], failures: [`${dev} mtu ${p.mtu} is below the device minimum ${minMtu}`] };
+  if (mtu !== p.mtu && p.set === false) {
+    // The MTU itself is another task's business: only say why no verification happened.
+    return { changes: [], failures: [], warnings: [`path MTU check skipped: ${dev} is at ${mtu}, not ${p.mtu}`] };
+  }
   if (mtu !== p.mtu) {
     const changes: Change[] = [{ path: `${dev} mtu`, from: mtu, to: p.mtu, disruptive: true }];
     // Pinging at the old MTU proves nothing about the new one: say so instead of failing falsely.
