@@ -129,7 +129,6 @@ export const BUILTIN_HELPER_DOCS: HelperDoc[] = [
   { name: 'each', usage: '{{#each list as |item|}}…{{/each}}', summary: 'repeat for each item (@index, @key, @first, @last)' },
   { name: 'with', usage: '{{#with obj}}…{{/with}}', summary: 'block with obj as the context' },
   { name: 'lookup', usage: '{{lookup hostvars host}}', summary: 'member by a computed name, e.g. (lookup hostvars "hv2")' },
-  { name: 'log', usage: '{{log x}}', summary: 'handlebars log (prints nothing by default)' },
 ];
 
 export const HELPERS: Record<string, Helper> = Object.fromEntries(DEFS.map((d) => [d.name, d.helper]));

@@ -64,6 +64,9 @@ const LENIENT_FIRST = new Set(['if', 'unless', 'with', 'default']);
 const INTERNAL = ['__get', '__try', '__out'];
 
 const hb = Handlebars.create();
+// Handlebars' built-in `log` helper would shadow a variable named `log` ({{log}} renders empty,
+// silently): operators name variables log, so the variable must win.
+hb.unregisterHelper('log');
 for (const [name, fn] of Object.entries(HELPERS)) hb.registerHelper(name, fn as Handlebars.HelperDelegate);
 
 function walkPath(head: unknown, idx: number, options: { data: { __meta: PathMeta[] } }, lenient: boolean): unknown {

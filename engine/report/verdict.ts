@@ -33,8 +33,10 @@ export function verdictOf(event: Pick<TaskEvent, 'result'>): VerdictInfo {
     case 'unreachable':
       return { verdict: 'unknown', reason: `host unreachable: ${r.msg ?? 'no reason given'}` };
     case 'failed': {
-      const how = r.ignored ? ' (ignored)' : r.rescued ? ' (rescued)' : '';
-      return { verdict: 'error', reason: `failed${how}: ${r.msg ?? 'no reason given'}` };
+      // The playbook said this failure is fine (ignore_errors, or a rescue handled it): not an
+      // error of the run, but nothing is known about the state the task manages either.
+      if (r.ignored || r.rescued) return { verdict: 'unknown', reason: `failed (${r.ignored ? 'ignored' : 'rescued'}): ${r.msg ?? 'no reason given'}` };
+      return { verdict: 'error', reason: `failed: ${r.msg ?? 'no reason given'}` };
     }
     case 'changed': {
       if (!r.check) return { verdict: 'changed' };

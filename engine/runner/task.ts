@@ -137,7 +137,16 @@ async function moduleLoop(run: TaskRun, mod: Module, params: Record<string, unkn
     data = { ...(mod.result?.(again, params) ?? {}), ...(data ?? {}) };
   }
   if (applied?.backups?.length) data = { ...(data ?? {}), backup_file: applied.backups[0], backups: applied.backups };
-  return { status: 'changed', changes: d.changes, warnings, data };
+  return { status: 'changed', changes: d.changes.map(asDone), warnings, data };
+}
+
+const PAST: Record<string, string> = { run: 'ran', restart: 'restarted', reload: 'reloaded', start: 'started', stop: 'stopped', create: 'created', remove: 'removed', delete: 'deleted' };
+
+/** Pending wording ("would run: x") becomes what happened ("ran: x") once applied. */
+function asDone(c: Change): Change {
+  const m = c.message && /^would (\w+)(.*)$/s.exec(c.message);
+  if (!m) return c;
+  return { ...c, message: PAST[m[1]] ? `${PAST[m[1]]}${m[2]}` : `done: ${m[1]}${m[2]}` };
 }
 
 function registerValue(o: SingleOutcome | { status: 'skipped'; msg?: string }, extra: Record<string, unknown> = {}): Record<string, unknown> {

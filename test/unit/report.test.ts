@@ -41,7 +41,8 @@ describe('report: verdicts', () => {
     ['normal-run change', { status: 'changed', check: false, changes: [{ path: 'eth1 mtu', from: 1500, to: 9000 }] }, 'changed'],
     ['unreachable', { status: 'unreachable', msg: 'connect ECONNREFUSED 127.0.25.13:22' }, 'unknown', /host unreachable: connect ECONNREFUSED/],
     ['failed', { status: 'failed', msg: 'Command failed with exit code 2 on hv1: ip link set dev eth1 mtu 70000' }, 'error', /^failed: Command failed/],
-    ['failed, ignored', { status: 'failed', msg: 'boom', ignored: true }, 'error', /^failed \(ignored\): boom/],
+    ['failed, ignored', { status: 'failed', msg: 'boom', ignored: true }, 'unknown', /^failed \(ignored\): boom/],
+    ['failed, rescued', { status: 'failed', msg: 'boom', rescued: true }, 'unknown', /^failed \(rescued\): boom/],
   ];
   for (const [name, result, verdict, reason] of cases) {
     it(name, () => {
