@@ -1,5 +1,8 @@
 // sysctl: kernel parameters, two facets checked separately — the running value (all keys in
 // one round trip) and the persisted sysctl.d drop-in (only our keys edited, atomically, backup kept).
+import { readFileSync } from 'node:fs';
+import { rootPath } from '../../engine/paths.js';
+import { renderFile } from '../../engine/template.js';
 import type { ApplyOutcome, Change, DiffResult, Module, ModuleContext } from '../../engine/module.js';
 import type { ParamSchema } from '../../engine/schema.js';
 import { ModuleError } from '../../engine/errors.js';
@@ -93,9 +96,18 @@ function diff(st: SysctlState, p: SysctlParams): DiffResult {
   if (fileChanges.length) {
     // One unified diff of the whole file, carried by the first file change.
     const before = st.file ?? '';
-    fileChanges[0] = { ...fileChanges[0], before, after: editSysctlFile(st.file ?? null, Object.fromEntries(want)) };
+    fileChanges[0] = { ...fileChanges[0], before, after: editSysctlFile(st.file ?? newDropIn(want), Object.fromEntries(want)) };
   }
   return { changes: [...changes, ...fileChanges], failures };
+}
+
+const DROP_IN_TEMPLATE = rootPath('templates', 'sysctl-live-migration.conf.hbs');
+let dropInText: string | undefined;
+
+/** A drop-in that does not exist yet is rendered from templates/ (later runs edit it in place). */
+function newDropIn(want: Iterable<[string, string]>): string {
+  dropInText ??= readFileSync(DROP_IN_TEMPLATE, 'utf8');
+  return renderFile(dropInText, { settings: Object.fromEntries(want) }, { file: DROP_IN_TEMPLATE });
 }
 
 async function apply(ctx: ModuleContext, p: SysctlParams, changes: Change[], st: SysctlState): Promise<ApplyOutcome> {
@@ -118,7 +130,7 @@ async function apply(ctx: ModuleContext, p: SysctlParams, changes: Change[], st:
   }
   const backups: string[] = [];
   if (changes.some((c) => c.path.startsWith('file '))) {
-    const content = editSysctlFile(st.file ?? null, Object.fromEntries(desired(p)));
+    const content = editSysctlFile(st.file ?? newDropIn(desired(p)), Object.fromEntries(desired(p)));
     const w = await ctx.host.writeFile(p.file, content, { backup: true });
     if (w.backupPath) backups.push(w.backupPath);
   }
