@@ -57,7 +57,9 @@ function addRunOptions(cmd: Command): Command {
 /** check: drift per host at the end; a terminal gets listr2 (lock-step tasks only); else one line per event. */
 function pickRenderer(mode: 'run' | 'check', flags: RunFlags) {
   if (mode === 'check') return driftRenderer;
-  return process.stdout.isTTY && !process.env.CI && flags.strategy !== 'free' ? listrRenderer : plainRenderer;
+  // A terminal too narrow to draw a tree (or a pty with no size) gets lines too.
+  const drawable = process.stdout.isTTY && (process.stdout.columns ?? 0) >= 40;
+  return drawable && !process.env.CI && flags.strategy !== 'free' ? listrRenderer : plainRenderer;
 }
 
 async function doRun(playbook: string, flags: RunFlags, mode: 'run' | 'check'): Promise<number> {
