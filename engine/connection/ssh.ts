@@ -129,12 +129,17 @@ export class SshHost extends BaseHost {
     else this.open--;
   }
 
-  private openChannel(command: string): Promise<ClientChannel> {
+  private openChannel(command: string, stdin: Buffer | undefined, timeoutMs: number | undefined): Promise<RawResult> {
     return new Promise((resolve, reject) => {
+      const refused = (e: Error) =>
+        // The server refused another session (its MaxSessions is lower than our limit).
+        reject(new ConnectionError(this.name, `${this.name}: cannot open an SSH channel: ${e.message}${this.lostReason ? ` (${this.lostReason})` : ''}`));
       try {
-        this.client.exec(command, (err, stream) => (err ? reject(err) : resolve(stream)));
+        // Listen in the callback itself, not a microtask later: under load the exit status
+        // can arrive in the same read as the channel's opening, and its event would be lost.
+        this.client.exec(command, (err, stream) => (err ? refused(err) : this.collect(stream, command, stdin, timeoutMs).then(resolve, reject)));
       } catch (e) {
-        reject(e as Error);
+        refused(e as Error);
       }
     });
   }
@@ -143,14 +148,7 @@ export class SshHost extends BaseHost {
     if (this.closed || this.lostReason) throw new ConnectionError(this.name, this.lostReason ?? `${this.name}: the SSH connection is closed`);
     await this.acquire();
     try {
-      let stream: ClientChannel;
-      try {
-        stream = await this.openChannel(command);
-      } catch (e) {
-        // The server refused another session (its MaxSessions is lower than our limit).
-        throw new ConnectionError(this.name, `${this.name}: cannot open an SSH channel: ${(e as Error).message}${this.lostReason ? ` (${this.lostReason})` : ''}`);
-      }
-      return await this.collect(stream, command, stdin, timeoutMs);
+      return await this.openChannel(command, stdin, timeoutMs);
     } finally {
       this.release();
     }
