@@ -1,45 +1,30 @@
-// Captures the simulator's canned outputs from a real namespace host (run as root):
-//   node dist/bench/capture-profile.js [--out bench/profiles/hypervisor.json]
-// Builds two namespaces joined by a veth `eth1` (as the lab does), loads a live-migration nft
-// table and a sysctl.d file, runs the read commands a check would run, and records what they print.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+// Captures the simulator's canned outputs from a real lab host (run as root):
+//   node dist/bench/capture-profile.js [--out bench/profiles/hypervisor.json] [--tasks 10,50]
+// Brings up lab 'bench2' (octet 29, one fresh hypervisor), runs `play check` of the bench playbooks
+// on it over real SSH, takes every command the engine sent from the host's sshd-side commands log,
+// and replays each one inside the host's namespace to record exactly what it prints. Whatever the
+// engine sends, the simulator then answers byte for byte as that host did; the generic parts
+// (sysctl values, files, a few rules) answer everything else a playbook may read.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { rootPath } from '../engine/paths.js';
-import type { Profile, CannedReply } from './sim/profile.js';
+import { shQuote } from '../engine/quote.js';
+import { labDown, labUp, readCommandsLog, type LabInfo } from '../engine/lab/index.js';
+import { writeBenchWork } from './gen-playbook.js';
+import { unwrapCommand, type CannedReply, type Profile } from './sim/profile.js';
 
-const NS = ['play-bench-cap1', 'play-bench-cap2'];
+const LAB = { name: 'bench2', octet: 29 };
 
 /** sysctl keys a migration-tuning playbook reads (net.* are per namespace; the rest are the machine's). */
 const SYSCTL_PREFIXES = ['net.core.', 'net.ipv4.tcp_', 'net.ipv4.ip_forward', 'net.ipv4.ip_local_port_range', 'vm.', 'kernel.numa_balancing', 'kernel.sched_autogroup_enabled'];
 
-const SYSCTL_CONF = `# Managed by play: live-migration network tuning
-net.core.rmem_max = 268435456
-net.core.wmem_max = 268435456
-net.ipv4.tcp_rmem = 4096 87380 134217728
-net.ipv4.tcp_wmem = 4096 65536 134217728
-net.ipv4.tcp_mtu_probing = 1
-net.core.netdev_max_backlog = 30000
-`;
+/** Directories the lab overlays per host: their files are served to cat/readFile. */
+const FILE_DIRS = ['/etc/libvirt', '/etc/sysctl.d', '/etc/nftables.d', '/etc/play'];
 
-const QEMU_CONF = `# Managed by play: migration settings
-migration_address = "198.18.27.1"
-migration_host = "198.18.27.1"
-migration_port_min = 49152
-migration_port_max = 49215
-migrate_tls_force = 0
-`;
-
-const NFT_TABLE = `table inet live_migration {
-  chain input {
-    type filter hook input priority 0; policy accept;
-    ip saddr 198.18.27.0/24 tcp dport 49152-49215 accept
-    tcp dport 49152-49215 drop
-  }
-}
-`;
-
-/** Commands whose real output becomes exact canned replies. */
+/** Commands a playbook might send outside the engine's own scripts; real outputs become exact replies. */
 const COMMANDS = [
   'ethtool -k eth1',
   'ethtool -l eth1',
@@ -49,6 +34,7 @@ const COMMANDS = [
   'ip -j link show dev eth1',
   'ip -j addr show dev eth1',
   'ip -j -d link show dev eth1',
+  'ip -o link show dev eth1',
   'nft -j list table inet live_migration',
   'nft list table inet live_migration',
   'nft -j list ruleset',
@@ -57,61 +43,62 @@ const COMMANDS = [
   'true',
 ];
 
-function sh(cmd: string, input?: string): void {
-  execFileSync('/bin/sh', ['-c', cmd], { input, stdio: ['pipe', 'ignore', 'inherit'] });
-}
-
 function inNs(ns: string, command: string): CannedReply {
-  const r = spawnSync('ip', ['netns', 'exec', ns, '/bin/sh', '-c', command], { env: { ...process.env, LC_ALL: 'C' }, encoding: 'utf8' });
+  const r = spawnSync('ip', ['netns', 'exec', ns, '/bin/sh', '-c', command], { env: { PATH: process.env.PATH, LC_ALL: 'C' }, encoding: 'utf8' });
+  if (r.error) throw r.error;
   return { stdout: r.stdout, stderr: r.stderr, code: r.status ?? 128 };
 }
 
-function teardown(): void {
-  for (const ns of NS) {
-    spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-    rmSync(`/etc/netns/${ns}`, { recursive: true, force: true });
-  }
+/** Commands the engine sent during one `play check`, read from the host's sshd-side log. */
+function engineCommands(info: LabInfo, playbook: string, state: string): string[] {
+  const log = info.hosts[0].commandsLog;
+  const before = readCommandsLog(log).length;
+  const r = spawnSync(process.execPath, [rootPath('dist/engine/cli.js'), 'check', playbook, '-i', info.inventoryPath, '--state-dir', state], { encoding: 'utf8' });
+  // A fresh host drifts from every task: 2. Anything else means the capture would be wrong.
+  if (r.status !== 2) throw new Error(`play check ${playbook} exited ${r.status} (expected 2):\n${r.stdout}${r.stderr}`);
+  return readCommandsLog(log).slice(before);
 }
 
-function main(): void {
-  const { values } = parseArgs({ options: { out: { type: 'string', default: rootPath('bench/profiles/hypervisor.json') } } });
-  teardown(); // leftovers of a crashed run
+function sysctlValues(ns: string): Record<string, string> {
+  const sysctl: Record<string, string> = {};
+  for (const line of inNs(ns, 'sysctl -a 2>/dev/null').stdout.split('\n')) {
+    const m = /^(\S+) = ?(.*)$/.exec(line);
+    if (m && SYSCTL_PREFIXES.some((p) => m[1].startsWith(p))) sysctl[m[1]] = m[2];
+  }
+  // `sysctl -a` may reformat multi-value keys: take each exactly as -n prints it, in one call.
+  const keys = Object.keys(sysctl);
+  const values = inNs(ns, `sysctl -n ${keys.join(' ')}`).stdout.replace(/\n$/, '').split('\n');
+  if (values.length !== keys.length) throw new Error(`sysctl -n returned ${values.length} values for ${keys.length} keys`);
+  keys.forEach((k, i) => (sysctl[k] = values[i]));
+  return sysctl;
+}
+
+function overlayFiles(ns: string): Record<string, string> {
+  const list = inNs(ns, `find ${FILE_DIRS.join(' ')} -type f ! -name '*key*' 2>/dev/null | sort`).stdout.split('\n').filter(Boolean);
+  return Object.fromEntries(list.map((p) => [p, inNs(ns, `cat -- ${shQuote(p)}`).stdout]));
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { out: { type: 'string', default: rootPath('bench/profiles/hypervisor.json') }, tasks: { type: 'string', default: '10,50' } } });
+  const state = mkdtempSync(join(tmpdir(), 'play-capture-'));
+  await labDown(LAB.name); // leftovers of a crashed run
   try {
-    for (const ns of NS) {
-      mkdirSync(`/etc/netns/${ns}/sysctl.d`, { recursive: true });
-      sh(`ip netns add ${ns} && ip -n ${ns} link set lo up`);
-    }
-    const [a, b] = NS;
-    sh(`ip link add eth1 netns ${a} type veth peer name eth1 netns ${b}`);
-    sh(`ip -n ${a} addr add 198.18.27.1/24 dev eth1 && ip -n ${a} link set eth1 up && ip -n ${b} link set eth1 up`);
-    writeFileSync(`/etc/netns/${a}/sysctl.d/90-play-migration.conf`, SYSCTL_CONF);
-    sh(`ip netns exec ${a} nft -f -`, NFT_TABLE);
-
-    const all = inNs(a, 'sysctl -a 2>/dev/null').stdout;
-    const sysctl: Record<string, string> = {};
-    for (const line of all.split('\n')) {
-      const m = /^(\S+) = ?(.*)$/.exec(line);
-      if (m && SYSCTL_PREFIXES.some((p) => m[1].startsWith(p))) sysctl[m[1]] = m[2];
-    }
-    // sysctl -a prints tabs of multi-value keys as tabs too, but check exactly with -n.
-    for (const key of Object.keys(sysctl)) sysctl[key] = inNs(a, `sysctl -n ${key}`).stdout.replace(/\n$/, '');
-
+    const info = await labUp({ name: LAB.name, hosts: 1, octet: LAB.octet });
+    const ns = info.hosts[0].ns;
+    const sent = new Set<string>();
+    for (const t of values.tasks!.split(',')) for (const c of engineCommands(info, writeBenchWork(Number(t)).play, state)) sent.add(c);
+    // A check only reads, so replaying on the same, still fresh host gives the replies it got.
     const exact: Record<string, CannedReply> = {};
-    for (const c of COMMANDS) exact[c] = inNs(a, c);
-    const missing = inNs(a, 'sysctl -n net.nonexistent.key');
-    const catMissing = inNs(a, 'cat /nonexistent/file');
-
+    for (const c of sent) exact[unwrapCommand(c)] = inNs(ns, c);
+    for (const c of COMMANDS) exact[c] ??= inNs(ns, c);
+    const sysctl = sysctlValues(ns);
     const profile: Profile = {
       name: 'hypervisor',
-      description: `Captured ${new Date().toISOString().slice(0, 10)} from a namespace host (veth eth1, nft table inet live_migration, /etc/sysctl.d overlay) by bench/capture-profile.ts`,
+      description: `Captured ${new Date().toISOString().slice(0, 10)} by bench/capture-profile.ts from lab host ${info.hosts[0].name} (fresh hypervisor: veth eth1, Debian qemu.conf, no tuning): ${sent.size} commands play check sent, replayed in its namespace`,
       sysctl,
-      sysctlMissing: missing,
-      catMissing,
-      files: {
-        '/etc/sysctl.d/90-play-migration.conf': inNs(a, 'cat /etc/sysctl.d/90-play-migration.conf').stdout,
-        '/etc/libvirt/qemu.conf': QEMU_CONF,
-        '/etc/nftables.d/live-migration.nft': NFT_TABLE,
-      },
+      sysctlMissing: inNs(ns, 'sysctl -n net.nonexistent.key'),
+      catMissing: inNs(ns, 'cat /nonexistent/file'),
+      files: overlayFiles(ns),
       exact,
       rules: [
         // Any other interface name is answered like eth1 (the simulator has one kind of NIC).
@@ -121,10 +108,14 @@ function main(): void {
       ],
     };
     writeFileSync(values.out!, JSON.stringify(profile, null, 2) + '\n');
-    process.stdout.write(`wrote ${values.out} (${Object.keys(sysctl).length} sysctl keys, ${COMMANDS.length} commands)\n`);
+    process.stdout.write(`wrote ${values.out} (${sent.size} engine commands, ${Object.keys(exact).length} exact replies, ${Object.keys(sysctl).length} sysctl keys)\n`);
   } finally {
-    teardown();
+    await labDown(LAB.name).catch(() => undefined);
+    rmSync(state, { recursive: true, force: true });
   }
 }
 
-main();
+main().catch((e: Error) => {
+  process.stderr.write(`capture-profile: ${e.message}\n`);
+  process.exitCode = 1;
+});

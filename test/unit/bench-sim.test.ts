@@ -15,6 +15,7 @@ import { linearFit } from '../../bench/report.js';
 import { startSim } from '../../bench/sim/sim-process.js';
 import { floorSsh2 } from '../../bench/floor.js';
 import { generateInventory } from '../../bench/gen-inventory.js';
+import { writeBenchWork } from '../../bench/gen-playbook.js';
 
 const profile = loadProfile(rootPath('bench/profiles/hypervisor.json'));
 const wrap = (c: string) => `LC_ALL=C; export LC_ALL; ${c}`;
@@ -89,6 +90,23 @@ describe('bench: fleet simulator', () => {
     const fit = linearFit([1000, 2000, 5000], [100000, 150000, 300000]);
     assert.equal(Math.round(fit.slope), 50);
     assert.ok(fit.r2 > 0.999);
+  });
+
+  it('answers every command of a real `play check` of the bench playbook: drift on each host, no unknown command', async function () {
+    this.timeout(60000);
+    const state = mkdtempSync(join(tmpdir(), 'bench-sim-'));
+    const sim = await startSim({ ports: 2, basePort: 22960, latencyMs: 1, workers: 1, stateDir: state });
+    try {
+      const inv = generateInventory({ dir: join(state, 'inv'), hosts: 150, ports: 2, basePort: 22960, keyPath: sim.info.clientKey, knownHostsPath: sim.info.knownHosts });
+      const r = spawnSync(process.execPath, [rootPath('dist/engine/cli.js'), 'check', writeBenchWork(10).play, '-i', inv.file, '--forks', '50', '--state-dir', join(state, 'st')], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+      assert.equal(r.status, 2, r.stdout + r.stderr); // a fresh host drifts; 6 (errors) would mean a lost or wrong reply
+      assert.match(r.stdout, /^150\/150 hosts drifted/m);
+      const s = await sim.stop();
+      assert.deepEqual([s.unknown, s.errors, s.connections], [0, 0, 150]);
+    } finally {
+      await sim.stop().catch(() => undefined);
+      rmSync(state, { recursive: true, force: true });
+    }
   });
 
   it('serves 200 virtual hosts to ssh2 and one to OpenSSH with strict host keys, counting unknown commands', async function () {
