@@ -40,21 +40,19 @@ export async function runCheckExtras(record: RunRecord, o: AfterRunOptions): Pro
   saveRun(stateDir, record);
   if (o.sinceLast) {
     if (!previous) o.write('since last check: no earlier check of this playbook and inventory is recorded');
-    else {
-      o.write(o.chalk.bold(`since the check of ${previous.startedAt}:`));
-      o.write(formatDriftDiff(driftDiff(previous, record)));
-    }
+    // formatDriftDiff's first line already says since when.
+    else o.write(formatDriftDiff(driftDiff(previous, record)));
   }
 }
 
 export async function driftDiffCommand(playbook: string, inventories: string[], stateDir: string | undefined, write: (l: string) => void): Promise<number> {
-  const runs = loadRuns(stateDir ?? defaultStateDir(), playbook, inventories.map((i) => resolve(i))).filter((r) => r.check);
-  const fallback = runs.length >= 2 ? runs : loadRuns(stateDir ?? defaultStateDir(), playbook, inventories).filter((r) => r.check);
-  if (fallback.length < 2) {
-    throw new PlayError(`drift diff needs two recorded checks of ${playbook} with this inventory; found ${fallback.length} (run 'play check' twice)`);
+  // historyKey resolves the paths, so relative and absolute spellings share one history.
+  const runs = loadRuns(stateDir ?? defaultStateDir(), playbook, inventories).filter((r) => r.check);
+  if (runs.length < 2) {
+    throw new PlayError(`drift diff needs two recorded checks of ${playbook} with this inventory; found ${runs.length} (run 'play check' twice)`);
   }
-  const [current, previous] = fallback;
-  write(`drift since ${previous.startedAt} (now ${current.startedAt}):`);
+  const [current, previous] = runs;
+  write(`latest check: ${current.startedAt}`);
   write(formatDriftDiff(driftDiff(previous, current)));
   return 0;
 }

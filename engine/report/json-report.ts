@@ -1,4 +1,5 @@
 // The `json=PATH` report: the run record with verdicts, in the versioned docs/report-schema.json shape.
+import { resolve } from 'node:path';
 import type { Change } from '../module.js';
 import type { HostStats, RunRecord, TaskStatus } from '../results.js';
 import { sanitizeChange } from './sanitize.js';
@@ -80,7 +81,8 @@ export function toJsonReport(record: RunRecord): JsonReport {
     command: record.command,
     check: record.check,
     playbook: record.playbook,
-    inventory: [...record.inventory],
+    // The record holds the paths as given on the command line; the schema promises resolved ones.
+    inventory: record.inventory.map((i) => resolve(i)),
     startedAt: record.startedAt,
     endedAt: record.endedAt,
     durationMs: record.durationMs,

@@ -1,6 +1,7 @@
 // The `junit=PATH` report: one testsuite per host, one testcase per task, for CI dashboards.
 // Drift is a failure (the differences are the message), unreachable and failed tasks are errors,
 // tasks that could not be checked are skipped with the reason.
+import { resolve } from 'node:path';
 import { formatChange } from '../module.js';
 import type { RunRecord } from '../results.js';
 import { stateChanges, hostRows, type TaskRow } from './verdict.js';
@@ -53,7 +54,7 @@ export function renderJunit(record: RunRecord): string {
     const attrs = xmlAttrs({ name: h.host, ...count, time: seconds(time), timestamp: started.slice(0, 19), hostname: h.host, package: 'play' });
     const props = `    <properties>\n${[
       ['playbook', record.playbook],
-      ['inventory', record.inventory.join(',')],
+      ['inventory', record.inventory.map((i) => resolve(i)).join(',')],
       ['command', record.command],
       ['verdict', h.verdict],
     ]
