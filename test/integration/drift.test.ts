@@ -20,8 +20,16 @@ const PLAY = 'Tune hypervisors for live migration';
 const TCP_TASK = 'TCP buffers sized for a fast migration stream';
 const MTU_TASK = 'Jumbo frames on the migration network';
 const NIC_TASK = 'NIC offloads on the migration interface (GRO/GSO/TSO on)';
-// Tasks that are in sync on every host in these tests: a drift check must not print them.
-const QUIET_TASKS = ['Gathering Facts', NIC_TASK, 'Migration TLS forced and verified in qemu.conf', 'Migration ports open only to the migration and management networks'];
+// Tasks in sync (ok, or skipped by `when` in the lab) on every host of the drift scenario: a
+// drift check must not print them.
+const QUIET_TASKS = [
+  'Gathering Facts',
+  NIC_TASK,
+  'NIC ring buffers (bigger rings absorb migration bursts)',
+  'Socket buffer ceilings (host-wide net.core keys)',
+  'Migration TLS forced and verified in qemu.conf',
+  'Migration ports open only to the migration and management networks',
+];
 
 const DRIFTED_RMEM = '4096 131072 6291456';
 const WANTED_RMEM = '4096 87380 16777216';
@@ -163,6 +171,7 @@ describe('drift checks on the lab (drift)', function () {
       const c6 = await check('unreachable-drift');
       assert.equal(c6.code, 6, c6.out);
       assertUnreachableHv3(c6);
+      assertQuiet(c6);
       assert.ok(c6.lines.includes(`${DRIFT_LINE}; 1 unreachable`), c6.out);
       assert.deepEqual(tasksNotInSync(c6.prometheus).filter(([h]) => h !== 'hv3'), [['hv1', TCP_TASK], ['hv2', MTU_TASK]]);
 
@@ -180,6 +189,8 @@ describe('drift checks on the lab (drift)', function () {
       const c4 = await check('unreachable');
       assert.equal(c4.code, 4, c4.out);
       assertUnreachableHv3(c4);
+      assertQuiet(c4);
+      assert.deepEqual(hostLines(c4), ['hv3: unreachable — hv3: connection refused by 127.0.25.13:22 (no sshd listening?)']);
       assert.ok(c4.lines.includes('0/3 hosts drifted; 1 unreachable'), c4.out);
       assert.deepEqual(c4.json.hosts.map((h) => h.verdict), ['in-sync', 'in-sync', 'unknown']);
       assert.deepEqual(tasksNotInSync(c4.prometheus).filter(([h]) => h !== 'hv3'), []);
