@@ -71,7 +71,9 @@ export const iniModule: Module<IniParams, IniState> = {
     'replaces its commented default (`#key = value`) when the file has one, else is appended at the end of its ' +
     'section (the section is created if needed). Comments, blank lines, line endings and the final newline stay ' +
     'byte-identical. section unset = files without sections (qemu.conf). Values are written exactly as given: ' +
-    'quote strings yourself where the format needs it (`value: \'"0.0.0.0"\'`).',
+    'quote strings yourself where the format needs it (`value: \'"0.0.0.0"\'`). A `[ … ]` list value may span ' +
+    'lines (qemu.conf). In a file without sections the same string or list in the other quote style or ' +
+    'spacing counts as in sync; in a file with sections quotes are part of the value.',
   params: {
     path: { type: 'str', required: true, description: 'Absolute path of the file.', aliases: ['dest'] },
     section: { type: 'str', description: 'Section name without brackets; unset for files without sections.' },

@@ -1,6 +1,9 @@
 // A byte-preserving editor for `key = value` files, with or without [sections]
 // (qemu.conf, libvirtd.conf, systemd's *.conf, classic .ini). Only the named keys are
 // touched; every other byte (comments, blank lines, line endings, final newline) stays.
+// A value that opens a `[` list (qemu.conf's cgroup_device_acl = [ … ]) runs on until its
+// brackets balance, so a key's continuation lines are replaced and removed with it.
+import { openDepth, parseValue } from '../qemu_conf/parse.js';
 
 export interface IniEditOptions {
   /** The section to edit; null/undefined: the lines before the first [section] (the whole file when there is none). */
@@ -56,10 +59,64 @@ function splitLines(text: string): Line[] {
 
 const joinLines = (lines: Line[]) => lines.map((l) => l.body + l.eol).join('');
 
+/** Lines for a body that may hold newlines (a multi-line value): inner ones get the file's eol. */
+function toLines(body: string, eol: string, lastEol: string): Line[] {
+  const parts = body.split('\n');
+  return parts.map((b, i) => ({ body: b, eol: i === parts.length - 1 ? lastEol : eol }));
+}
+
 export function parseActive(body: string): Active | undefined {
   if (HEADER.test(body)) return undefined;
   const m = ACTIVE.exec(body);
   return m ? { indent: m[1], key: m[2], sep: m[3], value: m[4], trail: m[5] } : undefined;
+}
+
+/** An active key with the lines [start, end) it spans; value holds inner newlines as '\n'. */
+interface Entry extends Active {
+  start: number;
+  end: number;
+}
+
+/** The active key at line i with its continuation lines; an unclosed list is its first line alone. */
+function entryAt(lines: Line[], i: number): Entry | undefined {
+  const a = parseActive(lines[i].body);
+  if (!a) return undefined;
+  let depth = a.value.startsWith('[') ? openDepth(a.value) : 0;
+  for (let j = i + 1; depth > 0 && j < lines.length && !HEADER.test(lines[j].body); j++) {
+    depth = openDepth(lines[j].body, depth);
+    if (depth > 0) continue;
+    const rest = lines.slice(i + 1, j + 1).map((l) => l.body);
+    const last = rest.pop()!;
+    const trail = /\s*$/.exec(last)![0];
+    const value = [a.value + a.trail, ...rest, last.slice(0, last.length - trail.length)].join('\n');
+    return { ...a, value, trail, start: i, end: j + 1 };
+  }
+  return { ...a, start: i, end: i + 1 };
+}
+
+/** The active keys of the lines [s, e), continuation lines skipped. */
+function entries(lines: Line[], s: number, e: number): Entry[] {
+  const out: Entry[] = [];
+  for (let i = s; i < e; i++) {
+    const en = entryAt(lines, i);
+    if (!en) continue;
+    out.push(en);
+    i = en.end - 1;
+  }
+  return out;
+}
+
+/** Equal values; in a qemu.conf-like file also the same string or list written another way. */
+function sameValue(have: string, want: string, confLike: boolean): boolean {
+  if (have === want) return true;
+  if (!confLike) return false;
+  // Shell-style files (/etc/default/*) read $, ` and \ differently inside '…' and "…".
+  if (/[$`\\]/.test(have + want)) return false;
+  const h = parseValue(have);
+  const w = parseValue(want);
+  // A bare number is not a quoted string: `1` and `"1"` stay different.
+  if (h === undefined || typeof h === 'number' || typeof w === 'number') return false;
+  return JSON.stringify(h) === JSON.stringify(w);
 }
 
 /** Line index ranges [start, end) of a section (every occurrence of its header). */
@@ -85,10 +142,7 @@ export function getKeys(text: string, section: string | null = null): Map<string
   const lines = splitLines(text);
   const out = new Map<string, string>();
   for (const [s, e] of sectionRanges(lines, section)) {
-    for (let i = s; i < e; i++) {
-      const a = parseActive(lines[i].body);
-      if (a) out.set(a.key, a.value);
-    }
+    for (const a of entries(lines, s, e)) out.set(a.key, a.value);
   }
   return out;
 }
@@ -96,10 +150,8 @@ export function getKeys(text: string, section: string | null = null): Map<string
 /** The separator new lines use when the caller did not choose. */
 function inferSep(lines: Line[], opts: IniEditOptions): string {
   if (opts.noExtraSpaces !== undefined) return opts.noExtraSpaces ? '=' : ' = ';
-  for (const l of lines) {
-    const a = parseActive(l.body);
-    if (a) return a.sep.includes(' ') || a.sep.includes('\t') ? ' = ' : '=';
-  }
+  const a = entries(lines, 0, lines.length)[0];
+  if (a) return a.sep.includes(' ') || a.sep.includes('\t') ? ' = ' : '=';
   return ' = ';
 }
 
@@ -115,25 +167,26 @@ export function setKeys(text: string, settings: Record<string, string | null>, o
   const eol = lines.find((l) => l.eol !== '')?.eol ?? '\n';
   const sep = inferSep(lines, opts);
   const changes: IniChange[] = [];
+  // Quotes are part of a plain ini value; only a file without [sections] (qemu.conf,
+  // libvirtd.conf) reads '…' and "…" alike.
+  const confLike = section === null && !lines.some((l) => HEADER.test(l.body));
 
   for (const [key, want] of Object.entries(settings)) {
     const ranges = sectionRanges(lines, section);
-    const active: number[] = [];
-    for (const [s, e] of ranges) for (let i = s; i < e; i++) if (parseActive(lines[i].body)?.key === key) active.push(i);
+    const active = ranges.flatMap(([s, e]) => entries(lines, s, e)).filter((a) => a.key === key);
 
     if (want === null) {
       if (active.length === 0) continue;
-      changes.push({ key, from: parseActive(lines[active[0]].body)!.value });
-      for (const i of active.reverse()) lines.splice(i, 1);
+      changes.push({ key, from: active[0].value });
+      for (const a of active.reverse()) lines.splice(a.start, a.end - a.start);
       continue;
     }
     if (active.length > 0) {
-      const differ = active.filter((i) => parseActive(lines[i].body)!.value !== want);
+      const differ = active.filter((a) => !sameValue(a.value, want, confLike));
       if (differ.length === 0) continue;
-      changes.push({ key, from: parseActive(lines[differ[0]].body)!.value, to: want });
-      for (const i of differ) {
-        const a = parseActive(lines[i].body)!;
-        lines[i] = { body: a.indent + a.key + a.sep + want + a.trail, eol: lines[i].eol };
+      changes.push({ key, from: differ[0].value, to: want });
+      for (const a of differ.reverse()) {
+        lines.splice(a.start, a.end - a.start, ...toLines(a.indent + a.key + a.sep + want + a.trail, eol, lines[a.end - 1].eol));
       }
       continue;
     }
@@ -145,7 +198,7 @@ export function setKeys(text: string, settings: Record<string, string | null>, o
         const m = commented.exec(lines[i].body);
         if (!m) continue;
         const ownSep = opts.noExtraSpaces === undefined ? m[2] : sep;
-        lines[i] = { body: m[1] + key + ownSep + want, eol: lines[i].eol };
+        lines.splice(i, 1, ...toLines(m[1] + key + ownSep + want, eol, lines[i].eol));
         done = true;
       }
     }
@@ -170,8 +223,8 @@ export function setKeys(text: string, settings: Record<string, string | null>, o
 function insertLine(lines: Line[], at: number, body: string, eol: string): void {
   if (at === lines.length && lines.length > 0 && lines[at - 1].eol === '') {
     lines[at - 1] = { ...lines[at - 1], eol };
-    lines.push({ body, eol: '' });
+    lines.push(...toLines(body, eol, ''));
     return;
   }
-  lines.splice(at, 0, { body, eol });
+  lines.splice(at, 0, ...toLines(body, eol, eol));
 }

@@ -31,7 +31,7 @@ function splitLines(text: string): Line[] {
 const joinLines = (lines: Line[]): string => lines.map((l) => l.text + l.eol).join('');
 
 /** Bracket depth left open after `s` (brackets inside strings and after `#` do not count). */
-function openDepth(s: string, depth = 0): number {
+export function openDepth(s: string, depth = 0): number {
   let quote: string | null = null;
   for (const ch of s) {
     if (quote) {

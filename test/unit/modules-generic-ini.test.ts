@@ -149,3 +149,80 @@ describe('ini module diff', () => {
     assert.deepEqual(wantedKeys({ ...base, option: 'a', value: '1', settings: { b: null } }), { a: '1', b: null });
   });
 });
+
+// qemu.conf lists may span lines (`key = [` … `]`); the value is every line until the brackets
+// balance. Real Debian 12 qemu.conf with its commented cgroup_device_acl block made active.
+describe('ini setKeys on multi-line qemu.conf lists', () => {
+  const debian = readFileSync(rootPath('test/fixtures/qemu_conf/debian12-qemu.conf'), 'utf8');
+  const lines = debian.split('\n');
+  const start = lines.indexOf('#cgroup_device_acl = [');
+  const end = lines.indexOf('#]', start) + 1;
+  assert.ok(start > 0 && end - start === 5, 'fixture has the 5-line commented cgroup_device_acl');
+  const block = lines.slice(start, end).map((l) => l.slice(1));
+  const active = [...lines.slice(0, start), ...block, ...lines.slice(end)].join('\n');
+  const without = (n: string[]) => [...lines.slice(0, start), ...n, ...lines.slice(end)].join('\n');
+  const acl = block.join('\n').slice('cgroup_device_acl = '.length);
+
+  it('reads the whole list as the value; its lines are not keys', () => {
+    const keys = getKeys(active);
+    assert.equal(keys.get('cgroup_device_acl'), acl);
+    assert.deepEqual([...keys.keys()], ['cgroup_device_acl']);
+  });
+
+  it('replacing the list replaces all its lines, every other byte identical', () => {
+    const r = setKeys(active, { cgroup_device_acl: '[ "/dev/null", "/dev/kvm" ]' });
+    assert.equal(r.text, without(['cgroup_device_acl = [ "/dev/null", "/dev/kvm" ]']));
+    assert.deepEqual(r.changes, [{ key: 'cgroup_device_acl', from: acl, to: '[ "/dev/null", "/dev/kvm" ]' }]);
+    assert.deepEqual(setKeys(r.text, { cgroup_device_acl: '[ "/dev/null", "/dev/kvm" ]' }).changes, []);
+  });
+
+  it('removing the list removes all its lines', () => {
+    const r = setKeys(active, { cgroup_device_acl: null });
+    assert.equal(r.text, without([]));
+    assert.deepEqual(r.changes, [{ key: 'cgroup_device_acl', from: acl }]);
+  });
+
+  it('the same list on one line, other quotes and spacing, is in sync', () => {
+    const same = `['/dev/null','/dev/full','/dev/zero','/dev/random','/dev/urandom','/dev/ptmx','/dev/kvm']`;
+    assert.deepEqual(setKeys(active, { cgroup_device_acl: same }), { text: active, changes: [] });
+    const other = same.replace(",'/dev/kvm'", '');
+    assert.equal(setKeys(active, { cgroup_device_acl: other }).changes.length, 1, 'one item less is a change');
+  });
+
+  it('a list continued after its first item (namespaces) is replaced whole', () => {
+    const text = debian.replace('#namespaces = [ "mount" ]\n', 'namespaces = [ "mount",\n  "uts" ]\n');
+    const r = setKeys(text, { namespaces: '[ "mount" ]' });
+    assert.equal(r.text, debian.replace('#namespaces = [ "mount" ]\n', 'namespaces = [ "mount" ]\n'));
+    assert.equal(setKeys(text, { namespaces: null }).text, debian.replace('#namespaces = [ "mount" ]\n', ''));
+  });
+
+  it('a value with newlines is written with the file\'s line endings', () => {
+    const r = setKeys('a = [\r\n  "x",\r\n]\r\nb = 1\r\n', { a: '[\n  "y"\n]' });
+    assert.equal(r.text, 'a = [\r\n  "y"\r\n]\r\nb = 1\r\n');
+    assert.deepEqual(setKeys(r.text, { a: '[\n  "y"\n]' }).changes, []);
+  });
+
+  it('brackets inside strings and comments do not count; an unclosed list is one line', () => {
+    assert.equal(setKeys('a = [ "]", # ]\n  "b" ]\nc = 1\n', { a: '[]' }).text, 'a = []\nc = 1\n');
+    assert.equal(setKeys('a = [ "x",\nc = 1\n', { a: '[]' }).text, 'a = []\nc = 1\n');
+  });
+});
+
+describe('ini value comparison and quoting', () => {
+  it('qemu.conf: the same string in the other quote style is in sync', () => {
+    const text = 'migration_address = "198.18.22.1"\n';
+    assert.deepEqual(setKeys(text, { migration_address: "'198.18.22.1'" }).changes, []);
+    assert.deepEqual(setKeys("x = 'a'\n", { x: '"a"' }).changes, []);
+  });
+
+  it('quoted and unquoted, or different content, still differ', () => {
+    assert.equal(setKeys('x = "1"\n', { x: '1' }).text, 'x = 1\n');
+    assert.equal(setKeys('x = "a"\n', { x: "'b'" }).text, "x = 'b'\n");
+    // Shell-style files (/etc/default/*): "$x" and '$x' are not the same value.
+    assert.equal(setKeys('x = "$HOME"\n', { x: "'$HOME'" }).text, "x = '$HOME'\n");
+  });
+
+  it('in a file with [sections] (plain ini) quotes are part of the value', () => {
+    assert.equal(setKeys('[s]\nx = "a"\n', { x: "'a'" }, { section: 's' }).text, "[s]\nx = 'a'\n");
+  });
+});
