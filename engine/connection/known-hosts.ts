@@ -1,7 +1,7 @@
 // OpenSSH known_hosts: a pure parser and matcher, plus the check ssh2's hostVerifier runs
 // (strict by default, accept-new appends, off skips) with OpenSSH-style SHA256 fingerprints.
 import { createHash, createHmac } from 'node:crypto';
-import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { HostKeyError } from '../errors.js';
 
@@ -108,9 +108,20 @@ export interface HostKeyCheck {
 
 export type HostKeyVerdict = { ok: true; added?: string; warning?: string } | { ok: false; error: HostKeyError };
 
+// Every connection of a run checks the same files: parse each once, again only when it changed
+// (accept-new appends, another client writes). Without this a fleet of N hosts parses an
+// N-line known_hosts N times, twice.
+const parsedFiles = new Map<string, { sig: string; entries: KnownHostEntry[] }>();
+
 function readEntries(file: string): KnownHostEntry[] {
   try {
-    return parseKnownHosts(readFileSync(file, 'utf8'));
+    const st = statSync(file);
+    const sig = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+    const hit = parsedFiles.get(file);
+    if (hit?.sig === sig) return hit.entries;
+    const entries = parseKnownHosts(readFileSync(file, 'utf8'));
+    parsedFiles.set(file, { sig, entries });
+    return entries;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw e;
