@@ -29,7 +29,7 @@ function options() {
       only: { type: 'string', default: SECTIONS.join(',') },
       runs: { type: 'string', default: '3' },
       quick: { type: 'boolean', default: false },
-      'sim-hosts': { type: 'string', default: '1000,5000' },
+      'sim-hosts': { type: 'string', default: '1000,2500,5000' },
       'sim-forks': { type: 'string', default: '50,200,500' },
       'sim-workers': { type: 'string', default: '1' },
       'sim-latency-ms': { type: 'string', default: '2' },
