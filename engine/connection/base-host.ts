@@ -37,12 +37,12 @@ export abstract class BaseHost implements Host {
     const useBecome = opts.become ?? this.become.enabled;
     if (useBecome) {
       const flags = this.become.flags ? ` ${this.become.flags}` : '';
+      const args = `${flags} -u ${shQuote(opts.becomeUser ?? this.become.user)} -- sh -c`;
       if (this.become.password !== undefined) {
-        // -S reads the password from stdin; -p '' keeps the prompt out of stderr.
-        cmd = `sudo -S -p ''${flags} -u ${shQuote(opts.becomeUser ?? this.become.user)} -- sh -c ${shQuote(cmd)}`;
+        cmd = becomeWithPassword(args, cmd);
         stdin = Buffer.concat([Buffer.from(this.become.password + '\n'), stdin ?? Buffer.alloc(0)]);
       } else {
-        cmd = `sudo -n${flags} -u ${shQuote(opts.becomeUser ?? this.become.user)} -- sh -c ${shQuote(cmd)}`;
+        cmd = `sudo -n${args} ${shQuote(cmd)}`;
       }
     }
     return { command: cmd, stdin };
@@ -98,6 +98,23 @@ export abstract class BaseHost implements Host {
     const backupPath = r.stdout.toString('utf8').trim();
     return backupPath ? { backupPath } : {};
   }
+}
+
+/**
+ * The password arrives as the first line of stdin and never on a command line. The shell reads
+ * it itself (sh's read takes a pipe byte by byte, so the rest of stdin stays for the command) and
+ * hands it to `sudo -S` only when sudo would ask: a root login or a NOPASSWD rule would otherwise
+ * get the password line as the command's stdin (and `cat > file` would write it). printf is a
+ * shell builtin, so the password is not in any process's argv either; -p '' keeps the prompt
+ * out of stderr.
+ */
+function becomeWithPassword(args: string, cmd: string): string {
+  const c = shQuote(cmd);
+  return [
+    'IFS= read -r pw',
+    `if sudo -n${args} : </dev/null >/dev/null 2>&1; then exec sudo -n${args} ${c}; fi`,
+    `{ printf '%s\\n' "$pw"; exec cat; } | sudo -S -p ''${args} ${c}`,
+  ].join('\n');
 }
 
 /** Accepts '0644', '644', 'u=rw,g=r,o=r'; refuses anything that is not a mode. */

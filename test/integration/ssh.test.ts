@@ -1,7 +1,7 @@
 // The SSH transport against real lab hosts (lab 'ssh', octet 21): exec, files, host keys,
 // channel fan-out on one connection, become, ProxyJump, unreachable hosts.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -52,6 +52,14 @@ describe('ssh transport (integration)', function () {
     play_known_hosts_file: lab.knownHostsPath,
     ...extra,
   });
+
+  /** USER with this password, asked by sudo for any command; the lab's login wrapper without (it enters the namespace). */
+  const addTestUser = (password: string) => {
+    // userdel refuses while an earlier test's pooled session still runs as USER: keep the user then.
+    if (spawnSync('id', [USER], { stdio: 'ignore' }).status !== 0) execFileSync('useradd', ['-M', '-d', '/nonexistent', '-s', '/bin/sh', USER]);
+    execFileSync('chpasswd', [], { input: `${USER}:${password}\n` });
+    writeFileSync(SUDOERS, `${USER} ALL=(ALL) PASSWD: ALL\n${USER} ALL=(root) NOPASSWD: ${lab.dir}/bin/hv2\n`, { mode: 0o440 });
+  };
 
   before(async () => {
     removeTestUser();
@@ -166,10 +174,7 @@ describe('ssh transport (integration)', function () {
 
   it('becomes root from a normal login with a sudo password that never appears in a command line', async () => {
     const password = `pw-${randomBytes(6).toString('hex')}`;
-    execFileSync('useradd', ['-M', '-d', '/nonexistent', '-s', '/bin/sh', USER]);
-    execFileSync('chpasswd', [], { input: `${USER}:${password}\n` });
-    // Any command with the password; the lab's login wrapper without (it enters the namespace).
-    writeFileSync(SUDOERS, `${USER} ALL=(ALL) PASSWD: ALL\n${USER} ALL=(root) NOPASSWD: ${lab.dir}/bin/hv2\n`, { mode: 0o440 });
+    addTestUser(password);
     const h = await pool().get('hv2', vars(2, { ansible_user: USER, ansible_become: true, ansible_become_password: password }));
     assert.equal((await h.run('id -un')).stdout, 'root\n');
     assert.equal((await h.run('id -un', { become: false })).stdout, `${USER}\n`);
@@ -177,6 +182,42 @@ describe('ssh transport (integration)', function () {
     assert.notEqual((await wrong.run('id -u')).code, 0);
     assert.ok(!readFileSync(lab.hosts[1].commandsLog, 'utf8').includes(password), 'password not in any command');
     assert.ok(!readFileSync(lab.hosts[1].sshdLog, 'utf8').includes(password));
+  });
+
+  it('become with a password on a login sudo does not ask (root): the password never reaches the command', async () => {
+    const password = `pw-${randomBytes(6).toString('hex')}`;
+    const h = await pool().get('hv1', vars(1, { ansible_become: true, ansible_become_password: password }));
+    const path = '/etc/play/ssh-become-pw.txt';
+    await nsExec(lab.hosts[0].ns, `rm -f ${path}`);
+    await h.writeFile(path, 'exact\ncontent');
+    assert.equal(readFileSync(`/etc/netns/${lab.hosts[0].ns}/play/ssh-become-pw.txt`, 'utf8'), 'exact\ncontent');
+    assert.equal((await h.run('cat', { stdin: 'line1\nline2' })).stdout, 'line1\nline2');
+    assert.equal((await h.run('id -u')).stdout, '0\n');
+    assert.ok(!readFileSync(lab.hosts[0].commandsLog, 'utf8').includes(password), 'password not in any command');
+    await nsExec(lab.hosts[0].ns, `rm -f ${path}`);
+  });
+
+  it('become with a password that sudo asks for: stdin intact, password in no process argv or environment', async () => {
+    const password = `pw-${randomBytes(6).toString('hex')}`;
+    addTestUser(password);
+    try {
+      const h = await pool().get('hv2', vars(2, { ansible_user: USER, ansible_become: true, ansible_become_password: password }));
+      assert.equal((await h.run('cat; id -un', { stdin: 'a\n\nb' })).stdout, 'a\n\nbroot\n');
+      // While a become command runs, read every process's argv and environment on the machine.
+      const marker = `play-pw-probe-${randomBytes(4).toString('hex')}`;
+      const running = h.run(`sleep 1.5; echo ${marker} >/dev/null`);
+      let sawIt = false;
+      for (let i = 0; i < 10; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        const procs = execFileSync('sh', ['-c', 'for p in /proc/[0-9]*; do cat $p/cmdline $p/environ 2>/dev/null; echo; done'], { maxBuffer: 64 << 20 });
+        sawIt ||= procs.includes(marker);
+        assert.ok(!procs.includes(password), 'password visible in /proc');
+      }
+      assert.ok(sawIt, 'the probe ran while the become command was running');
+      assert.equal((await running).code, 0);
+    } finally {
+      removeTestUser();
+    }
   });
 
   it('goes through a ProxyJump host', async () => {
