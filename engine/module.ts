@@ -30,6 +30,11 @@ export interface DiffResult {
   failures?: string[];
   /** Reported but not failing (e.g. `unsupported: warn` settings the driver cannot change). */
   warnings?: string[];
+  /**
+   * The module cannot judge this time (a path check while the MTU is not there yet): the task
+   * is skipped with this reason, which reports show as `unknown`, never as in sync.
+   */
+  skip?: string;
 }
 
 export interface ModuleContext {
@@ -97,7 +102,7 @@ export interface ControlOutcome {
 }
 
 export function normalizeDiff(d: Change[] | DiffResult): DiffResult {
-  return Array.isArray(d) ? { changes: d } : { changes: d.changes, failures: d.failures ?? [], warnings: d.warnings ?? [] };
+  return Array.isArray(d) ? { changes: d } : { changes: d.changes, failures: d.failures ?? [], warnings: d.warnings ?? [], skip: d.skip };
 }
 
 /**

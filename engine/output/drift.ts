@@ -22,7 +22,7 @@ export function driftRenderer(o: RendererOptions): RunObserver {
         unreachable.set(ev.host, r.msg ?? 'unreachable');
         return;
       }
-      const notable = r.status === 'changed' || (r.status === 'failed' && !r.ignored) || r.warnings.length > 0;
+      const notable = r.status === 'changed' || (r.status === 'failed' && !r.ignored);
       if (!notable && !o.verbose) return;
       if (!events.has(ev.host)) events.set(ev.host, []);
       events.get(ev.host)!.push(ev);

@@ -289,7 +289,11 @@ async function runBatch(
   };
 
   const feed = (hr: HostRun, fb: Feedback) => {
-    hr.next = hr.gen.next(fb);
+    // A check keeps reading after a failed task: nothing was changed, so no later task depends
+    // on a change that did not happen, and every task still gets its own verdict (Ansible
+    // would stop the host and leave its remaining drift unknown). The failure still counts.
+    const flow = env.check && fb && fb.status === 'failed' ? { ...fb, ignored: true } : fb;
+    hr.next = hr.gen.next(flow);
     if (hr.next.done && hr.next.value === 'failed') markFailed(hr);
   };
 

@@ -149,7 +149,7 @@ export async function runPlaybook(opts: PlaybookRunOptions, prepared = prepareRu
     toolVersion: TOOL_VERSION,
     command: opts.command,
     playbook: playbook.file,
-    inventory: inventoryPaths,
+    inventory: inventoryPaths.map((p) => resolve(p)),
     check: opts.check,
     startedAt: started.toISOString(),
     endedAt: ended.toISOString(),

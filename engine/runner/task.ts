@@ -66,7 +66,7 @@ function problemsMessage(run: TaskRun, problems: SchemaProblem[]): string {
 }
 
 interface SingleOutcome {
-  status: 'ok' | 'changed' | 'failed';
+  status: 'ok' | 'changed' | 'failed' | 'skipped';
   changes: Change[];
   msg?: string;
   warnings: string[];
@@ -117,6 +117,7 @@ async function moduleLoop(run: TaskRun, mod: Module, params: Record<string, unkn
   if (d.failures && d.failures.length > 0) {
     return { status: 'failed', changes: d.changes, msg: d.failures.join('\n'), warnings };
   }
+  if (d.changes.length === 0 && d.skip) return { status: 'skipped', changes: [], warnings, msg: d.skip };
   if (d.changes.length === 0) return { status: 'ok', changes: [], warnings, data: mod.result?.(state, params) };
   if (check) return { status: 'changed', changes: d.changes, warnings, data: mod.result?.(state, params) };
 
@@ -188,7 +189,7 @@ async function runOne(run: TaskRun, mod: Module, vars: Record<string, unknown>, 
     // changed_when / failed_when see the result under the register name (Ansible's habit).
     const reg = registerValue(out);
     const condVars = task.register ? { ...vars, [task.register]: reg } : vars;
-    if (task.changedWhen && out.status !== 'failed') {
+    if (task.changedWhen && out.status !== 'failed' && out.status !== 'skipped') {
       out.status = evaluateCondition(task.changedWhen, condVars, origin(run, 'changed_when')) ? 'changed' : 'ok';
     }
     if (task.failedWhen) {
@@ -282,6 +283,7 @@ export async function runTask(run: TaskRun): Promise<TaskOutcome> {
         } else if (out.msg) msgs.push(out.msg);
       }
       const status = anyFailed ? 'failed' : allSkipped ? 'skipped' : anyChanged ? 'changed' : 'ok';
+      // (an item a module skipped counts as run: the others decide the task's status)
       const registered = { changed: anyChanged, failed: anyFailed, skipped: allSkipped, msg: msgs.join('\n') || undefined, results };
       return finish(
         { status, changes, warnings, msg: msgs.join('\n') || undefined, data: { results }, diffs: diffsOf(changes), ignored: ignored(run, status) },

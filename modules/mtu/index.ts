@@ -93,7 +93,7 @@ function diff(st: MtuState, p: MtuParams): DiffResult {
   if (minMtu !== null && p.mtu < minMtu) return { changes: [], failures: [`${dev} mtu ${p.mtu} is below the device minimum ${minMtu}`] };
   if (mtu !== p.mtu && p.set === false) {
     // The MTU itself is another task's business: only say why no verification happened.
-    return { changes: [], failures: [], warnings: [`path MTU check skipped: ${dev} is at ${mtu}, not ${p.mtu}`] };
+    return { changes: [], failures: [], skip: `path MTU check skipped: ${dev} is at ${mtu}, not ${p.mtu}` };
   }
   if (mtu !== p.mtu) {
     const changes: Change[] = [{ path: `${dev} mtu`, from: mtu, to: p.mtu, disruptive: true }];

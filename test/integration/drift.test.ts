@@ -19,6 +19,7 @@ const PLAYBOOK = rootPath('playbooks', 'cluster-tune.yml');
 const PLAY = 'Tune hypervisors for live migration';
 const TCP_TASK = 'TCP buffers sized for a fast migration stream';
 const MTU_TASK = 'Jumbo frames on the migration network';
+const PATH_TASK = 'Path MTU verified to every other hypervisor';
 const NIC_TASK = 'NIC offloads on the migration interface (GRO/GSO/TSO on)';
 // Tasks in sync (ok, or skipped by `when` in the lab) on every host of the drift scenario: a
 // drift check must not print them.
@@ -128,8 +129,8 @@ describe('drift checks on the lab (drift)', function () {
 
     // Human output: per host only what drifted, grouped by task, then the summary.
     assert.deepEqual(hostLines(c).slice(0, 6), ['hv1: drift', `  ${TCP_TASK}`, `    ${HV1_RMEM}`, 'hv2: drift', `  ${MTU_TASK}`, `    ${HV2_MTU}`]);
-    // hv2's path check has nothing to verify at 9100: printed only for that warning.
-    assert.deepEqual(hostLines(c).slice(6), ['  Path MTU verified to every other hypervisor (ok)', '    warning: path MTU check skipped: eth1 is at 9100, not 9000']);
+    // hv2's path check cannot verify at 9100: not drift, not printed; reports call it unknown.
+    assert.deepEqual(hostLines(c).slice(6), []);
     assert.ok(!c.lines.some((l) => l.startsWith('hv3')), 'hv3 is in sync: not printed');
     assertQuiet(c);
     assert.ok(c.lines.includes(DRIFT_LINE), c.out);
@@ -141,27 +142,32 @@ describe('drift checks on the lab (drift)', function () {
       `  + hv2 eth1 mtu 9100 → 9000  [${MTU_TASK}]`,
     ]);
 
-    // JSON: exactly two non-in-sync tasks, with exactly these changes.
+    // JSON: exactly two drifted tasks, with exactly these changes; hv2's path check, which
+    // cannot verify while eth1 is not at 9000, is unknown with its reason (never in sync).
     const notInSync = c.json.hosts.flatMap((h) => h.tasks.filter((t) => t.verdict !== 'in-sync').map((t) => [h.name, t.task, t.verdict, t.changes]));
     assert.deepEqual(notInSync, [
       ['hv1', TCP_TASK, 'drift', [{ path: 'runtime net.ipv4.tcp_rmem', from: DRIFTED_RMEM, to: WANTED_RMEM }]],
       ['hv2', MTU_TASK, 'drift', [{ path: 'eth1 mtu', from: 9100, to: 9000, disruptive: true }]],
+      ['hv2', PATH_TASK, 'unknown', []],
     ]);
+    const pathTask = c.json.hosts[1].tasks.find((t) => t.task === PATH_TASK)!;
+    assert.match(String(pathTask.reason), /path MTU check skipped: eth1 is at 9100, not 9000/);
     assert.deepEqual(c.json.hosts.map((h) => h.verdict), ['drift', 'drift', 'in-sync']);
     assert.deepEqual({ drifted: c.json.summary.drifted, changes: c.json.summary.changes, line: c.json.summary.line }, { drifted: 2, changes: 2, line: DRIFT_LINE });
 
     // JUnit, as junitparser reads it: one failure per drifted task, its differences as the text.
-    const failures = c.junit.flatMap((s) => s.cases.filter((k) => k.results.length > 0 && k.results[0].kind !== 'SystemErr').map((k) => [s.name, k.name, k.results.map((x) => [x.kind, x.type, x.text])]));
+    const failures = c.junit.flatMap((s) => s.cases.filter((k) => k.results.length > 0 && !['SystemErr', 'Skipped'].includes(k.results[0].kind)).map((k) => [s.name, k.name, k.results.map((x) => [x.kind, x.type, x.text])]));
     assert.deepEqual(failures, [
       ['hv1', `${PLAY}: ${TCP_TASK}`, [['Failure', 'drift', HV1_RMEM]]],
       ['hv2', `${PLAY}: ${MTU_TASK}`, [['Failure', 'drift', HV2_MTU]]],
     ]);
-    assert.deepEqual(c.junit.map((s) => [s.name, s.failures, s.errors, s.skipped]), [['hv1', 1, 0, 0], ['hv2', 1, 0, 0], ['hv3', 0, 0, 0]]);
+    // hv2's unverifiable path check is the one skipped case (with its reason).
+    assert.deepEqual(c.junit.map((s) => [s.name, s.failures, s.errors, s.skipped]), [['hv1', 1, 0, 0], ['hv2', 1, 0, 1], ['hv3', 0, 0, 0]]);
 
     // Prometheus, as promtool accepted it.
     assert.deepEqual(perHost(c.prometheus, 'play_drift_changes', HOSTS, PLAYBOOK), [1, 1, 0]);
     assert.deepEqual(perHost(c.prometheus, 'play_host_in_sync', HOSTS, PLAYBOOK), [0, 0, 1]);
-    assert.deepEqual(tasksNotInSync(c.prometheus), [['hv1', TCP_TASK], ['hv2', MTU_TASK]]);
+    assert.deepEqual(tasksNotInSync(c.prometheus), [['hv1', TCP_TASK], ['hv2', MTU_TASK], ['hv2', PATH_TASK]]);
     assert.equal(c.prometheus.get(`play_last_exit_code{playbook="${PLAYBOOK}"}`), 2);
   });
 
@@ -173,7 +179,7 @@ describe('drift checks on the lab (drift)', function () {
       assertUnreachableHv3(c6);
       assertQuiet(c6);
       assert.ok(c6.lines.includes(`${DRIFT_LINE}; 1 unreachable`), c6.out);
-      assert.deepEqual(tasksNotInSync(c6.prometheus).filter(([h]) => h !== 'hv3'), [['hv1', TCP_TASK], ['hv2', MTU_TASK]]);
+      assert.deepEqual(tasksNotInSync(c6.prometheus).filter(([h]) => h !== 'hv3'), [['hv1', TCP_TASK], ['hv2', MTU_TASK], ['hv2', PATH_TASK]]);
 
       // Repair hv1 and hv2 with a run: its writes are what the checks are asserted not to send.
       const at = logPositions();
@@ -301,7 +307,7 @@ describe('drift checks on the lab (drift)', function () {
       const r = spawnSync('/bin/sh', ['-c', cronCommand], { encoding: 'utf8', env });
       assert.equal(r.status, 2, r.stdout + r.stderr); // hv1's GRO and hv2's MTU are still drifted
       const read = readReports(reports);
-      assert.deepEqual(tasksNotInSync(read.prometheus), [['hv1', NIC_TASK], ['hv2', MTU_TASK]]);
+      assert.deepEqual(tasksNotInSync(read.prometheus), [['hv1', NIC_TASK], ['hv2', MTU_TASK], ['hv2', PATH_TASK]]);
 
       // -F: flock itself holds the lock and is the only process to stop.
       const holder = spawn('/usr/bin/flock', ['-F', lock, 'sleep', '30'], { stdio: 'ignore' });

@@ -49,6 +49,9 @@ export function nsExec(ns: string, cmd: string, opts: { check?: boolean; stdin?:
       if (code !== 0 && opts.check !== false) return reject(new Error(`nsExec ${ns}: exit ${code}: ${cmd}\n${stderr}`));
       resolve({ stdout, stderr, code });
     });
-    child.stdin?.end(opts.stdin ?? '');
+    // The child may exit before reading: an EPIPE here must not become an uncaught error.
+    child.stdin?.on('error', () => undefined);
+    if (opts.stdin === undefined) child.stdin?.end();
+    else child.stdin?.end(opts.stdin);
   });
 }
