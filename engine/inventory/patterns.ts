@@ -64,19 +64,73 @@ function matcher(term: string): RegExp {
   return term.startsWith('~') ? pythonRegex(term.slice(1)) : globToRegExp(term);
 }
 
+const SUBSCRIPT_HELP = 'a subscript is [N], [-N], [N:M] or [N:]';
+
+function regexProblem(source: string): string | undefined {
+  try {
+    pythonRegex(source);
+    return undefined;
+  } catch (e) {
+    return `invalid regular expression '${source}': ${(e as Error).message.replace(/^Invalid regular expression: \/.*\/\w*: /, '').replace(/^Invalid regular expression: /, '')}`;
+  }
+}
+
+/** A '[' never closed or a ']' never opened in a term that is not a regex. */
+function bracketProblem(text: string): string | undefined {
+  const open = text.indexOf('[');
+  const close = text.indexOf(']');
+  if (close >= 0 && (open < 0 || close < open)) return `']' in '${text}' has no opening '['`;
+  if (text.lastIndexOf('[') > text.lastIndexOf(']')) return `'[' in '${text}' is never closed with ']' (${SUBSCRIPT_HELP})`;
+  return undefined;
+}
+
+/**
+ * Splitting on ':' keeps only whole [..] groups and silently drops a lone '[' or ']', which turned
+ * `hv[1:` into the terms hv and 1 and `~[` into `~` (every host): find such a character.
+ */
+function droppedBracket(p: string): string | undefined {
+  if (p.includes(',') || parseAddress(p)) return undefined;
+  const gaps: Array<[number, number]> = [];
+  let at = 0;
+  for (const m of p.matchAll(COLON_TERMS)) {
+    gaps.push([at, m.index!]);
+    at = m.index! + m[0].length;
+  }
+  gaps.push([at, p.length]);
+  for (const [start, end] of gaps) {
+    const bad = p.slice(start, end).search(/[^\s:]/);
+    if (bad < 0) continue;
+    // From the start of its term to the end, as the user wrote it (the ':' after it was not meant to split).
+    const word = p.slice(p.slice(0, start + bad).search(/[^\s:]*$/)).trim().replace(/^[!&]/, '');
+    return word.startsWith('~') ? (regexProblem(word.slice(1)) ?? bracketProblem(word)) : bracketProblem(word);
+  }
+  return undefined;
+}
+
+/** A trailing [..] that is empty or holds ':' means a subscript: one Ansible understands, selecting something. */
+function subscriptProblem(term: string): string | undefined {
+  const tail = /^.+(\[[^[\]]*\])$/.exec(term)?.[1];
+  if (!tail) return undefined;
+  const m = SUBSCRIPT.exec(term);
+  if (!m) return tail === '[]' || tail.includes(':') ? `bad subscript '${tail}' in '${term}': ${SUBSCRIPT_HELP}` : undefined;
+  if (m[5] && Number(m[5]) < Number(m[3])) return `subscript '${tail}' in '${term}' selects nothing: it ends before it starts`;
+  return undefined;
+}
+
 /** A message for a pattern that cannot work, or undefined. */
 export function validatePattern(p: string): string | undefined {
   if (typeof p !== 'string' || p.trim() === '') return 'empty host pattern';
+  const dropped = droppedBracket(p);
+  if (dropped) return `host pattern '${p}': ${dropped}`;
   for (const raw of splitPattern(p)) {
     const term = raw[0] === '&' || raw[0] === '!' ? raw.slice(1) : raw;
     if (term === '') return `host pattern '${p}': '${raw}' needs a name after it (e.g. '${raw}webservers')`;
-    if (term.startsWith('~')) {
-      try {
-        pythonRegex(term.slice(1));
-      } catch (e) {
-        return `host pattern '${p}': invalid regular expression '${term.slice(1)}': ${(e as Error).message.replace(/^Invalid regular expression: /, '')}`;
-      }
-    }
+    if (term === '~') return `host pattern '${p}': '~' needs a regular expression after it (e.g. '~hv0[1-3]')`;
+    let problem: string | undefined;
+    if (term.startsWith('~')) problem = regexProblem(term.slice(1));
+    // A host range or address (hv[01:20], [::1]:22) is balanced by construction.
+    else problem = (parseAddress(term) ? undefined : bracketProblem(term)) ?? subscriptProblem(term);
+    if (problem) return `host pattern '${p}': ${problem}`;
   }
   return undefined;
 }

@@ -42,4 +42,29 @@ describe('inventory pattern syntax', () => {
     assert.match(validatePattern('web:!') ?? '', /'!' needs a name after it/);
     assert.match(validatePattern('  ') ?? '', /empty host pattern/);
   });
+  it('reports a lone bracket that splitting on : would drop (hv[1: was hv and 1, ~[ was every host)', () => {
+    const cases: Array<[string, string]> = [
+      ['hv[1:', "host pattern 'hv[1:': '[' in 'hv[1:' is never closed with ']' (a subscript is [N], [-N], [N:M] or [N:])"],
+      ['a,hv[1:', "host pattern 'a,hv[1:': '[' in 'hv[1:' is never closed with ']' (a subscript is [N], [-N], [N:M] or [N:])"],
+      ['web:hv1]', "host pattern 'web:hv1]': ']' in 'hv1]' has no opening '['"],
+      ['~[', "host pattern '~[': invalid regular expression '[': Unterminated character class"],
+      ['dc1:!~hv[0', "host pattern 'dc1:!~hv[0': invalid regular expression 'hv[0': Unterminated character class"],
+      ['~', "host pattern '~': '~' needs a regular expression after it (e.g. '~hv0[1-3]')"],
+    ];
+    for (const [p, msg] of cases) assert.equal(validatePattern(p), msg);
+    const inv = loadInventory([rootPath('test/fixtures/inventory/nested/hosts.yml')]);
+    assert.ok(inv.select('~hv').length > 0);
+    assert.deepEqual(inv.select('~['), [], 'no longer every host');
+  });
+  it('reports subscripts Ansible does not understand, and ranges that select nothing', () => {
+    const help = 'a subscript is [N], [-N], [N:M] or [N:]';
+    assert.equal(validatePattern('dc1[1:x]'), `host pattern 'dc1[1:x]': bad subscript '[1:x]' in 'dc1[1:x]': ${help}`);
+    assert.equal(validatePattern('dc1[:3]'), `host pattern 'dc1[:3]': bad subscript '[:3]' in 'dc1[:3]': ${help}`);
+    assert.equal(validatePattern('dc1[-1:]'), `host pattern 'dc1[-1:]': bad subscript '[-1:]' in 'dc1[-1:]': ${help}`);
+    assert.equal(validatePattern('web,dc1[]'), `host pattern 'web,dc1[]': bad subscript '[]' in 'dc1[]': ${help}`);
+    assert.equal(validatePattern('dc1[3:1]'), "host pattern 'dc1[3:1]': subscript '[3:1]' in 'dc1[3:1]' selects nothing: it ends before it starts");
+    for (const ok of ['hv[01:20]', 'web[1:3]:db', 'dc1[0]', 'dc1[-1]', 'dc1[2:]', 'dc1[1-2]', 'hv0[12]', 'hv[a-c]', 'fe80::1', '[::1]:22', 'hv01:22', '~hv0[1-3]:!canary']) {
+      assert.equal(validatePattern(ok), undefined, ok);
+    }
+  });
 });
