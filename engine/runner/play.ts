@@ -122,6 +122,14 @@ async function runBatch(
   let aborted = false;
   const baseInh: Inherited = { ...rootInherited(), tags: [...play.tags] };
 
+  // Hosts still in the play, rebuilt only when one died (deadHosts only grows): filtering per
+  // host per task made every task O(hosts²) and churned one array per host per task.
+  let alivePlayHosts: { dead: number; hosts: string[] } | undefined;
+  const playHostsAlive = (): string[] => {
+    if (alivePlayHosts?.dead !== env.deadHosts.size) alivePlayHosts = { dead: env.deadHosts.size, hosts: Object.freeze(playHosts.filter((h) => !env.deadHosts.has(h))) as string[] };
+    return alivePlayHosts.hosts;
+  };
+
   const varsFor = (host: string, inh: Inherited, task?: Task): Record<string, unknown> =>
     layerVars({
       inventory: env.inventoryVars(host),
@@ -132,7 +140,7 @@ async function runBatch(
       magic: {
         hostvars,
         play_hosts: batch,
-        ansible_play_hosts: playHosts.filter((h) => !env.deadHosts.has(h)),
+        ansible_play_hosts: playHostsAlive(),
         ansible_play_hosts_all: playHosts,
         ansible_play_batch: batch,
         ansible_check_mode: env.check,
