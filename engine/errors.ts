@@ -20,6 +20,8 @@ export class PlayError extends Error {
   readonly userError: boolean = true;
   /** Data for `register` even though the task failed (a failed command's rc/stdout/stderr). */
   data?: Record<string, unknown>;
+  /** Changes whose apply had started when this was thrown: the host may have some of them. */
+  attempted?: import('./module.js').Change[];
   constructor(message: string) {
     super(message);
     this.name = new.target.name;

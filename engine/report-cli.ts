@@ -34,10 +34,11 @@ export async function runCheckExtras(record: RunRecord, o: AfterRunOptions): Pro
   const s = summarize(record);
   const color = s.failed || s.unreachable ? o.chalk.red : (record.check ? s.drifted : s.changed) ? o.chalk.yellow : o.chalk.green;
   o.write(color(s.line));
-  for (const path of writeReports(record, o.reports)) o.write(o.chalk.gray(`report written: ${path}`));
   const stateDir = o.stateDir ?? defaultStateDir();
   const previous = o.sinceLast ? loadRuns(stateDir, record.playbook, record.inventory).find((r) => r.check === record.check) : undefined;
+  // History first: a report that fails to write must not cost the record of the run.
   saveRun(stateDir, record);
+  for (const path of writeReports(record, o.reports)) o.write(o.chalk.gray(`report written: ${path}`));
   if (o.sinceLast) {
     if (!previous) o.write('since last check: no earlier check of this playbook and inventory is recorded');
     // formatDriftDiff's first line already says since when.

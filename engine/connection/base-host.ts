@@ -1,7 +1,7 @@
 // Shared Host behaviour on top of one primitive, execRaw: become (sudo), LC_ALL=C,
 // and file reads/writes as small POSIX sh scripts, so SSH and local behave the same.
 import type { Host, RunOptions, RunResult, WriteOptions, WriteResult } from '../host.js';
-import { CommandFailedError, PlayError } from '../errors.js';
+import { CommandFailedError, PlayError, TimeoutError } from '../errors.js';
 import { shQuote } from '../quote.js';
 
 export interface RawResult {
@@ -21,6 +21,9 @@ export interface BecomeSettings {
   flags?: string;
 }
 
+/** How long after a command's own timeout the client gives up on the host answering. */
+const BACKSTOP_MS = 2000;
+
 export abstract class BaseHost implements Host {
   become: BecomeSettings = { enabled: false, user: 'root' };
 
@@ -33,6 +36,10 @@ export abstract class BaseHost implements Host {
   /** Wraps a command for become and locale; returns the final command and stdin. */
   wrap(command: string, opts: RunOptions = {}): { command: string; stdin?: Buffer } {
     let cmd = opts.cLocale === false ? command : `LC_ALL=C; export LC_ALL; ${command}`;
+    // coreutils timeout puts the command in a process group of its own and kills all of it:
+    // closing the channel or killing the shell would leave its children running. Inside sudo,
+    // so the group is the command's own.
+    if (opts.timeoutMs !== undefined && opts.timeoutMs > 0) cmd = `timeout -s KILL ${(opts.timeoutMs / 1000).toFixed(3)} sh -c ${shQuote(cmd)}`;
     let stdin = opts.stdin === undefined ? undefined : Buffer.isBuffer(opts.stdin) ? opts.stdin : Buffer.from(opts.stdin);
     const useBecome = opts.become ?? this.become.enabled;
     if (useBecome) {
@@ -50,7 +57,14 @@ export abstract class BaseHost implements Host {
 
   async runRaw(command: string, opts: RunOptions = {}): Promise<RawResult> {
     const w = this.wrap(command, opts);
-    return this.execRaw(w.command, w.stdin, opts.timeoutMs);
+    const t = opts.timeoutMs;
+    if (t === undefined || t <= 0) return this.execRaw(w.command, w.stdin, undefined);
+    // The host-side timeout does the killing; the client-side one is a backstop for a host
+    // that stops answering altogether.
+    const started = Date.now();
+    const r = await this.execRaw(w.command, w.stdin, t + BACKSTOP_MS);
+    if (r.code === 137 && Date.now() - started >= t) throw new TimeoutError(`${this.name}: command timed out after ${t / 1000} s and was killed: ${command}`);
+    return r;
   }
 
   async run(command: string, opts: RunOptions = {}): Promise<RunResult> {

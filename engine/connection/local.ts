@@ -5,11 +5,19 @@ import { BaseHost, type RawResult } from './base-host.js';
 export class LocalHost extends BaseHost {
   protected execRaw(command: string, stdin: Buffer | undefined, timeoutMs: number | undefined): Promise<RawResult> {
     return new Promise((resolve, reject) => {
-      const child = spawn('/bin/sh', ['-c', command], { stdio: ['pipe', 'pipe', 'pipe'] });
+      // A process group of its own, so the backstop kill takes the command's children too.
+      const child = spawn('/bin/sh', ['-c', command], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       let timer: NodeJS.Timeout | undefined;
-      if (timeoutMs) timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      if (timeoutMs)
+        timer = setTimeout(() => {
+          try {
+            process.kill(-child.pid!, 'SIGKILL');
+          } catch {
+            child.kill('SIGKILL');
+          }
+        }, timeoutMs);
       child.stdout.on('data', (b: Buffer) => out.push(b));
       child.stderr.on('data', (b: Buffer) => err.push(b));
       child.on('error', reject);

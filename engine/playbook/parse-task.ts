@@ -8,7 +8,7 @@ import type { Block, FlushHandlers, Task, TaskCommon, TaskNode } from './types.j
 import { IDENTIFIER, isDict, type Dict, type Reader } from './reader.js';
 import { readModuleCall, resolveModule } from './params.js';
 
-const COMMON = ['name', 'when', 'tags', 'become', 'become_user', 'vars', 'ignore_errors', 'delegate_to', 'run_once', 'check_mode'];
+const COMMON = ['name', 'when', 'tags', 'become', 'become_user', 'vars', 'ignore_errors', 'delegate_to', 'run_once', 'check_mode', 'no_log'];
 const TASK_ONLY = ['loop', 'with_items', 'loop_control', 'register', 'notify', 'changed_when', 'failed_when', 'retries', 'until', 'delay', 'timeout', 'args'];
 const TASK_KEYWORDS = [...COMMON, ...TASK_ONLY];
 const HANDLER_KEYWORDS = [...TASK_KEYWORDS, 'listen'];
@@ -60,6 +60,7 @@ function common(r: Reader, node: Dict): TaskCommon {
     delegateTo: r.str(node, 'delegate_to'),
     runOnce: r.bool(node, 'run_once'),
     checkMode: r.bool(node, 'check_mode'),
+    noLog: r.bool(node, 'no_log'),
     pos: r.at(node),
     keyPos: r.keyPos(node),
   };

@@ -15,8 +15,13 @@ export interface TaskCommon {
   /** `delegate_to:` host name (may be a template). */
   delegateTo?: string;
   runOnce?: boolean;
-  /** Per-task check mode override (`check_mode: true|false`). */
+  /**
+   * `check_mode: true` previews this task even in a real run. `check_mode: false` cannot make a
+   * task write during a check: a check never writes (Ansible's escape hatch is ours to refuse).
+   */
   checkMode?: boolean;
+  /** `no_log: true`: values, messages and output of the task never reach output or reports. */
+  noLog?: boolean;
   pos: SourcePos;
   /** Positions of the node's own keys, for run-time errors (e.g. `when`, `loop`). */
   keyPos: Record<string, SourcePos>;

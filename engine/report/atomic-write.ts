@@ -13,7 +13,11 @@ export function writeFileAtomic(path: string, content: string, mode = 0o644): vo
     writeFileSync(tmp, content, { mode, flush: true });
     renameSync(tmp, path);
   } catch (e) {
-    rmSync(tmp, { force: true });
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      /* nothing was created there (e.g. the directory is a file) */
+    }
     const err = e as NodeJS.ErrnoException;
     throw new PlayError(`cannot write ${path}: ${err.code ? `${err.code}: ` : ''}${err.message.replace(/^\w+: /, '')}`);
   }

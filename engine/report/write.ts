@@ -1,5 +1,6 @@
 // `--report FORMAT=PATH`: parsing the option and writing every report of a run.
-import { resolve } from 'node:path';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { ValidationError } from '../errors.js';
 import type { RunRecord } from '../results.js';
 import { writeFileAtomic } from './atomic-write.js';
@@ -38,6 +39,24 @@ export function parseReportSpec(spec: string): ReportSpec {
 }
 
 /** Every problem of every spec at once; two reports may not share a path. */
+/**
+ * Checked before the run, so a fleet-wide check is never lost to a report it cannot write:
+ * the nearest existing directory must be a writable directory, and not a kernel filesystem.
+ */
+function whyNotWritable(abs: string): string | undefined {
+  if (/^\/(proc|sys|dev)(\/|$)/.test(abs)) return `${dirname(abs)} is a kernel filesystem, not a place for reports`;
+  let dir = dirname(abs);
+  while (!existsSync(dir)) dir = dirname(dir);
+  if (!statSync(dir).isDirectory()) return `${dir} is not a directory`;
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch {
+    return `${dir} is not writable`;
+  }
+  if (existsSync(abs) && statSync(abs).isDirectory()) return `${abs} is a directory`;
+  return undefined;
+}
+
 export function parseReportSpecs(specs: string[]): ReportSpec[] {
   const problems = [];
   const out: ReportSpec[] = [];
@@ -46,6 +65,8 @@ export function parseReportSpecs(specs: string[]): ReportSpec[] {
     try {
       const spec = parseReportSpec(s);
       const abs = resolve(spec.path);
+      const unwritable = whyNotWritable(abs);
+      if (unwritable) problems.push({ pos: { file: '--report' }, message: `'${s}': ${unwritable}` });
       const other = paths.get(abs);
       if (other) problems.push({ pos: { file: '--report' }, message: `'${s}' writes the same file as '${other}'` });
       paths.set(abs, s);

@@ -13,6 +13,7 @@ export interface Inherited {
   ignoreErrors?: boolean | string;
   delegateTo?: string;
   checkMode?: boolean;
+  noLog?: boolean;
   /** Inside a rescue section: a failure here is not "rescued" again. */
   inRescue: boolean;
 }
@@ -33,6 +34,7 @@ function inherit(parent: Inherited, b: Block | FlushHandlers, inRescue = parent.
     ignoreErrors: b.ignoreErrors ?? parent.ignoreErrors,
     delegateTo: b.delegateTo ?? parent.delegateTo,
     checkMode: b.checkMode ?? parent.checkMode,
+    noLog: b.noLog ?? parent.noLog,
     inRescue,
   };
 }

@@ -16,6 +16,9 @@ import type { HostState } from './vars.js';
 import type { RunObserver } from './events.js';
 import { runPlay } from './play.js';
 
+/** Variables whose values are secrets wherever they appear in output, reports and history. */
+const SECRET_VARS = ['ansible_become_password', 'ansible_become_pass', 'ansible_password', 'ansible_ssh_pass', 'ansible_ssh_password'];
+
 export interface PlaybookRunOptions {
   playbook: string;
   inventories: string[];
@@ -108,6 +111,21 @@ export async function runPlaybook(opts: PlaybookRunOptions, prepared = prepareRu
   };
   const connVars = (h: string) => ({ ...inventoryVars(h), ...opts.extraVars });
   const allHostNames = [...inventory.hosts.keys()];
+  // Every host's secrets, not only the current one's: {{hostvars.hv2.ansible_become_password}}
+  // rendered on hv1 must be masked too. Numbers count (an INI inventory types 12345678).
+  let secrets: string[] | undefined;
+  const runSecrets = (): string[] => {
+    if (!secrets) {
+      const found = new Set<string>();
+      const take = (v: Record<string, unknown>) => {
+        for (const k of SECRET_VARS) if (v[k] !== undefined && v[k] !== null && typeof v[k] !== 'object') found.add(String(v[k]));
+      };
+      take(opts.extraVars);
+      for (const h of allHostNames) take(inventoryVars(h));
+      secrets = [...found];
+    }
+    return secrets;
+  };
   try {
     for (const play of playbook.plays) {
       const { aborted } = await runPlay(play, {
@@ -123,10 +141,7 @@ export async function runPlaybook(opts: PlaybookRunOptions, prepared = prepareRu
         inventoryVars,
         allHostNames,
         connect: (h) => pool.get(h, connVars(h)),
-        secretsOf: (h) => {
-          const v = connVars(h);
-          return [v.ansible_become_password, v.ansible_become_pass, v.ansible_password, v.ansible_ssh_pass].filter((s): s is string => typeof s === 'string');
-        },
+        secretsOf: () => runSecrets(),
         gatherFacts: (host) => gatherFacts(host) as unknown as Promise<Record<string, unknown>>,
         hostStates,
         records,

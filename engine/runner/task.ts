@@ -4,12 +4,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Task } from '../playbook/types.js';
 import type { Host } from '../host.js';
 import { ConnectionError, ConvergenceError, PlayError, TimeoutError, formatPos, type Problem } from '../errors.js';
-import { formatChange, normalizeDiff, unconverged, type Change, type Module, type ModuleContext } from '../module.js';
+import { formatChange, normalizeDiff, unconverged, type ApplyOutcome, type Change, type Module, type ModuleContext } from '../module.js';
 import { validateParams, type SchemaProblem } from '../schema.js';
 import type { TaskResult } from '../results.js';
 import { getModule } from '../../modules/index.js';
-import { renderDeep, renderString, type TemplateOrigin } from '../template.js';
-import { evaluateCondition } from '../expr.js';
+import { renderDeep, renderString, templateVariables, type TemplateOrigin } from '../template.js';
+import { evaluateCondition, expressionVariables } from '../expr.js';
 import type { Inherited } from './iterator.js';
 import { taskHost } from './task-host.js';
 import { redactResult } from './redact.js';
@@ -26,9 +26,11 @@ export interface TaskRun {
   playBecomeUser?: string;
   /** Opens (once per run) the connection of a host by inventory name. */
   connect(hostName: string): Promise<Host>;
-  /** Secrets known for this host (become password …), masked in results. */
+  /** Secrets known for this run (become passwords …), masked in results. */
   secrets: string[];
   log(line: string): void;
+  /** Epoch ms by which every command of the task must end (from `timeout:`). */
+  deadline?: number;
 }
 
 export interface TaskOutcome {
@@ -67,6 +69,8 @@ function problemsMessage(run: TaskRun, problems: SchemaProblem[]): string {
 
 interface SingleOutcome {
   status: 'ok' | 'changed' | 'failed' | 'skipped';
+  /** Check mode, and all the task would do is act (run a command): its result is unknown. */
+  preview?: boolean;
   changes: Change[];
   msg?: string;
   warnings: string[];
@@ -85,7 +89,7 @@ async function moduleLoop(run: TaskRun, mod: Module, params: Record<string, unkn
   let host: Host | undefined;
   if (needsHost) {
     try {
-      host = taskHost(await run.connect(targetName), become, becomeUser);
+      host = taskHost(await run.connect(targetName), become, becomeUser, run.deadline);
     } catch (e) {
       if (e instanceof ConnectionError) throw new UnreachableSignal(e.message);
       throw e;
@@ -119,9 +123,20 @@ async function moduleLoop(run: TaskRun, mod: Module, params: Record<string, unkn
   }
   if (d.changes.length === 0 && d.skip) return { status: 'skipped', changes: [], warnings, msg: d.skip };
   if (d.changes.length === 0) return { status: 'ok', changes: [], warnings, data: mod.result?.(state, params) };
-  if (check) return { status: 'changed', changes: d.changes, warnings, data: mod.result?.(state, params) };
+  if (check) {
+    // A command that would run has no output yet: registering a made-up result (rc 0) would
+    // let later conditions judge data that does not exist.
+    const preview = d.changes.every((c) => c.action);
+    return { status: 'changed', changes: d.changes, warnings, preview, data: preview ? undefined : mod.result?.(state, params) };
+  }
 
-  const applied = await mod.apply!(ctx, params, d.changes, state);
+  let applied: ApplyOutcome | void;
+  try {
+    applied = await mod.apply!(ctx, params, d.changes, state);
+  } catch (e) {
+    if (e instanceof PlayError) e.attempted = d.changes; // the host may hold some of them now
+    throw e;
+  }
   warnings.push(...(applied?.warnings ?? []));
   let data = applied?.data;
   if (mod.kind === 'state') {
@@ -130,7 +145,10 @@ async function moduleLoop(run: TaskRun, mod: Module, params: Record<string, unkn
     const d2 = normalizeDiff(mod.diff!(again, params));
     const left = unconverged(d2);
     if (left.length > 0) {
-      throw new ConvergenceError(`did not converge on ${targetName}: after apply, still ${left.map(formatChange).join('; ')}`);
+      const e = new ConvergenceError(`did not converge on ${targetName}: after apply, still ${left.map(formatChange).join('; ')}`);
+      e.attempted = d.changes;
+      if (applied?.backups?.length) e.data = { backup_file: applied.backups[0], backups: applied.backups };
+      throw e;
     }
     if (d2.failures && d2.failures.length > 0) {
       return { status: 'failed', changes: d.changes, msg: d2.failures.join('\n'), warnings: [...warnings, ...(d2.warnings ?? [])] };
@@ -157,6 +175,11 @@ function registerValue(o: SingleOutcome | { status: 'skipped'; msg?: string }, e
     skipped: o.status === 'skipped',
     msg: o.msg,
   };
+  if ('preview' in o && o.preview) {
+    base.skipped = true;
+    base.preview = true;
+    base.msg = 'not run: check mode only previews it';
+  }
   if ('changes' in o) {
     base.changes = o.changes.map(formatChange);
     base.warnings = o.warnings;
@@ -165,13 +188,17 @@ function registerValue(o: SingleOutcome | { status: 'skipped'; msg?: string }, e
   return { ...base, ...extra };
 }
 
-async function runOne(run: TaskRun, mod: Module, vars: Record<string, unknown>, check: boolean): Promise<SingleOutcome> {
+async function runOne(run: TaskRun, mod: Module, vars: Record<string, unknown>, check: boolean, secrets: string[]): Promise<SingleOutcome> {
   const task = run.task;
   const rendered = renderDeep(task.params, vars, origin(run)) as Record<string, unknown>;
   const problems: SchemaProblem[] = [];
   // set_fact-like modules take any names; the schema then documents the known ones only.
   const params = mod.freeKeys ? { ...rendered } : validateParams(mod.params, rendered, problems);
   if (problems.length) return { status: 'failed', changes: [], msg: problemsMessage(run, problems), warnings: [] };
+  for (const [name, spec] of Object.entries(mod.params)) {
+    const v = params[name];
+    if (spec.secret && v !== undefined && v !== null && typeof v !== 'object') secrets.push(String(v));
+  }
   const extra = mod.validate?.(params) ?? [];
   if (extra.length) return { status: 'failed', changes: [], msg: extra.map((m) => `${formatPos(task.pos)}: ${m}`).join('\n'), warnings: [] };
 
@@ -184,8 +211,10 @@ async function runOne(run: TaskRun, mod: Module, vars: Record<string, unknown>, 
     } catch (e) {
       if (e instanceof UnreachableSignal) throw e;
       if (!(e instanceof PlayError)) throw e;
-      out = { status: 'failed', changes: [], msg: e.message, warnings: [], data: (e as PlayError & { data?: Record<string, unknown> }).data };
+      out = { status: 'failed', changes: e.attempted ?? [], msg: e.message, warnings: [], data: e.data };
     }
+    // A preview (check mode, a command that would run) has no outcome for conditions to judge.
+    if (out.preview) break;
     // changed_when / failed_when see the result under the register name (Ansible's habit).
     const reg = registerValue(out);
     const condVars = task.register ? { ...vars, [task.register]: reg } : vars;
@@ -219,18 +248,29 @@ function withTimeout<T>(p: Promise<T>, seconds: number | undefined, what: string
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
-export async function runTask(run: TaskRun): Promise<TaskOutcome> {
+export async function runTask(given: TaskRun): Promise<TaskOutcome> {
   const started = Date.now();
-  const task = run.task;
-  const check = task.checkMode ?? run.inherited.checkMode ?? run.check;
+  const task = given.task;
+  const secrets = [...given.secrets];
+  const run: TaskRun = { ...given, secrets, deadline: task.timeout ? started + task.timeout * 1000 : undefined };
+  // A check never writes: check_mode: false cannot opt a task out; check_mode: true previews
+  // a task even in a real run.
+  const check = run.check || (task.checkMode ?? run.inherited.checkMode) === true;
+  const noLog = task.noLog ?? run.inherited.noLog ?? false;
   const mod = getModule(task.module);
-  const finish = (r: Omit<TaskResult, 'durationMs' | 'check'>, extra: Partial<TaskOutcome> = {}): TaskOutcome => ({
-    ...extra,
-    result: redactResult({ ...r, check, durationMs: Date.now() - started }, run.secrets),
-  });
+  const finish = (r: Omit<TaskResult, 'durationMs' | 'check'>, extra: Partial<TaskOutcome> = {}): TaskOutcome => {
+    const result = redactResult({ ...r, check, durationMs: Date.now() - started }, secrets);
+    return { ...extra, result: noLog ? hideOutput(result) : result };
+  };
   if (!mod) return finish({ status: 'failed', changes: [], warnings: [], msg: `${formatPos(task.pos)}: unknown module '${task.module}'` });
 
   const conds = [...run.inherited.when, ...task.when];
+  const blocked = dependsOnPreview(run, conds);
+  if (blocked) {
+    return finish({ status: 'skipped', changes: [], warnings: [], msg: `not judged: depends on '${blocked}', registered by a command that check mode only previews` }, {
+      registered: task.register ? registerValue({ status: 'skipped', msg: `depends on '${blocked}'` }) : undefined,
+    });
+  }
   try {
     const body = async (): Promise<TaskOutcome> => {
       if (task.loop === undefined) {
@@ -240,7 +280,7 @@ export async function runTask(run: TaskRun): Promise<TaskOutcome> {
             registered: task.register ? registerValue({ status: 'skipped', msg: 'conditional result was false' }) : undefined,
           });
         }
-        const out = await runOne(run, mod, run.vars, check);
+        const out = await runOne(run, mod, run.vars, check, secrets);
         return finish(
           { status: out.status, changes: out.changes, warnings: out.warnings, msg: out.msg, data: out.data, diffs: diffsOf(out.changes), ignored: ignored(run, out.status) },
           { registered: task.register ? registerValue(out) : undefined, facts: out.facts },
@@ -270,7 +310,7 @@ export async function runTask(run: TaskRun): Promise<TaskOutcome> {
           continue;
         }
         allSkipped = false;
-        const out = await runOne(run, mod, itemVars, check);
+        const out = await runOne(run, mod, itemVars, check, secrets);
         results.push({ ...registerValue(out), [task.loopVar]: item, item });
         const label = typeof item === 'object' ? JSON.stringify(item) : String(item);
         changes.push(...out.changes.map((c) => ({ ...c, path: items.length > 1 ? `[${label}] ${c.path}` : c.path })));
@@ -302,6 +342,37 @@ export async function runTask(run: TaskRun): Promise<TaskOutcome> {
     const err = e as Error;
     return finish({ status: 'failed', changes: [], warnings: [], msg: `internal error: ${err.stack ?? String(err)}` });
   }
+}
+
+/** The first registered variable the task reads (when or parameters) that is only a preview. */
+function dependsOnPreview(run: TaskRun, conds: Array<string | boolean>): string | undefined {
+  const isPreview = (name: string) => {
+    const v = run.vars[name] as { preview?: unknown } | undefined;
+    return v !== null && typeof v === 'object' && v.preview === true;
+  };
+  const names = new Set<string>();
+  for (const c of conds) if (typeof c === 'string') for (const n of expressionVariables(c)) names.add(n);
+  const walk = (v: unknown): void => {
+    if (typeof v === 'string' && v.includes('{{')) for (const n of templateVariables(v)) names.add(n);
+    else if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') Object.values(v).forEach(walk);
+  };
+  walk(run.task.params);
+  return [...names].find(isPreview);
+}
+
+const HIDDEN = 'hidden by no_log';
+
+/** no_log: which settings changed stays visible (so drift is named), never their values. */
+function hideOutput(r: TaskResult): TaskResult {
+  return {
+    ...r,
+    msg: r.msg === undefined ? undefined : `(${HIDDEN})`,
+    changes: r.changes.map((c) => ({ path: c.path, message: `(values ${HIDDEN})`, action: c.action, disruptive: c.disruptive })),
+    warnings: r.warnings.length ? [`(${r.warnings.length} warning(s) ${HIDDEN})`] : [],
+    data: undefined,
+    diffs: undefined,
+  };
 }
 
 function ignored(run: TaskRun, status: string): boolean | undefined {

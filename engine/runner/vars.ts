@@ -26,19 +26,12 @@ export function layerVars(l: VarsLayers): Record<string, unknown> {
 
 /**
  * `hostvars` without computing every host's variables up front (5,000 hosts × every task would
- * be quadratic): a read-only view that resolves a host's variables when it is looked up.
+ * be quadratic): a read-only view that resolves a host's variables when it is looked up — each
+ * time, so a set_fact or register made since is seen (the inventory layer is cached upstream).
  */
 export function lazyHostvars(names: string[], resolve: (name: string) => Record<string, unknown>): Record<string, unknown> {
   const known = new Set(names);
-  const cache = new Map<string, Record<string, unknown>>();
-  const get = (n: string) => {
-    let v = cache.get(n);
-    if (!v) {
-      v = resolve(n);
-      cache.set(n, v);
-    }
-    return v;
-  };
+  const get = (n: string) => resolve(n);
   return new Proxy(Object.create(null) as Record<string, unknown>, {
     get: (_t, p) => (typeof p === 'string' && known.has(p) ? get(p) : undefined),
     has: (_t, p) => typeof p === 'string' && known.has(p),

@@ -2,7 +2,7 @@
 // serial batches, blocks, loops, register, handlers, run_once, delegate_to, retries, tags,
 // max_fail_percentage, any_errors_fatal and the free strategy — read back from what really ran.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rootPath } from '../../engine/paths.js';
@@ -104,5 +104,68 @@ describe('runner semantics on local hosts', function () {
     assert.ok(lines.indexOf('b h5') < lines.indexOf('a h4'), lines.join(','));
     const linear = await run('free.yml', join(dir, 'log2'), { strategy: 'linear' });
     assert.ok(linear.lines.indexOf('a h4') < linear.lines.indexOf('b h5'), linear.lines.join(','));
+  });
+});
+
+describe('runner: review regressions on local hosts', function () {
+  this.timeout(60_000);
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'play-rev-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const runReview = async (check: boolean, extra: Partial<Parameters<typeof runPlaybook>[0]> = {}) => {
+    const events: TaskEvent[] = [];
+    const rec = await runPlaybook({
+      playbook: join(FIX, 'review.yml'),
+      inventories: [join(FIX, 'secrets.ini')],
+      check,
+      diff: true,
+      tags: [],
+      skipTags: [],
+      forks: 5,
+      extraVars: { out: dir },
+      detailedExitcodes: true,
+      command: check ? 'check' : 'run',
+      observer: { hostTaskDone: (e) => events.push(e) },
+      ...extra,
+    });
+    const byName = (host: string, task: string) => events.find((e) => e.host === host && e.task === task)!.result;
+    return { rec, events, byName };
+  };
+
+  it('a check never writes (check_mode: false included) and does not judge a command it only previewed', async () => {
+    const { byName } = await runReview(true);
+    assert.ok(!existsSync(join(dir, 'written-by-check')), 'check_mode: false wrote during a check');
+    assert.equal(byName('l1', 'check_mode false cannot opt out of a check').status, 'changed');
+    const probe = byName('l1', 'probe');
+    assert.equal(probe.status, 'changed', 'changed_when must not turn a preview into in-sync');
+    const dep = byName('l1', 'depends on the probe');
+    assert.equal(dep.status, 'skipped');
+    assert.match(dep.msg ?? '', /depends on 'probe'/);
+  });
+
+  it('masks every host secret (numbers too) in results, and no_log hides values but names the change', async () => {
+    const { events, byName } = await runReview(false);
+    const all = JSON.stringify(events);
+    for (const secret of ['12345678', '87654321', 's3cr3t-ssh']) assert.ok(!all.includes(secret), `${secret} leaked`);
+    assert.match(byName('l1', 'own and other hosts\' passwords').msg ?? '', /mine=\*{8} l2=\*{8} ssh=\*{8}/);
+    const nolog = byName('l1', 'no_log hides values');
+    assert.equal(nolog.status, 'changed');
+    assert.ok(!JSON.stringify(nolog).includes('token-l1'));
+    assert.match(nolog.changes[0].path, /nolog-l1/);
+  });
+
+  it('a task timeout kills its command; hostvars see set_fact; a failed apply keeps its changes', async () => {
+    const { byName } = await runReview(false);
+    const slow = byName('l1', 'slow');
+    assert.equal(slow.status, 'failed');
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.ok(!existsSync(join(dir, 'after-timeout')), 'the timed-out command went on running');
+    assert.equal(readFileSync(join(dir, 'hostvars'), 'utf8'), 'unset set\n');
+    const failed = byName('l1', 'apply fails');
+    assert.equal(failed.status, 'failed');
+    assert.ok(failed.changes.length > 0, 'the attempted changes are reported');
   });
 });

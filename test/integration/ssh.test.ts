@@ -161,8 +161,11 @@ describe('ssh transport (integration)', function () {
     const t0 = Date.now();
     const e = await rejection(h.run('sleep 20', { timeoutMs: 300 }));
     assert.ok(e instanceof TimeoutError, String(e));
-    assert.match(e.message, /timed out after 0\.3 s on hv1: .*sleep 20/);
+    assert.match(e.message, /hv1: command timed out after 0\.3 s and was killed: sleep 20/);
     assert.ok(Date.now() - t0 < 3000);
+    // Killed on the host, children included (closing the channel alone would leave it running).
+    const left = await nsExec(lab.hosts[0].ns, 'pgrep -f "^sleep 20$" || true');
+    assert.equal(left.stdout.trim(), '', 'the timed-out command is still running on the host');
     assert.equal((await h.run('echo still')).stdout, 'still\n');
   });
 
