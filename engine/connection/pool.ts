@@ -3,6 +3,7 @@
 import { LocalHost } from './local.js';
 import type { BaseHost } from './base-host.js';
 import { connectionSpecFor, type SpecEnv } from './spec.js';
+import type { Client } from 'ssh2';
 import { SshHost } from './ssh.js';
 
 export interface PoolOptions {
@@ -18,6 +19,8 @@ export interface PoolOptions {
 
 export class ConnectionPool {
   private readonly hosts = new Map<string, Promise<BaseHost>>();
+  /** One connection per bastion (hop chain), shared by every host behind it. */
+  private readonly jumps = new Map<string, Promise<Client>>();
   private count = 0;
 
   constructor(private readonly opts: PoolOptions = {}) {}
@@ -46,7 +49,7 @@ export class ConnectionPool {
       host.become = { ...spec.become };
     } else {
       const warn = (m: string) => (this.opts.onWarning ? this.opts.onWarning(hostName, m) : process.stderr.write(`[WARNING]: ${m}\n`));
-      host = await SshHost.connect(spec, { maxChannels: this.opts.maxChannels, onWarning: warn });
+      host = await SshHost.connect(spec, { maxChannels: this.opts.maxChannels, onWarning: warn, jumpCache: this.jumps });
     }
     this.count++;
     this.opts.onConnect?.(hostName);
@@ -57,5 +60,9 @@ export class ConnectionPool {
     const all = [...this.hosts.values()];
     this.hosts.clear();
     await Promise.all(all.map((p) => p.then((h) => h.close(), () => undefined)));
+    // Innermost hops first: a later hop's connection runs through an earlier one.
+    const jumps = [...this.jumps.values()].reverse();
+    this.jumps.clear();
+    for (const j of jumps) await j.then((c) => c.end(), () => undefined);
   }
 }

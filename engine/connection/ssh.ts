@@ -17,6 +17,12 @@ export interface SshHostOptions {
   /** Channels open at once on the connection; more wait (sshd's MaxSessions is 10 by default). */
   maxChannels?: number;
   onWarning?(message: string): void;
+  /**
+   * Jump connections shared by every host behind the same bastion (keyed by the hop chain):
+   * 5,000 hosts behind one bastion are 5,000 forwarded channels on one connection, not 5,000
+   * sessions held open on the bastion. The owner (the pool) ends them after the run.
+   */
+  jumpCache?: Map<string, Promise<Client>>;
 }
 
 // What ssh2 calls the algorithms that can verify each known_hosts key type.
@@ -111,12 +117,26 @@ export class SshHost extends BaseHost {
 
   /** Connects (through the jump hosts first), authenticates and verifies the host key. */
   static async connect(spec: ConnectionSpec, opts: SshHostOptions = {}): Promise<SshHost> {
-    const jumps: Client[] = [];
+    const jumps: Client[] = []; // owned by this host (no shared cache): ended with it
     try {
       let via: Client | undefined;
+      let chain = '';
       for (const hop of spec.jumps) {
-        via = await connectOne(spec, hop, via, opts, `jump host ${describe(hop)} for ${spec.hostName}`);
-        jumps.push(via);
+        chain += `>${describe(hop)}`;
+        const label = `jump host ${describe(hop)} for ${spec.hostName}`;
+        const through = via;
+        if (opts.jumpCache) {
+          let shared = opts.jumpCache.get(chain);
+          if (!shared) {
+            shared = connectOne(spec, hop, through, opts, label);
+            shared.catch(() => undefined);
+            opts.jumpCache.set(chain, shared);
+          }
+          via = await shared;
+        } else {
+          via = await connectOne(spec, hop, through, opts, label);
+          jumps.push(via);
+        }
       }
       const client = await connectOne(spec, spec.target, via, opts, spec.hostName);
       const host = new SshHost(spec.hostName, client, jumps, `${spec.target.host}:${spec.target.port}`, opts);

@@ -236,6 +236,11 @@ describe('ssh transport (integration)', function () {
     const during = owners();
     assert.equal(during.node, before.node, 'no direct connection from this process to hv2');
     assert.equal(during.sshd, before.sshd + 1, "hv1's sshd forwards the connection");
+    // A second host behind the same bastion shares its connection: one more session on hv1, not two.
+    const hv1Before = acceptedConnections(LAB, 'hv1');
+    const h3 = await p.get('hv3', vars(3, { ansible_ssh_common_args: `-o ProxyJump=root@${lab.hosts[0].address}` }));
+    assert.match((await h3.run('ip -br addr show dev eth1')).stdout, /198\.18\.21\.3\//);
+    assert.equal(acceptedConnections(LAB, 'hv1'), hv1Before, 'the bastion connection is shared');
     await p.closeAll();
   });
 
