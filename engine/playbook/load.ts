@@ -6,7 +6,7 @@ import { YamlDoc } from '../yaml.js';
 import type { Play, Playbook } from './types.js';
 import { isDict, Reader } from './reader.js';
 import { readPlay } from './parse-play.js';
-import { checkPlayVariables } from './validate.js';
+import { checkPlayVariables, type HostVarSet } from './validate.js';
 
 export interface LoadOptions {
   /**
@@ -14,6 +14,17 @@ export interface LoadOptions {
    * (or returning undefined) skips the undefined-variable check; syntax is checked regardless.
    */
   knownVariables?: (play: Play) => Set<string> | undefined;
+  /**
+   * The play's hosts grouped by the variable names the inventory (plus -e) defines for them, so a
+   * name defined on only some hosts is reported with the hosts lacking it. Wins over knownVariables.
+   */
+  hostVariables?: (play: Play) => HostVarSet[] | undefined;
+}
+
+function hostSetsOf(play: Play, opts: LoadOptions): HostVarSet[] | undefined {
+  if (opts.hostVariables) return opts.hostVariables(play);
+  const names = opts.knownVariables?.(play);
+  return names ? [{ names, hosts: [] }] : undefined;
 }
 
 /** Problems of one file in line order; files in the order they were first reported. */
@@ -51,16 +62,16 @@ export function loadPlaybook(path: string, opts: LoadOptions = {}): Playbook {
         return;
       }
       const play = readPlay(r, item, dir);
-      let names: Set<string> | undefined;
+      let sets: HostVarSet[] | undefined;
       try {
-        names = play.hosts ? opts.knownVariables?.(play) : undefined;
+        sets = play.hosts ? hostSetsOf(play, opts) : undefined;
       } catch (e) {
         if (!(e instanceof PlayError)) throw e;
         const at = play.keyPos.hosts ?? play.pos;
         // validatePattern may already have said so.
         if (!problems.some((p) => p.pos?.line === at.line && p.pos?.file === at.file)) r.add(at, `hosts: ${e.message}`);
       }
-      checkPlayVariables(play, names, problems);
+      checkPlayVariables(play, sets, problems);
       plays.push(play);
     });
   }

@@ -6,9 +6,11 @@ import { createRequire } from 'node:module';
 import type { Playbook, Play } from '../playbook/types.js';
 import type { RunRecord, HostRecord } from '../results.js';
 import { exitCodeFor } from '../results.js';
-import { PlayError, ValidationError } from '../errors.js';
+import { PlayError, ValidationError, type Problem } from '../errors.js';
 import { rootPath } from '../paths.js';
 import { loadPlaybook } from '../playbook/load.js';
+import { hostVarSets } from '../playbook/host-sets.js';
+import type { HostVarSet } from '../playbook/validate.js';
 import { loadInventory, validatePattern, type Inventory } from '../inventory/index.js';
 import { ConnectionPool } from '../connection/pool.js';
 import { gatherFacts } from '../facts.js';
@@ -66,29 +68,39 @@ export interface PreparedRun {
 export function prepareRun(opts: Pick<PlaybookRunOptions, 'playbook' | 'inventories' | 'limit' | 'extraVars'>): PreparedRun {
   const inventoryPaths = resolveInventories(opts.inventories);
   const inventory = loadInventory(inventoryPaths);
-  const problems = [];
+  const problems: Problem[] = [];
+  let limitHosts: Set<string> | undefined;
   if (opts.limit) {
     const bad = validatePattern(opts.limit);
     if (bad) problems.push({ pos: { file: '--limit' }, message: bad });
+    else limitHosts = new Set(inventory.select(opts.limit));
   }
   const file = resolvePlaybook(opts.playbook);
   const extraNames = Object.keys(opts.extraVars);
+  // A task runs on every selected host: a name must be defined on each (checked per set of names).
+  const setsByPattern = new Map<string, HostVarSet[]>();
+  const hostVariables = (play: Play): HostVarSet[] => {
+    let sets = setsByPattern.get(play.hosts);
+    if (!sets) {
+      const all = inventory.select(play.hosts);
+      const limited = all.filter((h) => !limitHosts || limitHosts.has(h));
+      // A play --limit leaves without hosts is still checked (against its hosts), and one that
+      // selects none against -e alone: a misspelt name is reported either way.
+      const hosts = limited.length ? limited : all;
+      sets = hosts.length ? hostVarSets(hosts, (h) => [...Object.keys(inventory.hostVars(h)), ...extraNames]) : [{ names: new Set(extraNames), hosts: [] }];
+      setsByPattern.set(play.hosts, sets);
+    }
+    return sets;
+  };
   let playbook: Playbook;
   try {
-    playbook = loadPlaybook(file, {
-      knownVariables: (play: Play) => {
-        const names = new Set<string>(extraNames);
-        for (const h of inventory.select(play.hosts)) for (const k of Object.keys(inventory.hostVars(h))) names.add(k);
-        return names;
-      },
-    });
+    playbook = loadPlaybook(file, { hostVariables });
   } catch (e) {
     if (e instanceof ValidationError) problems.push(...e.problems);
     else throw e;
     throw new ValidationError(problems);
   }
   if (problems.length) throw new ValidationError(problems);
-  const limitHosts = opts.limit ? new Set(inventory.select(opts.limit)) : undefined;
   return { playbook, inventory, inventoryPaths, limitHosts };
 }
 
