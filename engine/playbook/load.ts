@@ -6,7 +6,7 @@ import { YamlDoc } from '../yaml.js';
 import type { Play, Playbook } from './types.js';
 import { isDict, Reader } from './reader.js';
 import { readPlay } from './parse-play.js';
-import { checkPlayVariables, type HostVarSet } from './validate.js';
+import { checkPlayVariables, runtimeNames, type HostVarSet } from './validate.js';
 
 export interface LoadOptions {
   /**
@@ -50,6 +50,7 @@ export function loadPlaybook(path: string, opts: LoadOptions = {}): Playbook {
   const r = new Reader(doc, problems);
   const dir = dirname(resolve(path));
   const plays: Play[] = [];
+  const earlier = new Set<string>();
   const data = doc.data;
   if (data === null || data === undefined) {
     r.add({ file: path }, 'the playbook is empty: it should be a list of plays (- hosts: …)');
@@ -71,7 +72,8 @@ export function loadPlaybook(path: string, opts: LoadOptions = {}): Playbook {
         // validatePattern may already have said so.
         if (!problems.some((p) => p.pos?.line === at.line && p.pos?.file === at.file)) r.add(at, `hosts: ${e.message}`);
       }
-      checkPlayVariables(play, sets, problems);
+      checkPlayVariables(play, sets, problems, { earlier });
+      for (const n of runtimeNames(play)) earlier.add(n);
       plays.push(play);
     });
   }

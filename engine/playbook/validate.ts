@@ -125,8 +125,8 @@ function allTasks(nodes: TaskNode[], into: Task[] = []): Task[] {
   return into;
 }
 
-/** Names that exist at run time because some task of the play sets them. */
-function runtimeNames(play: Play): string[] {
+/** Names that exist at run time because some task of the play sets them (register, set_fact). */
+export function runtimeNames(play: Play): string[] {
   const out: string[] = [];
   for (const t of [...allTasks(play.tasks), ...play.handlers]) {
     if (t.register) out.push(t.register);
@@ -226,14 +226,22 @@ function checkBlock(c: VarCheck, b: Block, outer: Set<string>, outerGuards: Set<
   for (const list of [b.block, b.rescue, b.always]) checkNodes(c, list, known, guards);
 }
 
+export interface PlayCheckContext {
+  /**
+   * Names earlier plays register or set_fact: host state outlives its play. Per host they exist
+   * only where the earlier play ran; that is accepted rather than tracked.
+   */
+  earlier?: Iterable<string>;
+}
+
 /**
  * Checks the templates and expressions of a play. `hostSets` are the play's hosts grouped by the
  * variable names the inventory (and -e) defines for them: a name must be defined for every host
  * a task may run on. Undefined skips the undefined-name check; syntax is checked regardless.
  */
-export function checkPlayVariables(play: Play, hostSets: HostVarSet[] | undefined, problems: Problem[]): void {
+export function checkPlayVariables(play: Play, hostSets: HostVarSet[] | undefined, problems: Problem[], ctx: PlayCheckContext = {}): void {
   const base = hostSets
-    ? new Set([...MAGIC_VARIABLES, ...Object.keys(play.vars), ...runtimeNames(play), ...(play.gatherFacts ? FACT_VARIABLES : [])])
+    ? new Set([...MAGIC_VARIABLES, ...Object.keys(play.vars), ...runtimeNames(play), ...(ctx.earlier ?? []), ...(play.gatherFacts ? FACT_VARIABLES : [])])
     : undefined;
   const c = new VarCheck(problems, base, hostSets ?? [], undefined);
   const known = base ?? new Set<string>();

@@ -38,3 +38,13 @@ describe('validate: a variable must be defined on every host a task runs on', ()
     assert.deepEqual(problems, []);
   });
 });
+
+describe('validate: register and set_fact names carry into later plays', () => {
+  const dir = rootPath('test', 'fixtures', 'playbooks', 'plays');
+
+  it('a later play may use them; an earlier play may not use what a later one sets', () => {
+    assert.deepEqual(problemsOf(`${dir}/carried.yml`, `${dir}/inventory.ini`), [
+      "test/fixtures/playbooks/plays/carried.yml:6:15: undefined variable 'late_fact' in task 'debug' (field msg)",
+    ]);
+  });
+});
