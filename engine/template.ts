@@ -28,6 +28,8 @@ export class TemplateError extends PlayError {
     message: string,
     /** The undefined variable's path, when that is the problem. */
     readonly variable?: string,
+    /** From templateVariables: the problem alone and where it is inside the template text. */
+    readonly inner?: { reason: string; line?: number; col?: number },
   ) {
     super(message);
   }
@@ -112,7 +114,10 @@ function parse(text: string): Node {
   } catch (e) {
     const msg = (e as Error).message;
     const m = /^Parse error on line (\d+):\n[^\n]*\n(-*)\^\n([\s\S]*)$/.exec(msg);
-    if (m) throw new InnerError(`template syntax error: ${m[3].replace(/\n/g, ' ')}`, Number(m[1]), m[2].length + 1);
+    // The message's caret points into a 20-character excerpt (earlier lines included), not into
+    // the line: the lexer still holds where the offending token starts.
+    const at = (hb as unknown as { Parser?: { lexer?: { yylloc?: { first_line: number; first_column: number } } } }).Parser?.lexer?.yylloc;
+    if (m) throw new InnerError(`template syntax error: ${m[3].replace(/\n/g, ' ')}`, at ? at.first_line : Number(m[1]), at ? at.first_column + 1 : m[2].length + 1);
     const loc = / - (\d+):(\d+)$/.exec(msg);
     throw new InnerError(`template syntax error: ${msg.replace(/ - \d+:\d+$/, '')}`, loc ? Number(loc[1]) : undefined, loc ? Number(loc[2]) + 1 : undefined);
   }
@@ -297,12 +302,15 @@ function rootName(p: Node, s: Scope): string | undefined {
   return p.parts[0];
 }
 
-function collect(node: Node, s: Scope, out: Set<string>): void {
+/** First unguarded use of each root name, 1-based inside the template text. */
+type Uses = Map<string, { line: number; col: number }>;
+
+function collect(node: Node, s: Scope, out: Uses): void {
   const exprs = (params: Node[], hash: Node | undefined, lenientFirst: boolean) => {
     params.forEach((p, i) => {
       if (p.type === 'SubExpression') return call(p);
       const name = rootName(p, s);
-      if (name && !(lenientFirst && i === 0) && !s.guarded.has(name)) out.add(name);
+      if (name && !(lenientFirst && i === 0) && !s.guarded.has(name) && !out.has(name)) out.set(name, { line: p.loc.start.line, col: p.loc.start.column + 1 });
     });
     for (const pair of hash?.pairs ?? []) exprs([pair.value], undefined, false);
   };
@@ -339,15 +347,21 @@ function collect(node: Node, s: Scope, out: Set<string>): void {
  * Throws TemplateError (without a file position) on a syntax error or an unknown helper.
  */
 export function templateVariables(text: string): string[] {
+  return templateVariableUses(text).map((u) => u.name);
+}
+
+/** templateVariables with where each name is first used (line/col inside the text), for template files. */
+export function templateVariableUses(text: string): Array<{ name: string; line: number; col: number }> {
   if (!text.includes('{{')) return [];
   try {
-    const out = new Set<string>();
+    const out: Uses = new Map();
     collect(parse(text), { scoped: false, blockParams: new Set(), guarded: new Set() }, out);
-    return [...out];
+    return [...out].map(([name, at]) => ({ name, ...at }));
   } catch (e) {
     if (e instanceof InnerError) {
       const at = e.line !== undefined ? ` at line ${e.line}${e.col !== undefined ? ` column ${e.col}` : ''}` : '';
-      throw new TemplateError(`${e.message}${text.includes('\n') || e.line !== 1 ? at : e.col !== undefined ? ` at column ${e.col}` : ''}`);
+      const where = text.includes('\n') || e.line !== 1 ? at : e.col !== undefined ? ` at column ${e.col}` : '';
+      throw new TemplateError(`${e.message}${where}`, undefined, { reason: e.message, line: e.line, col: e.col });
     }
     throw e;
   }

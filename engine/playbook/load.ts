@@ -72,7 +72,7 @@ export function loadPlaybook(path: string, opts: LoadOptions = {}): Playbook {
         // validatePattern may already have said so.
         if (!problems.some((p) => p.pos?.line === at.line && p.pos?.file === at.file)) r.add(at, `hosts: ${e.message}`);
       }
-      checkPlayVariables(play, sets, problems, { earlier });
+      checkPlayVariables(play, sets, problems, { earlier, dir });
       for (const n of runtimeNames(play)) earlier.add(n);
       plays.push(play);
     });

@@ -2,12 +2,13 @@
 // always reported) and, when the caller knows the inventory's variables, every root name used
 // must be defined somewhere: inventory, play vars/vars_files, -e, block/task vars, register,
 // set_fact, the loop variable, facts (gather_facts) or the engine's magic variables.
-import type { Problem, SourcePos } from '../errors.js';
+import { formatPos, type Problem, type SourcePos } from '../errors.js';
 import { closest } from '../schema.js';
-import { templateVariables, TemplateError } from '../template.js';
+import { templateVariableUses, templateVariables, TemplateError } from '../template.js';
 import { expressionVariables, parseExpression, type ExprNode } from '../expr.js';
 import { getModule } from '../../modules/index.js';
 import type { Block, Play, Task, TaskCommon, TaskNode } from './types.js';
+import { localSrcFile } from './src-files.js';
 
 /** Variables the engine provides on every host (see runner/play.ts and the inventory). */
 export const MAGIC_VARIABLES = [
@@ -88,6 +89,20 @@ class VarCheck {
       if (!(e instanceof TemplateError)) throw e;
       this.problems.push({ pos: w.pos, field: w.field, message: `${e.message} ${describe(w)}` });
     }
+  }
+
+  /** A template file: problems at their line:col inside the file, naming the task that uses it. */
+  templateFile(path: string, text: string, known: Set<string>, owner: string, guarded: Set<string>): void {
+    let uses: ReturnType<typeof templateVariableUses>;
+    try {
+      uses = templateVariableUses(text);
+    } catch (e) {
+      if (!(e instanceof TemplateError)) throw e;
+      const at = e.inner?.line !== undefined ? { file: path, line: e.inner.line, col: e.inner.col } : { file: path };
+      this.problems.push({ pos: at, field: 'src', message: `${e.inner?.reason ?? e.message} ${owner}` });
+      return;
+    }
+    for (const u of uses) this.report([u.name], known, { pos: { file: path, line: u.line, col: u.col }, owner, field: '', key: owner }, guarded);
   }
 
   /** Syntax problems of expressions were reported while reading; only names matter here. */
@@ -207,6 +222,16 @@ function checkTask(c: VarCheck, t: Task, outer: Set<string>, outerGuards: Set<st
   c.expression(t.changedWhen, inLoop, at('changed_when'), guards);
   c.expression(t.failedWhen, inLoop, at('failed_when'), guards);
   c.expression(t.until?.filter((u) => u !== true), inLoop, at('until'), guards);
+  if (c.dir !== undefined) checkSrcFile(c, t, c.dir, inLoop, guards, owner);
+}
+
+/** A template's file is rendered with the task's variables: checked like its parameters. */
+function checkSrcFile(c: VarCheck, t: Task, dir: string, known: Set<string>, guards: Set<string>, owner: string): void {
+  const file = localSrcFile(t, dir);
+  if (!file) return;
+  const pos = t.paramPos.src ?? t.pos;
+  if ('problem' in file) c.problems.push({ pos, field: 'src', message: `${file.problem} ${owner}` });
+  else if (file.text !== undefined) c.templateFile(file.path, file.text, known, `(used by task '${t.name ?? t.module}' at ${formatPos(pos)})`, guards);
 }
 
 function checkNodes(c: VarCheck, nodes: TaskNode[], known: Set<string>, guards: Set<string>): void {
@@ -232,6 +257,8 @@ export interface PlayCheckContext {
    * only where the earlier play ran; that is accepted rather than tracked.
    */
   earlier?: Iterable<string>;
+  /** The playbook's directory: template and copy src files are found from it; undefined skips them. */
+  dir?: string;
 }
 
 /**
@@ -243,7 +270,7 @@ export function checkPlayVariables(play: Play, hostSets: HostVarSet[] | undefine
   const base = hostSets
     ? new Set([...MAGIC_VARIABLES, ...Object.keys(play.vars), ...runtimeNames(play), ...(ctx.earlier ?? []), ...(play.gatherFacts ? FACT_VARIABLES : [])])
     : undefined;
-  const c = new VarCheck(problems, base, hostSets ?? [], undefined);
+  const c = new VarCheck(problems, base, hostSets ?? [], ctx.dir);
   const known = base ?? new Set<string>();
   const none = new Set<string>();
   c.deep(play.vars, '', known, (p) => ({ pos: play.keyPos.vars ?? play.pos, owner: `in play '${play.name}'`, field: `vars.${p}` }));

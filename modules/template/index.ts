@@ -6,6 +6,9 @@ import { META_PARAMS, checkAbsolute } from '../file/params.js';
 import { applyContent, contentResult, diffContent, readContent, type ContentParams, type ContentState } from '../copy/content-file.js';
 import { readLocalSrc } from '../copy/local-src.js';
 
+/** Where src is looked up after the playbook's directory (`play validate` checks the same places). */
+export const TEMPLATE_DIR = rootPath('templates');
+
 export interface TemplateParams extends ContentParams {
   src: string;
 }
@@ -35,7 +38,7 @@ export const templateModule: Module<TemplateParams, ContentState> = {
   },
   async read(ctx, p) {
     // Rendering is pure, so it belongs to read: diff then compares plain bytes.
-    const src = await readLocalSrc(p.src, ctx.vars, rootPath('templates'));
+    const src = await readLocalSrc(p.src, ctx.vars, TEMPLATE_DIR);
     const text = renderFile(src.data.toString('utf8'), ctx.vars, { file: src.path, task: `template ${p.dest}` });
     return readContent(ctx, p.dest, Buffer.from(text, 'utf8'));
   },

@@ -1,9 +1,13 @@
 // prepareRun's checks that need the inventory: every problem found before any host is touched.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { prepareRun } from '../../engine/runner/run.js';
 import { ValidationError, formatProblem } from '../../engine/errors.js';
 import { rootPath } from '../../engine/paths.js';
+import { loadPlaybook } from '../../engine/playbook/load.js';
+import { localSrcFile } from '../../engine/playbook/src-files.js';
+import type { Task } from '../../engine/playbook/types.js';
+import { TEMPLATE_DIR } from '../../modules/template/index.js';
 
 const HOSTS = rootPath('test', 'fixtures', 'playbooks', 'hosts');
 
@@ -46,5 +50,33 @@ describe('validate: register and set_fact names carry into later plays', () => {
     assert.deepEqual(problemsOf(`${dir}/carried.yml`, `${dir}/inventory.ini`), [
       "test/fixtures/playbooks/plays/carried.yml:6:15: undefined variable 'late_fact' in task 'debug' (field msg)",
     ]);
+  });
+});
+
+describe('validate: template and copy source files', () => {
+  const dir = rootPath('test', 'fixtures', 'playbooks', 'files');
+
+  it('missing files at the src parameter; undefined names and syntax errors at their place in the template', () => {
+    assert.deepEqual(problemsOf(`${dir}/templates.yml`, `${dir}/inventory.ini`), expected(`${dir}/templates.expected`));
+  });
+
+  it('without the inventory names, files and template syntax are still checked', () => {
+    try {
+      loadPlaybook(`${dir}/templates.yml`);
+      assert.fail('expected a ValidationError');
+    } catch (e) {
+      assert.ok(e instanceof ValidationError);
+      const lines = e.problems.map((p) => formatProblem(p).replaceAll(`${rootPath()}/`, ''));
+      assert.deepEqual(lines, expected(`${dir}/templates.expected`).filter((l) => !l.includes('undefined variable')));
+    }
+  });
+
+  it("finds src in the project's templates/ when the playbook's directory lacks it, as the module does", () => {
+    const name = readdirSync(TEMPLATE_DIR).find((f) => statSync(`${TEMPLATE_DIR}/${f}`).isFile());
+    assert.ok(name, 'templates/ has a file');
+    const task = { kind: 'task', module: 'template', params: { src: name, dest: '/etc/x' } } as unknown as Task;
+    const found = localSrcFile(task, dir);
+    assert.deepEqual(found && 'path' in found ? found.path : found, `${TEMPLATE_DIR}/${name}`);
+    assert.equal(localSrcFile({ ...task, module: 'copy' }, dir) && 'problem' in localSrcFile({ ...task, module: 'copy' }, dir)!, true, 'copy has no templates/ fallback');
   });
 });
