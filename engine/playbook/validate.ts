@@ -37,7 +37,7 @@ export interface HostVarSet {
 const describe = (w: Where): string => (w.field ? `${w.owner} (field ${w.field})` : w.owner);
 
 /** At most a few host names: a fleet-wide problem must not print a thousand of them. */
-function someHosts(hosts: string[], max = 3): string {
+export function someHosts(hosts: string[], max = 3): string {
   return hosts.length > max ? `${hosts.slice(0, max).join(', ')}, …` : hosts.join(', ');
 }
 

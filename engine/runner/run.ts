@@ -10,6 +10,7 @@ import { PlayError, ValidationError, type Problem } from '../errors.js';
 import { rootPath } from '../paths.js';
 import { loadPlaybook } from '../playbook/load.js';
 import { hostVarSets } from '../playbook/host-sets.js';
+import { connectionProblems } from '../playbook/connection-checks.js';
 import type { HostVarSet } from '../playbook/validate.js';
 import { loadInventory, validatePattern, type Inventory } from '../inventory/index.js';
 import { ConnectionPool } from '../connection/pool.js';
@@ -100,8 +101,19 @@ export function prepareRun(opts: Pick<PlaybookRunOptions, 'playbook' | 'inventor
     else throw e;
     throw new ValidationError(problems);
   }
+  problems.push(...connectionProblems(playHosts(playbook, inventory, limitHosts), (h) => ({ ...inventory.hostVars(h), ...opts.extraVars }), (h) => {
+    const file = inventory.hostVars(h).inventory_file;
+    return typeof file === 'string' ? file : inventoryPaths.join(', ');
+  }));
   if (problems.length) throw new ValidationError(problems);
   return { playbook, inventory, inventoryPaths, limitHosts };
+}
+
+/** Every host some play selects (after --limit): the hosts the run may connect to. */
+function playHosts(playbook: Playbook, inventory: Inventory, limitHosts: Set<string> | undefined): Set<string> {
+  const out = new Set<string>();
+  for (const play of playbook.plays) for (const h of inventory.select(play.hosts)) if (!limitHosts || limitHosts.has(h)) out.add(h);
+  return out;
 }
 
 export async function runPlaybook(opts: PlaybookRunOptions, prepared = prepareRun(opts)): Promise<RunRecord> {

@@ -80,3 +80,17 @@ describe('validate: template and copy source files', () => {
     assert.equal(localSrcFile({ ...task, module: 'copy' }, dir) && 'problem' in localSrcFile({ ...task, module: 'copy' }, dir)!, true, 'copy has no templates/ fallback');
   });
 });
+
+describe('validate: connection variables of every host the plays select', () => {
+  const dir = rootPath('test', 'fixtures', 'playbooks', 'connection');
+  it('reports each mistake of each host, one line for a mistake a whole group shares; unselected hosts are not read', () => {
+    assert.deepEqual(problemsOf(`${dir}/site.yml`, `${dir}/inventory.ini`), expected(`${dir}/site.expected`));
+  });
+
+  it('--limit leaves out the hosts it excludes; -e overrides the inventory as at run time', () => {
+    assert.deepEqual(problemsOf(`${dir}/site.yml`, `${dir}/inventory.ini`, { limit: 'hv1:hv2' }), [
+      "test/fixtures/playbooks/connection/inventory.ini: host hv2: ansible_connection 'telnet' is not supported: use ssh or local",
+    ]);
+    assert.deepEqual(problemsOf(`${dir}/site.yml`, `${dir}/inventory.ini`, { limit: 'hv1:hv2', extraVars: { ansible_connection: 'local' } }), []);
+  });
+});
