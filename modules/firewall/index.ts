@@ -5,6 +5,7 @@ import { ModuleError } from '../../engine/errors.js';
 import { runChecked } from '../../engine/host.js';
 import { sh } from '../../engine/quote.js';
 import { dirname } from 'node:path/posix';
+import { lineBreakProblems } from '../file/line-checks.js';
 import { isMissingTable, parseCidr, parseNftTable, parsePort, type LiveTable } from './parse.js';
 import { desiredRules, diffTable, liveDeletes, renderNft, splitTable, type Desired } from './rules.js';
 
@@ -54,7 +55,7 @@ export const firewall: Module<FirewallParams, FirewallState> = {
     'transaction (create table, flush, rebuild): there is no moment without the rules.',
     'File facet (persist_file): the same ruleset rendered from templates/nftables-live-migration.nft.hbs;',
     'a file that differs is reported as its own change, apart from the live ruleset.',
-    'state: absent deletes the table and the persisted file.',
+    'state: absent deletes the table and the persisted file. A parameter with a line break is refused.',
   ].join('\n'),
   params: {
     table: { type: 'str', description: 'family and name of our table', default: 'inet live_migration' },
@@ -77,7 +78,15 @@ export const firewall: Module<FirewallParams, FirewallState> = {
   ],
 
   validate(p) {
-    const out: string[] = [];
+    // Every string here lands in an nft script or file: a line break would add lines to it.
+    const out = [
+      ...lineBreakProblems('table', p.table),
+      ...lineBreakProblems('ports', p.ports),
+      ...lineBreakProblems('extra_ports', p.extra_ports),
+      ...lineBreakProblems('allow_from', p.allow_from),
+      ...lineBreakProblems('persist_file', p.persist_file),
+    ];
+    if (out.length) return out;
     const t = TABLE_RE.exec(p.table.trim());
     if (!t) out.push(`table: expected 'FAMILY NAME' with FAMILY inet, ip or ip6 and a plain name, got '${p.table}'`);
     const ranges: Array<{ lo: number; hi: number; field: string }> = [];

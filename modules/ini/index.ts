@@ -5,6 +5,8 @@ import { META_PARAMS, checkAbsolute } from '../file/params.js';
 import { applyMeta, readPath } from '../file/meta.js';
 import { diffText, metaChanges, metaFacet, type PathInfo } from '../file/parse.js';
 import { setKeys, type IniChange } from './parse.js';
+import { iniKeyProblem, iniSectionProblem } from './checks.js';
+import { lineBreakProblem } from '../file/line-checks.js';
 
 export interface IniParams {
   path: string;
@@ -70,8 +72,10 @@ export const iniModule: Module<IniParams, IniState> = {
     'Each key is a facet: `PATH [section] key: old → new`. An existing key is updated in place; a missing key ' +
     'replaces its commented default (`#key = value`) when the file has one, else is appended at the end of its ' +
     'section (the section is created if needed). Comments, blank lines, line endings and the final newline stay ' +
-    'byte-identical. section unset = files without sections (qemu.conf). Values are written exactly as given: ' +
-    'quote strings yourself where the format needs it (`value: \'"0.0.0.0"\'`). A `[ … ]` list value may span ' +
+    'byte-identical. section unset = files without sections (qemu.conf). Values are written exactly as given, on ' +
+    'one line: quote strings yourself where the format needs it (`value: \'"0.0.0.0"\'`). A value, key or section ' +
+    'with a line break is refused, as is a key with `=` or starting with `[`, `#` or `;`, and a section name ' +
+    'with brackets: they would change the file\'s structure. A `[ … ]` list value already in the file may span ' +
     'lines (qemu.conf). In a file without sections the same string or list in the other quote style or ' +
     'spacing counts as in sync; in a file with sections quotes are part of the value.',
   params: {
@@ -99,6 +103,13 @@ export const iniModule: Module<IniParams, IniState> = {
     if (p.option === undefined && p.settings === undefined) errs.push('option/settings: give option (and value) or settings');
     if (p.option !== undefined && p.value === undefined && p.state === 'present') errs.push('value: required with option when state is present');
     if (p.value !== undefined && p.option === undefined) errs.push('value: needs option');
+    const problems = [
+      p.section === undefined ? undefined : iniSectionProblem('section', p.section),
+      p.option === undefined ? undefined : iniKeyProblem('option', p.option),
+      lineBreakProblem('value', p.value),
+      ...Object.entries(p.settings ?? {}).flatMap(([k, v]) => [iniKeyProblem(`settings.${k}`, k), lineBreakProblem(`settings.${k}`, v)]),
+    ];
+    for (const m of problems) if (m) errs.push(m);
     return errs;
   },
   async read(ctx, p) {

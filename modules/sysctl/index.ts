@@ -8,6 +8,7 @@ import type { ParamSchema } from '../../engine/schema.js';
 import { ModuleError } from '../../engine/errors.js';
 import { sh } from '../../engine/quote.js';
 import { markedScript, parseMarked, type Section } from '../../engine/facts-parse.js';
+import { lineBreakProblem } from '../file/line-checks.js';
 import { KEY_RE, canonicalKey, editSysctlFile, normalizeValue, parseKeySection, parseSysctlFile, procPath, whyReadOnly, writeProblem, type KeyRead } from './parse.js';
 
 export interface SysctlParams {
@@ -148,7 +149,7 @@ export const sysctl: Module<SysctlParams, SysctlState> = {
     'An unknown key, a read-only key, or one that cannot be written here (inside a network namespace',
     '`net.core.rmem_max` is read-only) is a clear error naming the key, found by read (so check mode sees it)',
     'and, after `sysctl -w`, by reading the value back. The file is written atomically with a backup, and',
-    'only our keys are edited.',
+    'only our keys are edited. A value with a line break is refused (it would add lines to the file).',
   ].join('\n'),
   params,
   examples: [
@@ -159,7 +160,13 @@ export const sysctl: Module<SysctlParams, SysctlState> = {
     const out: string[] = [];
     for (const k of Object.keys(p.settings ?? {})) {
       if (!KEY_RE.test(k) || k.includes('..')) out.push(`sysctl.settings: '${k}' is not a sysctl key name`);
+      else {
+        const lb = lineBreakProblem(`sysctl.settings.${k}`, p.settings[k]);
+        if (lb) out.push(lb);
+      }
     }
+    const fileLb = lineBreakProblem('sysctl.file', p.file);
+    if (fileLb) out.push(fileLb);
     if (p.persist && !p.file.startsWith('/')) out.push(`sysctl.file: '${p.file}' must be an absolute path`);
     if (Object.keys(p.settings ?? {}).length === 0) out.push('sysctl.settings: give at least one key');
     return out;

@@ -154,6 +154,16 @@ describe('firewall validation and facets', () => {
     assert.deepEqual(check({ table: 'ip lm', allow_from: ['fd00::/64'] }).problems, ["allow_from[0]: 'fd00::/64' cannot go in a table of family ip"]);
     assert.deepEqual(check({ state: 'absent' }).problems, []);
   });
+  it('refuses a line break in any parameter, naming it', () => {
+    const lb = 'must be a single line (it contains a line break, which would add lines to the file)';
+    assert.deepEqual(check({ table: 'inet\nlm', ports: '49152-49215\n', extra_ports: [16514, '16509\r'], allow_from: ['198.18.24.0/24', '198.18.25.0/24\n'], persist_file: '/etc/x\n.nft' }).problems, [
+      `table: ${lb}`,
+      `ports: ${lb}`,
+      `extra_ports[1]: ${lb}`,
+      `allow_from[1]: ${lb}`,
+      `persist_file: ${lb}`,
+    ]);
+  });
   it('reports file drift apart from live drift', () => {
     const { p } = check({ allow_from: ALLOW, extra_ports: 16514, persist_file: '/etc/nftables.d/live-migration.nft' });
     const liveT = parseNftTable(F('desired.json'), 'inet', 'live_migration');

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { rootPath } from '../../engine/paths.js';
 import { getKeys, setKeys } from '../../modules/ini/parse.js';
-import { diffIni, wantedKeys, type IniParams } from '../../modules/ini/index.js';
+import { diffIni, iniModule, wantedKeys, type IniParams } from '../../modules/ini/index.js';
+import { validateParams, type SchemaProblem } from '../../engine/schema.js';
 import type { PathInfo } from '../../modules/file/parse.js';
 
 // Real files: Debian 12's libvirt qemu.conf (no sections, `#key = value` defaults) and
@@ -224,5 +225,39 @@ describe('ini value comparison and quoting', () => {
 
   it('in a file with [sections] (plain ini) quotes are part of the value', () => {
     assert.equal(setKeys('[s]\nx = "a"\n', { x: "'a'" }, { section: 's' }).text, "[s]\nx = 'a'\n");
+  });
+});
+
+describe('ini validation refuses what would change the file structure', () => {
+  const check = (raw: Record<string, unknown>) => {
+    const problems: SchemaProblem[] = [];
+    const p = validateParams(iniModule.params, { path: '/etc/x.ini', ...raw }, problems) as unknown as IniParams;
+    assert.deepEqual(problems, []);
+    return iniModule.validate!(p);
+  };
+  const lb = 'must be a single line (it contains a line break, which would add lines to the file)';
+  it('a line break in value, option, section or a settings key/value', () => {
+    // The reviewer's repro: value "2\nevil = 1" set a second key.
+    assert.deepEqual(check({ section: 'a', option: 'x', value: '2\nevil = 1' }), [`value: ${lb}`]);
+    assert.deepEqual(check({ option: 'x\r', value: '1' }), [`option: ${lb}`]);
+    assert.deepEqual(check({ section: 'a]\n[b', option: 'x', value: '1' }), [`section: ${lb}`]);
+    assert.deepEqual(check({ settings: { ok: 'yes', 'k\n': 1, v: 'a\r\nb = 2' } }), [`settings.k\n: ${lb}`, `settings.v: ${lb}`]);
+  });
+  it('keys with =, a leading [ # ; or outer spaces; sections with brackets or outer spaces', () => {
+    assert.deepEqual(check({ settings: { 'a=b': 1, '[s]': 1, '#x': 1, ';x': 1, ' x': 1, '': 1 } }), [
+      'settings.a=b: key "a=b" cannot contain \'=\' (it would end the key there)',
+      'settings.[s]: key "[s]" cannot start with \'[\' (it would read as a section header)',
+      'settings.#x: key "#x" cannot start with \'#\' (it would read as a comment)',
+      'settings.;x: key ";x" cannot start with \';\' (it would read as a comment)',
+      'settings. x: key " x" cannot start or end with whitespace',
+      'settings.: a key cannot be empty',
+    ]);
+    assert.deepEqual(check({ section: 'a]b', option: 'x', value: '1' }), ['section: section "a]b" cannot contain \'[\' or \']\' (write the name without brackets)']);
+    assert.deepEqual(check({ section: ' a', option: 'x', value: '1' }), ['section: section " a" cannot start or end with whitespace']);
+    assert.deepEqual(check({ section: '', option: 'x', value: '1' }), ['section: a section name cannot be empty (leave section unset for keys outside any section)']);
+  });
+  it('accepts ordinary keys, PHP-style key[] and values with = # [ ]', () => {
+    assert.deepEqual(check({ section: 'Journal', settings: { Storage: 'volatile', 'extension[]': 'x.so', opts: 'a=b # [c]' } }), []);
+    assert.deepEqual(check({ option: 'migration_address', value: '"198.18.24.1"' }), []);
   });
 });

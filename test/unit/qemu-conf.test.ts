@@ -123,6 +123,19 @@ describe('qemu_conf validation and diff', () => {
     ]);
     assert.match(params({ settings: { x: { a: 1 } } }).problems[0], /settings\.x: a qemu.conf value must be/);
   });
+  it('refuses a line break in a value or list item, and keys that are not plain names', () => {
+    const { problems } = params({ settings: { migrate_tls_x509_cert_dir: '/etc/pki/x\nmigrate_tls_force = 0', cgroup_device_acl: ['/dev/null', '/dev/kvm\r'], 'user\n': 'qemu', 'a=b': 1, '#x': 1 } });
+    assert.deepEqual(problems, [
+      'settings.migrate_tls_x509_cert_dir: a qemu.conf string cannot contain a newline',
+      'settings.cgroup_device_acl: a qemu.conf string cannot contain a newline',
+    ]);
+    assert.deepEqual(params({ settings: { 'user\n': 'qemu', 'a=b': 1, '#x': 1, '[x': 1 } }).problems, [
+      'settings.user\n: not a qemu.conf key name',
+      'settings.a=b: not a qemu.conf key name',
+      'settings.#x: not a qemu.conf key name',
+      'settings.[x: not a qemu.conf key name',
+    ]);
+  });
   it('reports one change per key with the whole-file diff once, and nothing when in sync', () => {
     const { p } = params({ settings: { migrate_tls_force: 1, migration_port_min: 49152 }, verify_certs: false });
     const text = 'migration_port_min = 49152\n#migrate_tls_force = 0\n';

@@ -133,4 +133,12 @@ describe('sysctl diff', () => {
       "sysctl.file: 'rel.conf' must be an absolute path",
     ]);
   });
+  it('refuses a value or file with a line break (it would add lines to the drop-in)', () => {
+    assert.deepEqual(sysctl.validate!(params({ settings: { 'net.ipv4.tcp_mtu_probing': '1\nkernel.panic = 0', 'vm.swappiness': '1\r' }, file: '/etc/sysctl.d/x\n.conf' })), [
+      'sysctl.settings.net.ipv4.tcp_mtu_probing: must be a single line (it contains a line break, which would add lines to the file)',
+      'sysctl.settings.vm.swappiness: must be a single line (it contains a line break, which would add lines to the file)',
+      'sysctl.file: must be a single line (it contains a line break, which would add lines to the file)',
+    ]);
+    assert.deepEqual(sysctl.validate!(params({ settings: { 'net.ipv4.tcp_rmem': '4096 87380 16777216', 'vm.swappiness': 1 } })), []);
+  });
 });
