@@ -5,10 +5,11 @@ import { runChecked } from '../../engine/host.js';
 import { shQuote } from '../../engine/quote.js';
 import { applyMeta, readPath } from '../file/meta.js';
 import { diffText, metaChanges, metaFacet, type PathInfo } from '../file/parse.js';
+import type { ModeParam } from '../file/mode-param.js';
 
 export interface ContentParams {
   dest: string;
-  mode?: string;
+  mode?: ModeParam;
   owner?: string;
   group?: string;
   backup: boolean;

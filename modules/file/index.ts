@@ -4,6 +4,7 @@ import { runChecked } from '../../engine/host.js';
 import { ModuleError } from '../../engine/errors.js';
 import { shQuote } from '../../engine/quote.js';
 import { META_PARAMS, checkAbsolute } from './params.js';
+import type { ModeParam } from './mode-param.js';
 import { applyMeta, readPath } from './meta.js';
 import { metaChanges, type FileStat, type PathInfo } from './parse.js';
 
@@ -12,7 +13,7 @@ export type FileState = 'file' | 'directory' | 'absent' | 'touch' | 'link';
 export interface FileParams {
   path: string;
   state: FileState;
-  mode?: string;
+  mode?: ModeParam;
   owner?: string;
   group?: string;
   src?: string;

@@ -1,18 +1,16 @@
 // Parameter specs shared by every module that manages a path's metadata.
 import type { ParamSchema } from '../../engine/schema.js';
-import { validMode } from '../../engine/connection/base-host.js';
-
-function checkMode(v: string): string | undefined {
-  try {
-    validMode(v);
-    return undefined;
-  } catch (e) {
-    return (e as Error).message;
-  }
-}
+import { modeProblem } from './mode-param.js';
 
 export const META_PARAMS: ParamSchema = {
-  mode: { type: 'str', description: "Octal like '0644' (quote it in YAML) or symbolic like 'u=rw,g=r,o='.", check: checkMode },
+  mode: {
+    type: 'raw',
+    description:
+      "Octal like '0644' or symbolic like 'u=rw,g=r,o='; quote it. Unquoted, YAML reads 0644 as the number 644 but 0o644 " +
+      "as 420, so a number is taken as its digits (644, 0644 → '0644'; 1777, 4755) only when they read as a usual mode " +
+      'and its octal value does not; any other (420 from 0o644, 511 from 0o777, 888) is refused, not guessed.',
+    check: modeProblem,
+  },
   owner: { type: 'str', description: 'User name or numeric uid that owns the path.' },
   group: { type: 'str', description: 'Group name or numeric gid of the path.' },
 };

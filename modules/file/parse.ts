@@ -1,6 +1,7 @@
 // Pure parts shared by file, copy, template, ini and stat: `stat -c` output, file modes,
 // and the metadata facets (mode, owner, group) of a path.
 import type { Change } from '../../engine/module.js';
+import { modeText, type ModeParam } from './mode-param.js';
 
 /** The `stat -c` format read-path scripts use: type|octal mode|owner|group|uid|gid|size. */
 export const STAT_FORMAT = '%F|%a|%U|%G|%u|%g|%s';
@@ -31,7 +32,7 @@ export interface PathInfo {
 }
 
 export interface MetaWant {
-  mode?: string;
+  mode?: ModeParam;
   owner?: string;
   group?: string;
 }
@@ -116,7 +117,7 @@ function sameId(want: string, name: string, id: number): boolean {
 export function metaChanges(path: string, cur: FileStat | null, want: MetaWant, newType: FileType = 'file'): Change[] {
   const out: Change[] = [];
   if (want.mode !== undefined) {
-    const to = resolveMode(want.mode, cur?.mode ?? '0000', (cur?.type ?? newType) === 'directory');
+    const to = resolveMode(modeText(want.mode) as string, cur?.mode ?? '0000', (cur?.type ?? newType) === 'directory');
     if (!cur || cur.mode !== to) out.push({ path: `${path} mode`, from: cur?.mode, to });
   }
   if (want.owner !== undefined && (!cur || !sameId(want.owner, cur.owner, cur.uid))) {

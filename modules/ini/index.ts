@@ -2,6 +2,7 @@
 import type { Change, DiffResult, Module } from '../../engine/module.js';
 import { ModuleError } from '../../engine/errors.js';
 import { META_PARAMS, checkAbsolute } from '../file/params.js';
+import type { ModeParam } from '../file/mode-param.js';
 import { applyMeta, readPath } from '../file/meta.js';
 import { diffText, metaChanges, metaFacet, type PathInfo } from '../file/parse.js';
 import { setKeys, type IniChange } from './parse.js';
@@ -18,7 +19,7 @@ export interface IniParams {
   no_extra_spaces?: boolean;
   create: boolean;
   backup: boolean;
-  mode?: string;
+  mode?: ModeParam;
   owner?: string;
   group?: string;
 }
