@@ -55,6 +55,7 @@ export const firewall: Module<FirewallParams, FirewallState> = {
     'transaction (create table, flush, rebuild): there is no moment without the rules.',
     'File facet (persist_file): the same ruleset rendered from templates/nftables-live-migration.nft.hbs;',
     'a file that differs is reported as its own change, apart from the live ruleset.',
+    'An existing persist_file is replaced atomically, its previous content kept as PATH.<timestamp>~.',
     'state: absent deletes the table and the persisted file. A parameter with a line break is refused.',
   ].join('\n'),
   params: {
@@ -154,9 +155,12 @@ export const firewall: Module<FirewallParams, FirewallState> = {
     if (p.persist_file && changes.some((c) => !isLive(c))) {
       if (want) {
         await runChecked(ctx.host, sh`mkdir -p -- ${dirname(p.persist_file)}`);
-        await ctx.host.writeFile(p.persist_file, renderNft(want, [], p.persist_file), { mode: '0644' });
+        // A file of that name may be an operator's own: keep what it held.
+        const w = await ctx.host.writeFile(p.persist_file, renderNft(want, [], p.persist_file), { mode: '0644', backup: true });
+        if (w.backupPath) return { backups: [w.backupPath] };
       } else await runChecked(ctx.host, sh`rm -f -- ${p.persist_file}`);
     }
+    return {};
   },
 
   result(s) {

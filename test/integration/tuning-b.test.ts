@@ -198,6 +198,10 @@ describe('qemu_conf and firewall on the lab (tuneb)', function () {
 
     assert.equal((await task(hv1, 'firewall', params)).changes.length, 2);
     assert.equal(await probe(1), 'open');
+    // The replaced file's content is kept: it may have been an operator's own file of that name.
+    const backup = (await nsExec(ns, `ls -t ${PERSIST}.*~ | head -n 1`)).stdout.trim();
+    assert.match(backup, /live-migration\.nft\.\d{4}-\d\d-\d\d@.*~$/);
+    assert.equal((await nsExec(ns, `cat ${shQuote(backup)}`)).stdout, fileBefore);
     assert.match((await nsExec(ns, 'nft list tables')).stdout, /table ip other/, 'other tables are left alone');
   });
 
