@@ -4,7 +4,7 @@ import type { Change, DiffResult, Module, ModuleContext } from '../../engine/mod
 import type { ParamSchema } from '../../engine/schema.js';
 import { ModuleError } from '../../engine/errors.js';
 import { sh, shQuote } from '../../engine/quote.js';
-import { parseMarked } from '../../engine/facts-parse.js';
+import { markedScript, parseMarked, type Section } from '../../engine/facts-parse.js';
 import { parseLink, parsePeerSection, payloadFor, type LinkInfo, type PeerCheck } from './parse.js';
 
 export interface MtuParams {
@@ -31,7 +31,7 @@ const params: ParamSchema = {
     required: true,
     description: 'Wanted MTU in bytes (e.g. 9000 for jumbo frames).',
     // The upper bound is the device's (ip -d shows max_mtu); read checks it, so check mode sees it too.
-    check: (v: number) => (v >= 68 && v <= 2 ** 31 - 1 ? undefined : `must be at least 68, got ${v}`),
+    check: (v: number) => (v < 68 ? `must be at least 68, got ${v}` : v > 2 ** 31 - 1 ? `must be at most ${2 ** 31 - 1}, got ${v}` : undefined),
   },
   set: {
     type: 'bool',
@@ -47,10 +47,19 @@ const params: ParamSchema = {
   },
 };
 
+/** A peer's section: the full-size DF ping, then a small ping only when that fails. */
+function peerSection(p: MtuParams, peer: string, i: number): Section {
+  const big = sh`ping -M do -s ${payloadFor(p.mtu, peer)} -c 1 -W 1 ${peer}`;
+  const small = sh`ping -c 1 -W 1 ${peer}`;
+  return { name: `p${i}`, cmd: `${big}; r=$?; echo "@@big-rc $r"; if [ $r -ne 0 ]; then ${small}; echo "@@small-rc $?"; fi` };
+}
+
 /**
  * One script: the link as JSON, then — only if the link already has the wanted MTU — every peer
  * pinged in parallel (full size with DF; a small ping too when that fails, to tell "a hop drops
- * big frames" from "the peer does not answer").
+ * big frames" from "the peer does not answer"). Read only, so nothing is written: the pings run
+ * as the stages of one pipeline (all at once), each holding its output in a variable, then
+ * passing on the stages before it (cat) and adding its own section, so sections never interleave.
  */
 export function readScript(p: MtuParams): string {
   const dev = p.interface;
@@ -59,13 +68,9 @@ export function readScript(p: MtuParams): string {
     sh`cur=$(ip -o link show dev ${dev} 2>/dev/null | awk '{for (i = 1; i < NF; i++) if ($i == "mtu") print $(i + 1)}')`,
   ];
   if (p.verify_peers.length) {
-    const jobs = p.verify_peers.map((peer, i) => {
-      const big = sh`ping -M do -s ${payloadFor(p.mtu, peer)} -c 1 -W 1 ${peer}`;
-      const small = sh`ping -c 1 -W 1 ${peer}`;
-      return `{ ${big} >"$d/${i}" 2>&1; r=$?; echo "@@big-rc $r" >>"$d/${i}"; if [ $r -ne 0 ]; then ${small} >>"$d/${i}" 2>&1; echo "@@small-rc $?" >>"$d/${i}"; fi; } &`;
-    });
-    const dump = p.verify_peers.map((_, i) => `echo '@@play p${i}@@'; cat "$d/${i}"; printf '\\n@@play-rc 0@@\\n'`);
-    lines.push(`if [ "$cur" = ${p.mtu} ]; then`, 'd=$(mktemp -d)', ...jobs, 'wait', ...dump, 'rm -rf -- "$d"', 'fi');
+    // $(…) drops the section's final newline; printf puts it back. Stage 0 reads no stdin.
+    const stages = p.verify_peers.map((peer, i) => `{ s=$(${markedScript([peerSection(p, peer, i)])}); ${i ? 'cat; ' : ''}printf '%s\\n' "$s"; }`);
+    lines.push(`if [ "$cur" = ${p.mtu} ]; then`, stages.join(' |\n'), 'fi');
   }
   return lines.join('\n');
 }
@@ -125,7 +130,8 @@ export const mtu: Module<MtuParams, MtuState> = {
   description: [
     'Reads `ip -d -j link show dev X` (MTU and the device limits) and sets `ip link set dev X mtu N`.',
     'Changing the MTU is disruptive (the link flaps).',
-    '`verify_peers`: each peer gets `ping -M do -s MTU-28 -c 1 -W 1`, all in parallel in one round trip.',
+    '`verify_peers`: each peer gets `ping -M do -s MTU-28 -c 1 -W 1`, all in parallel in one round trip',
+    '(read writes nothing on the host, not even a temporary file).',
     'A peer that drops the full frame fails the task — also in check mode, since it is a read:',
     '"path MTU to 198.18.0.2 is below 9000 (a hop drops 8972-byte frames)". A peer that does not answer',
     'even a small ping is reported as such. The check runs only when the interface already has the wanted',

@@ -192,6 +192,18 @@ describe('tuning modules on the lab over real SSH (tunea)', function () {
       const r = await task(hv[2], mtu, { interface: 'eth1', mtu: 70000 }, true);
       assert.deepEqual(r.failures, ['eth1 mtu 70000 is above the device maximum 65535']);
     });
+
+    it('peers are pinged in parallel, each judged on its own', async () => {
+      await sh(0, 'ip link set dev eth1 mtu 9000');
+      await sh(1, 'ip link set dev eth1 mtu 9000');
+      // Two addresses nobody holds: each costs 2 s (full-size ping, then a small one) if run in turn.
+      const silent = [250, 251].map((n) => ip(0).replace(/\d+$/, String(n)));
+      const t0 = Date.now();
+      const r = await task(hv[0], mtu, { interface: 'eth1', mtu: 9000, verify_peers: [silent[0], ip(1), silent[1]] }, true);
+      const took = Date.now() - t0;
+      assert.deepEqual(r.failures, silent.map((a) => `cannot verify the path MTU to ${a}: it does not answer ping`));
+      assert.ok(took < 3500, `pings ran in turn (${took} ms)`);
+    });
   });
 
   it('facts in one round trip over SSH: the host\'s own eth1, veth driver, no libvirt there', async () => {

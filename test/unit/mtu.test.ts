@@ -58,6 +58,25 @@ describe('mtu (read-script output captured on veth in namespaces)', () => {
     const problems: SchemaProblem[] = [];
     validateParams(mtu.params, { interface: 'eth1', mtu: 60, verify_peers: ['-f', '198.18.0.2'] }, problems);
     assert.deepEqual(problems.map((p) => `${p.path.join('.')}: ${p.message}`), ['mtu: must be at least 68, got 60', "verify_peers.0: '-f' is not an address"]);
+    const big: SchemaProblem[] = [];
+    validateParams(mtu.params, { interface: 'eth1', mtu: 2 ** 31 }, big);
+    assert.deepEqual(big.map((p) => p.message), ['must be at most 2147483647, got 2147483648']);
+  });
+  it('the read script writes nothing: no temp dir, no redirection into a file', () => {
+    const script = readScript(params({}));
+    assert.doesNotMatch(script, /mktemp|\brm\b/);
+    // The only redirections left are stderr into stdout or /dev/null.
+    assert.doesNotMatch(script.replace(/2>&1|2>\/dev\/null/g, ''), />/);
+  });
+  it('the read script run for real (loopback peers) gives one section per peer, in order', () => {
+    const prm = params({ interface: 'lo', mtu: 65536, verify_peers: ['127.0.0.1', '127.0.0.2', '127.0.0.3'] });
+    const r = spawnSync('sh', ['-c', readScript(prm)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    assert.equal(r.status, 0, r.stderr);
+    const st = stateFromOutput(prm, r.stdout);
+    assert.equal(st.link?.mtu, 65536);
+    // lo's 65536 exceeds the largest IPv4 packet: ping refuses the full frame, the small one answers.
+    assert.deepEqual(st.peers?.map((c) => [c.peer, c.ok, c.reachable]), [['127.0.0.1', false, true], ['127.0.0.2', false, true], ['127.0.0.3', false, true]]);
+    assert.deepEqual([...r.stdout.matchAll(/^@@play (\w+)@@$/gm)].map((m) => m[1]), ['link', 'p0', 'p1', 'p2']);
   });
   it('the read script is valid POSIX sh and pings only at the wanted MTU', () => {
     const script = readScript(params({}));
