@@ -2,6 +2,7 @@
 // and the metadata facets (mode, owner, group) of a path.
 import type { Change } from '../../engine/module.js';
 import { modeText, type ModeParam } from './mode-param.js';
+import { ModuleError } from '../../engine/errors.js';
 
 /** The `stat -c` format read-path scripts use: type|octal mode|owner|group|uid|gid|size. */
 export const STAT_FORMAT = '%F|%a|%U|%G|%u|%g|%s';
@@ -49,7 +50,7 @@ export function parseStatLine(line: string): FileStat | null {
   const l = line.trim();
   if (l === 'missing') return null;
   const parts = l.split('|');
-  if (parts.length !== 7 || !/^[0-7]{1,4}$/.test(parts[1])) throw new Error(`unexpected stat output: ${JSON.stringify(line)}`);
+  if (parts.length !== 7 || !/^[0-7]{1,4}$/.test(parts[1])) throw new ModuleError(`stat printed ${JSON.stringify(line)}, not TYPE|MODE|OWNER|GROUP|UID|GID|SIZE`);
   const [type, mode, owner, group, uid, gid, size] = parts;
   return { type: fileType(type), mode: mode.padStart(4, '0'), owner, group, uid: Number(uid), gid: Number(gid), size: Number(size) };
 }
@@ -57,7 +58,7 @@ export function parseStatLine(line: string): FileStat | null {
 /** Output of the read-path script (see meta.ts): self line, target line, link target, parent. */
 export function parsePathInfo(path: string, stdout: string): PathInfo {
   const lines = stdout.split('\n');
-  if (lines.length < 4) throw new Error(`unexpected read output for ${path}: ${JSON.stringify(stdout)}`);
+  if (lines.length < 4) throw new ModuleError(`reading ${path} printed ${lines.length} line(s), not the 4 expected: ${JSON.stringify(stdout.slice(0, 200))}`);
   const self = parseStatLine(lines[0]);
   const info: PathInfo = { path, self, target: parseStatLine(lines[1]), parentExists: lines[3] === 'parent' };
   if (self?.type === 'link') info.linkTarget = lines[2];
@@ -81,7 +82,7 @@ export function resolveMode(desired: string, current: string, isDir: boolean): s
   let m = parseInt(current, 8);
   for (const clause of d.split(',')) {
     const c = /^([ugoa]*)([-+=])([rwxXst]*)$/.exec(clause);
-    if (!c) throw new Error(`invalid symbolic mode clause '${clause}'`);
+    if (!c) throw new ModuleError(`invalid symbolic mode clause '${clause}'`);
     const who = c[1] === '' || c[1].includes('a') ? 'ugo' : c[1];
     let bits = 0;
     for (const w of who) {

@@ -1,6 +1,7 @@
 // Pure parsers for the firewall module: addresses and ports in canonical form, and
 // `nft -j list table …` output as normalised rule tuples (compared as data, never as text).
 import { isIP } from 'node:net';
+import { ModuleError } from '../../engine/errors.js';
 
 /** One rule reduced to what matters for the diff. */
 export interface RuleTuple {
@@ -83,11 +84,11 @@ export interface Cidr {
 export function parseCidr(input: string): Cidr {
   const [addr, len, ...more] = String(input).trim().split('/');
   const kind = isIP(addr);
-  if (more.length || kind === 0) throw new Error(`'${input}' is not an IPv4 or IPv6 address or CIDR`);
+  if (more.length || kind === 0) throw new ModuleError(`'${input}' is not an IPv4 or IPv6 address or CIDR`);
   const bits = kind === 4 ? 32 : 128;
-  if (len !== undefined && !/^\d{1,3}$/.test(len)) throw new Error(`'${input}': prefix length must be a number`);
+  if (len !== undefined && !/^\d{1,3}$/.test(len)) throw new ModuleError(`'${input}': prefix length must be a number`);
   const n = len === undefined ? bits : Number(len);
-  if (n > bits) throw new Error(`'${input}': prefix length must be 0..${bits}`);
+  if (n > bits) throw new ModuleError(`'${input}': prefix length must be 0..${bits}`);
   let value: bigint;
   let text: (v: bigint) => string;
   if (kind === 4) {
@@ -98,7 +99,7 @@ export function parseCidr(input: string): Cidr {
     text = (v) => v6Text([...Array(8)].map((_, i) => Number((v >> BigInt(16 * (7 - i))) & 0xffffn)));
   }
   const hostBits = (1n << BigInt(bits - n)) - 1n;
-  if (value & hostBits) throw new Error(`'${input}' has host bits set: did you mean ${text(value & ~hostBits)}/${n}?`);
+  if (value & hostBits) throw new ModuleError(`'${input}' has host bits set: did you mean ${text(value & ~hostBits)}/${n}?`);
   return { family: kind === 4 ? 'ip' : 'ip6', text: n === bits ? text(value) : `${text(value)}/${n}` };
 }
 
@@ -110,11 +111,11 @@ export interface PortRange {
 /** `49152-49215`, `16514`, 16514 → a range; throws a sentence on anything else. */
 export function parsePort(input: string | number): PortRange {
   const m = /^\s*(\d{1,5})\s*(?:-\s*(\d{1,5})\s*)?$/.exec(String(input));
-  if (!m) throw new Error(`'${input}' is not a port or a port range like 49152-49215`);
+  if (!m) throw new ModuleError(`'${input}' is not a port or a port range like 49152-49215`);
   const lo = Number(m[1]);
   const hi = m[2] === undefined ? lo : Number(m[2]);
-  if (lo < 1 || hi > 65535) throw new Error(`'${input}': ports are 1..65535`);
-  if (lo > hi) throw new Error(`'${input}': the range starts above its end`);
+  if (lo < 1 || hi > 65535) throw new ModuleError(`'${input}': ports are 1..65535`);
+  if (lo > hi) throw new ModuleError(`'${input}': the range starts above its end`);
   return { lo, hi };
 }
 
@@ -193,7 +194,12 @@ export function ruleTuple(expr: Json[]): RuleTuple {
 
 /** Parses `nft -j list table FAMILY NAME` stdout. */
 export function parseNftTable(stdout: string, family: string, name: string): LiveTable {
-  const doc = JSON.parse(stdout) as Json;
+  let doc: Json;
+  try {
+    doc = JSON.parse(stdout) as Json;
+  } catch {
+    throw new ModuleError(`nft -j list table ${family} ${name} printed no JSON: ${JSON.stringify(stdout.slice(0, 200))}`);
+  }
   const items: Json[] = Array.isArray(doc?.nftables) ? doc.nftables : [];
   const live: LiveTable = { exists: false, chains: [], rules: {}, objects: [] };
   for (const item of items) {

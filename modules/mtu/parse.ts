@@ -1,4 +1,5 @@
 // Pure parsers for the mtu module: `ip -d -j link show dev X` and the don't-fragment pings.
+import { ModuleError } from '../../engine/errors.js';
 
 export interface LinkInfo {
   mtu: number;
@@ -9,8 +10,15 @@ export interface LinkInfo {
 
 /** `ip -d -j link show dev X` → the link's MTU and its limits (min_mtu/max_mtu come with -d). */
 export function parseLink(json: string): LinkInfo {
-  const arr = JSON.parse(json) as Array<Record<string, unknown>>;
-  if (!Array.isArray(arr) || arr.length !== 1 || typeof arr[0].mtu !== 'number') throw new Error(`unexpected ip -j link output: ${json.slice(0, 200)}`);
+  let arr: Array<Record<string, unknown>>;
+  try {
+    arr = JSON.parse(json) as Array<Record<string, unknown>>;
+  } catch {
+    throw new ModuleError(`ip -d -j link show printed no JSON (is iproute2 too old for -j?): ${JSON.stringify(json.slice(0, 200))}`);
+  }
+  if (!Array.isArray(arr) || arr.length !== 1 || typeof arr[0]?.mtu !== 'number') {
+    throw new ModuleError(`ip -d -j link show printed no single link with an mtu: ${JSON.stringify(json.slice(0, 200))}`);
+  }
   const l = arr[0];
   const num = (v: unknown) => (typeof v === 'number' ? v : null);
   return { mtu: l.mtu as number, minMtu: num(l.min_mtu), maxMtu: num(l.max_mtu), operstate: String(l.operstate ?? 'UNKNOWN') };
@@ -38,7 +46,7 @@ export interface PeerCheck {
 export function parsePeerSection(peer: string, text: string): PeerCheck {
   const big = /^@@big-rc (\d+)$/m.exec(text);
   const small = /^@@small-rc (\d+)$/m.exec(text);
-  if (!big) throw new Error(`no ping result for ${peer}: ${text.slice(0, 200)}`);
+  if (!big) throw new ModuleError(`the path check printed no ping result for ${peer}: ${JSON.stringify(text.slice(0, 200))}`);
   if (big[1] === '0') return { peer, ok: true };
   const complaint = text
     .slice(0, big.index)

@@ -1,5 +1,6 @@
 // libvirt's qemu.conf syntax (virConf): `key = value`, `#` comments, strings "…" or '…',
 // bare integers, lists [ "a", 1 ] that may span lines. Pure: parse, render, and edit in place.
+import { ModuleError } from '../../engine/errors.js';
 
 export type QemuValue = string | number | Array<string | number>;
 
@@ -79,17 +80,17 @@ function findCommented(lines: Line[], key: string): Span | undefined {
 export function renderValue(v: unknown): string {
   if (typeof v === 'boolean') return v ? '1' : '0';
   if (typeof v === 'number') {
-    if (!Number.isInteger(v)) throw new Error(`qemu.conf has no fractional numbers: ${v}`);
+    if (!Number.isInteger(v)) throw new ModuleError(`qemu.conf has no fractional numbers: ${v}`);
     return String(v);
   }
   if (typeof v === 'string') {
-    if (/[\r\n]/.test(v)) throw new Error('a qemu.conf string cannot contain a newline');
+    if (/[\r\n]/.test(v)) throw new ModuleError('a qemu.conf string cannot contain a newline');
     if (!v.includes('"')) return `"${v}"`;
     if (!v.includes("'")) return `'${v}'`;
-    throw new Error(`a qemu.conf string cannot hold both ' and ": ${v}`);
+    throw new ModuleError(`a qemu.conf string cannot hold both ' and ": ${v}`);
   }
   if (Array.isArray(v)) return v.length === 0 ? '[ ]' : `[ ${v.map(renderValue).join(', ')} ]`;
-  throw new Error(`a qemu.conf value must be a string, an integer, a boolean or a list, got ${JSON.stringify(v)}`);
+  throw new ModuleError(`a qemu.conf value must be a string, an integer, a boolean or a list, got ${JSON.stringify(v)}`);
 }
 
 /** Why a value cannot go into qemu.conf, or undefined when it can. */
@@ -191,7 +192,7 @@ export function setKeys(text: string, settings: Record<string, unknown>): string
   const lines = splitLines(text);
   const appended: string[] = [];
   for (const [key, desired] of Object.entries(settings)) {
-    if (!KEY_RE.test(key)) throw new Error(`invalid qemu.conf key '${key}'`);
+    if (!KEY_RE.test(key)) throw new ModuleError(`invalid qemu.conf key '${key}'`);
     const rendered = `${key} = ${renderValue(desired)}`;
     const active = findActive(lines, key);
     if (active.length > 0) {

@@ -4,6 +4,7 @@ import { rootPath } from '../../engine/paths.js';
 import { isMissingTable, parseCidr, parseNftTable, parsePort } from '../../modules/firewall/parse.js';
 import { desiredRules, diffTable, liveDeletes, renderNft, ruleText } from '../../modules/firewall/rules.js';
 import { firewall } from '../../modules/firewall/index.js';
+import { ModuleError } from '../../engine/errors.js';
 import { formatChange, normalizeDiff } from '../../engine/module.js';
 import { validateParams, type SchemaProblem } from '../../engine/schema.js';
 
@@ -173,5 +174,11 @@ describe('firewall validation and facets', () => {
     assert.deepEqual(d.map((c) => [c.path, c.from]), [['file /etc/nftables.d/live-migration.nft', 'differs']]);
     const missing = normalizeDiff(firewall.diff!({ live: liveT, file: null }, p)).changes;
     assert.deepEqual(missing.map((c) => [c.path, c.from]), [['file /etc/nftables.d/live-migration.nft', 'absent']]);
+  });
+});
+
+describe('firewall: unusual nft output is a task failure naming it, not an internal error', () => {
+  it('nft printing its text format (real `nft list table` output) instead of JSON', () => {
+    assert.throws(() => parseNftTable(F('list-table-text.out'), 'inet', 'live_migration'), (e: Error) => e instanceof ModuleError && /^nft -j list table inet live_migration printed no JSON: "table inet live_migration \{/.test(e.message));
   });
 });

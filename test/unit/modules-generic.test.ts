@@ -15,6 +15,7 @@ import { debugModule } from '../../modules/debug/index.js';
 import { setFactModule } from '../../modules/set_fact/index.js';
 import { assertModule, conditions } from '../../modules/assert/index.js';
 import { srcCandidates } from '../../modules/copy/local-src.js';
+import { ModuleError } from '../../engine/errors.js';
 
 const statDir = rootPath('test/fixtures/generic/stat');
 const info = (name: string, path = `/x/${name}`): PathInfo => parsePathInfo(path, readFileSync(join(statDir, `${name}.out`), 'utf8'));
@@ -43,6 +44,15 @@ describe('file parse: read-path output captured from real stat', () => {
       assert.equal(i.parentExists, e.parent);
     });
   }
+});
+
+describe('file parse: unusual host output is a task failure naming it, not an internal error', () => {
+  it('a line a profile script printed before the stat lines', () => {
+    assert.throws(() => parsePathInfo('/etc/hostname', readFileSync(rootPath('test/fixtures/generic/stat-unusual/banner-first.out'), 'utf8')), (e: Error) => e instanceof ModuleError && e.message === 'stat printed "Welcome to hv01 (printed by a profile script)", not TYPE|MODE|OWNER|GROUP|UID|GID|SIZE');
+  });
+  it('output cut short', () => {
+    assert.throws(() => parsePathInfo('/etc/x', 'missing\n'), (e: Error) => e instanceof ModuleError && e.message === 'reading /etc/x printed 2 line(s), not the 4 expected: "missing\\n"');
+  });
 });
 
 describe('file parse: symbolic modes resolve exactly like chmod', () => {

@@ -4,7 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { rootPath } from '../../engine/paths.js';
 import { formatChange, normalizeDiff } from '../../engine/module.js';
 import { validateParams, type SchemaProblem } from '../../engine/schema.js';
-import { payloadFor } from '../../modules/mtu/parse.js';
+import { parseLink, parsePeerSection, payloadFor } from '../../modules/mtu/parse.js';
+import { ModuleError } from '../../engine/errors.js';
 import { mtu, readScript, stateFromOutput, type MtuParams } from '../../modules/mtu/index.js';
 
 const fx = (name: string) => readFileSync(rootPath('test/fixtures/mtu', name), 'utf8');
@@ -92,5 +93,16 @@ describe('mtu set: false (verify only)', () => {
     const d = mtu.diff!(st, { interface: 'eth1', mtu: 9000, set: false, verify_peers: ['198.18.0.2'] }) as { changes: unknown[]; skip?: string };
     assert.deepEqual(d.changes, []);
     assert.equal(d.skip, 'path MTU check skipped: eth1 is at 1500, not 9000');
+  });
+});
+
+describe('mtu: unusual host output is a task failure naming it, not an internal error', () => {
+  it('ip printing text instead of JSON (real `ip -d link show` output)', () => {
+    assert.throws(() => parseLink(fx('link-text-not-json.out')), (e: Error) => e instanceof ModuleError && /^ip -d -j link show printed no JSON .*"1: lo: <LOOPBACK/.test(e.message));
+    assert.throws(() => parseLink('[]'), (e: Error) => e instanceof ModuleError && /no single link with an mtu: "\[\]"/.test(e.message));
+    assert.throws(() => parseLink('[null]'), ModuleError);
+  });
+  it('a peer section without its ping result', () => {
+    assert.throws(() => parsePeerSection('198.18.0.2', 'sh: 1: ping: not found\n'), (e: Error) => e instanceof ModuleError && e.message === 'the path check printed no ping result for 198.18.0.2: "sh: 1: ping: not found\\n"');
   });
 });

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { rootPath } from '../../engine/paths.js';
 import { parseConf, parseValue, renderValue, setKeys } from '../../modules/qemu_conf/parse.js';
 import { qemuConf } from '../../modules/qemu_conf/index.js';
+import { ModuleError } from '../../engine/errors.js';
 import { normalizeDiff } from '../../engine/module.js';
 import { validateParams, type SchemaProblem } from '../../engine/schema.js';
 
@@ -148,5 +149,13 @@ describe('qemu_conf validation and diff', () => {
     assert.equal(d.changes[0].after, 'migration_port_min = 49152\nmigrate_tls_force = 1\n');
     const after = d.changes[0].after!;
     assert.deepEqual(normalizeDiff(qemuConf.diff!({ ...state, text: after, entries: parseConf(after) }, p)).changes, []);
+  });
+});
+
+describe('qemu_conf: values it cannot write are ModuleErrors (a task failure, not an internal error)', () => {
+  it('renderValue and setKeys', () => {
+    assert.throws(() => renderValue(1.5), ModuleError);
+    assert.throws(() => renderValue(`a'b"c`), (e: Error) => e instanceof ModuleError && /both ' and "/.test(e.message));
+    assert.throws(() => setKeys('', { 'a b': 1 }), (e: Error) => e instanceof ModuleError && e.message === "invalid qemu.conf key 'a b'");
   });
 });
