@@ -28,10 +28,13 @@ export const commandModule: Module<CommandParams, CommandState> = {
   description:
     'In check mode the command is reported as "would run: CMD" (a pending change), never silently skipped. ' +
     'A non-zero exit fails the task; rc, stdout, stderr and stdout_lines still reach `register`. ' +
-    'The command runs with LC_ALL=C. cmd is shell text written by you; argv is a list of words, each quoted.',
+    'The command runs with LC_ALL=C. cmd is shell text run by /bin/sh, so unlike Ansible\'s command module ' +
+    '(and like its shell module) `;`, `|`, `>`, `&&`, globs and $VAR in it are the shell\'s. A value templated into ' +
+    'cmd is pasted in as text, not quoted: a variable holding `x; reboot` runs both. Pass values that come from ' +
+    'variables through argv, a list of words each quoted as one argument.',
   params: {
-    cmd: { type: 'str', description: 'Shell command line (the free-form value of `command: ...`).' },
-    argv: { type: 'list', elements: { type: 'str', description: 'one word' }, description: 'The command as a list of words; each is quoted.' },
+    cmd: { type: 'str', description: 'Shell command line (the free-form value of `command: ...`), run by /bin/sh; templated values are not quoted.' },
+    argv: { type: 'list', elements: { type: 'str', description: 'one word' }, description: 'The command as a list of words, each quoted: the safe way to pass values from variables.' },
     chdir: { type: 'str', description: 'Directory to run in.' },
     creates: { type: 'str', description: 'Skip when this path exists (relative paths are under chdir).' },
     removes: { type: 'str', description: 'Skip when this path does not exist.' },
