@@ -1,5 +1,6 @@
 // Pure parsers for `ethtool -k` (features), `-g` (rings), `-l` (channels) and `-i` (driver),
 // in the text format of ethtool 6.1, plus the feature-name table (short ↔ long ↔ kernel names).
+import { ModuleError } from '../../engine/errors.js';
 
 export interface FeatureState {
   on: boolean;
@@ -98,7 +99,7 @@ function parseLimits<K extends string>(text: string, labels: Record<string, K>, 
       seen = true;
     }
   }
-  if (!seen) throw new Error(`unrecognised ethtool ${what} output: ${JSON.stringify(text.slice(0, 200))}`);
+  if (!seen) throw new ModuleError(`unrecognised ethtool ${what} output: ${JSON.stringify(text.slice(0, 200))}`);
   return out;
 }
 

@@ -68,8 +68,8 @@ export const labState = (hosts: LabHost[]): Promise<HostState[]> => Promise.all(
 
 /**
  * Commands that change a host, from the modules' apply code (and Host.writeFile), plus the generic
- * ways a shell writes. The read scripts' own scratch space (`mktemp -d` under /tmp, removed with
- * `rm -rf -- "$d"` by mtu's path check) is not host state and matches none of these.
+ * ways a shell writes. No read script writes anything, scratch files included (mtu's path check
+ * keeps its ping output in shell variables).
  */
 export const WRITE_COMMANDS: ReadonlyArray<{ name: string; re: RegExp }> = [
   { name: 'sysctl -w', re: /\bsysctl\s+(?:-\S+\s+)*?(?:-\w*w\b|-p\b|--system\b|--load\b|--write\b)/ }, // sysctl apply
