@@ -41,6 +41,8 @@ export interface Host {
   readonly name: string;
   /** Runs a command through `sh -c`; resolves on any exit code (never throws on non-zero). */
   run(command: string, opts?: RunOptions): Promise<RunResult>;
+  /** Like run, but stdout as bytes: for output that carries file content (binary-safe). */
+  runBytes(command: string, opts?: RunOptions): Promise<Omit<RunResult, 'stdout'> & { stdout: Buffer }>;
   /** Reads a whole file; null if it does not exist. */
   readFile(path: string, opts?: { become?: boolean; becomeUser?: string }): Promise<Buffer | null>;
   /** Writes atomically (temp file in the same directory + rename), keeping mode/owner. */

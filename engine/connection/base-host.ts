@@ -67,6 +67,11 @@ export abstract class BaseHost implements Host {
     return r;
   }
 
+  async runBytes(command: string, opts: RunOptions = {}): Promise<Omit<RunResult, 'stdout'> & { stdout: Buffer }> {
+    const r = await this.runRaw(command, opts);
+    return { stdout: r.stdout, stderr: r.stderr.toString('utf8'), code: r.code, signal: r.signal };
+  }
+
   async run(command: string, opts: RunOptions = {}): Promise<RunResult> {
     const r = await this.runRaw(command, opts);
     return { stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8'), code: r.code, signal: r.signal };

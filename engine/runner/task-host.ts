@@ -19,6 +19,7 @@ export function taskHost(base: Host, become: boolean, becomeUser: string | undef
   return {
     name: base.name,
     run: async (cmd: string, opts?: RunOptions) => base.run(cmd, bounded(withBecome(opts))),
+    runBytes: async (cmd: string, opts?: RunOptions) => base.runBytes(cmd, bounded(withBecome(opts))),
     readFile: (path: string, opts?: { become?: boolean; becomeUser?: string }) => base.readFile(path, withBecome(opts)),
     writeFile: (path: string, content: string | Buffer, opts?: WriteOptions) => base.writeFile(path, content, withBecome(opts)),
     close: () => base.close(),

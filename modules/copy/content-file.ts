@@ -3,7 +3,7 @@ import type { ApplyOutcome, Change, DiffResult, ModuleContext } from '../../engi
 import { ModuleError } from '../../engine/errors.js';
 import { runChecked } from '../../engine/host.js';
 import { shQuote } from '../../engine/quote.js';
-import { applyMeta, readPath } from '../file/meta.js';
+import { applyMeta, readPathWithContent } from '../file/meta.js';
 import { diffText, metaChanges, metaFacet, type PathInfo } from '../file/parse.js';
 import type { ModeParam } from '../file/mode-param.js';
 
@@ -26,9 +26,8 @@ export interface ContentState {
 }
 
 export async function readContent(ctx: ModuleContext, dest: string, want: Buffer): Promise<ContentState> {
-  const info = await readPath(ctx.host, dest);
-  const current = info.target?.type === 'file' ? await ctx.host.readFile(dest) : null;
-  return { info, current, want };
+  const { info, content } = await readPathWithContent(ctx.host, dest);
+  return { info, current: content, want };
 }
 
 const bytes = (n: number) => `${n} byte${n === 1 ? '' : 's'}`;

@@ -24,6 +24,26 @@ export async function readPath(host: Host, path: string): Promise<PathInfo> {
   return parsePathInfo(path, r.stdout);
 }
 
+/**
+ * readPath and, when it is a regular file, its content — in the same round trip: the four lines
+ * of readPathScript, then the bytes of the file. copy, template and ini read (and the engine
+ * re-reads after apply) through this, so each read is one exec instead of two.
+ */
+export async function readPathWithContent(host: Host, path: string): Promise<{ info: PathInfo; content: Buffer | null }> {
+  const cmd = `${readPathScript(path)}
+if [ -f "$p" ]; then cat -- "$p" || exit 6; fi`;
+  const r = await host.runBytes(cmd);
+  if (r.code !== 0) throw new CommandFailedError(host.name, `read ${path}`, r.code, r.stderr, r.signal);
+  let end = -1;
+  for (let n = 0; n < 4; n++) {
+    end = r.stdout.indexOf(10, end + 1);
+    if (end < 0) break;
+  }
+  const head = end < 0 ? r.stdout.toString('utf8') : r.stdout.subarray(0, end + 1).toString('utf8');
+  const info = parsePathInfo(path, head);
+  return { info, content: info.target?.type === 'file' ? r.stdout.subarray(end + 1) : null };
+}
+
 /** chmod/chown/chgrp for the metadata changes among `changes` (the resolved octal mode is used). */
 export async function applyMeta(host: Host, path: string, changes: Change[], isLink = false): Promise<void> {
   const p = shQuote(path);

@@ -3,7 +3,7 @@ import type { Change, DiffResult, Module } from '../../engine/module.js';
 import { ModuleError } from '../../engine/errors.js';
 import { META_PARAMS, checkAbsolute } from '../file/params.js';
 import type { ModeParam } from '../file/mode-param.js';
-import { applyMeta, readPath } from '../file/meta.js';
+import { applyMeta, readPathWithContent } from '../file/meta.js';
 import { diffText, metaChanges, metaFacet, type PathInfo } from '../file/parse.js';
 import { setKeys, type IniChange } from './parse.js';
 import { iniKeyProblem, iniSectionProblem } from './checks.js';
@@ -114,8 +114,7 @@ export const iniModule: Module<IniParams, IniState> = {
     return errs;
   },
   async read(ctx, p) {
-    const info = await readPath(ctx.host, p.path);
-    const buf = info.target?.type === 'file' ? await ctx.host.readFile(p.path) : null;
+    const { info, content: buf } = await readPathWithContent(ctx.host, p.path);
     if (buf !== null && diffText(buf) === undefined) throw new ModuleError(`${p.path} is not a text file`);
     return { info, text: buf === null ? null : buf.toString('utf8') };
   },

@@ -75,7 +75,7 @@ describe('facts (captured on this Debian 12 machine, in a namespace, and a hyper
   it('gathers for real on this machine in one round trip', async () => {
     const host = new LocalHost('local');
     let calls = 0;
-    const counting = { ...host, name: 'local', run: (c: string, o?: object) => (calls++, host.run(c, o)), readFile: host.readFile.bind(host), writeFile: host.writeFile.bind(host), close: async () => {} };
+    const counting = { ...host, name: 'local', run: (c: string, o?: object) => (calls++, host.run(c, o)), runBytes: host.runBytes.bind(host), readFile: host.readFile.bind(host), writeFile: host.writeFile.bind(host), close: async () => {} };
     const f = await gatherFacts(counting);
     assert.equal(calls, 1);
     assert.ok(f.kernel && f.hostname && f.cpu && f.cpu.count >= 1 && f.interfaces.lo);
