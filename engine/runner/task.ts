@@ -344,21 +344,33 @@ export async function runTask(given: TaskRun): Promise<TaskOutcome> {
   }
 }
 
+/** Root names a task reads (its when and parameters), computed once per task, not per host. */
+const namesRead = new WeakMap<object, string[]>();
+
+function taskNames(run: TaskRun, conds: Array<string | boolean>): string[] {
+  const key = run.task;
+  let names = namesRead.get(key);
+  if (!names) {
+    const found = new Set<string>();
+    for (const c of conds) if (typeof c === 'string') for (const n of expressionVariables(c)) found.add(n);
+    const walk = (v: unknown): void => {
+      if (typeof v === 'string' && v.includes('{{')) for (const n of templateVariables(v)) found.add(n);
+      else if (Array.isArray(v)) v.forEach(walk);
+      else if (v && typeof v === 'object') Object.values(v).forEach(walk);
+    };
+    walk(run.task.params);
+    names = [...found];
+    namesRead.set(key, names);
+  }
+  return names;
+}
+
 /** The first registered variable the task reads (when or parameters) that is only a preview. */
 function dependsOnPreview(run: TaskRun, conds: Array<string | boolean>): string | undefined {
-  const isPreview = (name: string) => {
+  return taskNames(run, conds).find((name) => {
     const v = run.vars[name] as { preview?: unknown } | undefined;
     return v !== null && typeof v === 'object' && v.preview === true;
-  };
-  const names = new Set<string>();
-  for (const c of conds) if (typeof c === 'string') for (const n of expressionVariables(c)) names.add(n);
-  const walk = (v: unknown): void => {
-    if (typeof v === 'string' && v.includes('{{')) for (const n of templateVariables(v)) names.add(n);
-    else if (Array.isArray(v)) v.forEach(walk);
-    else if (v && typeof v === 'object') Object.values(v).forEach(walk);
-  };
-  walk(run.task.params);
-  return [...names].find(isPreview);
+  });
 }
 
 const HIDDEN = 'hidden by no_log';
