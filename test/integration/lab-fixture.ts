@@ -4,6 +4,8 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { labDown, labUp, readCommandsLog, type LabInfo } from '../../engine/lab/index.js';
 import { sshdPaths } from '../../engine/lab/sshd.js';
+import { ConnectionPool } from '../../engine/connection/pool.js';
+import type { BaseHost } from '../../engine/connection/base-host.js';
 
 export type { LabInfo, LabHost } from '../../engine/lab/index.js';
 export { stopHost, startHost } from '../../engine/lab/index.js';
@@ -54,4 +56,24 @@ export function nsExec(ns: string, cmd: string, opts: { check?: boolean; stdin?:
     if (opts.stdin === undefined) child.stdin?.end();
     else child.stdin?.end(opts.stdin);
   });
+}
+
+/**
+ * One real SSH connection per lab host through the engine's own pool (strict host keys from the
+ * lab's known_hosts), in lab order. Close with `pool.closeAll()`.
+ */
+export async function connectLab(lab: LabInfo): Promise<{ pool: ConnectionPool; hosts: BaseHost[] }> {
+  const pool = new ConnectionPool({ onWarning: () => {} });
+  const hosts = await Promise.all(
+    lab.hosts.map((h) =>
+      pool.get(h.name, {
+        ansible_host: h.address,
+        ansible_port: h.port,
+        ansible_user: 'root',
+        ansible_ssh_private_key_file: lab.keyPath,
+        play_known_hosts_file: lab.knownHostsPath,
+      }),
+    ),
+  );
+  return { pool, hosts };
 }

@@ -20,8 +20,8 @@ import { iniModule } from '../../modules/ini/index.js';
 import { statModule } from '../../modules/stat/index.js';
 import { serviceModule } from '../../modules/service/index.js';
 import { shQuote } from '../../engine/quote.js';
-import { ConnectionPool } from '../../engine/connection/pool.js';
-import { nsExec, startLab, stopLab, type LabInfo } from './lab-fixture.js';
+import type { ConnectionPool } from '../../engine/connection/pool.js';
+import { connectLab, nsExec, startLab, stopLab, type LabInfo } from './lab-fixture.js';
 
 interface Outcome {
   changes: Change[];
@@ -299,18 +299,7 @@ describe('generic modules on the lab over real SSH (gen)', function () {
       for (const d of ['init.d', ...RC_DIRS]) mkdirSync(join(overlay, d), { recursive: true });
       writeFileSync(join(overlay, 'init.d', 'play-testd'), initScript(runDir(h.ns)), { mode: 0o755 });
     }
-    pool = new ConnectionPool({ onWarning: () => {} });
-    hosts = await Promise.all(
-      lab.hosts.map((h) =>
-        pool.get(h.name, {
-          ansible_host: h.address,
-          ansible_port: h.port,
-          ansible_user: 'root',
-          ansible_ssh_private_key_file: lab.keyPath,
-          play_known_hosts_file: lab.knownHostsPath,
-        }),
-      ),
-    );
+    ({ pool, hosts: hosts } = await connectLab(lab));
     tpl = mkdtempSync(join(tmpdir(), 'play-gen-tpl-'));
     writeFileSync(join(tpl, 'migration.conf.j2'), '# {{ inventory_hostname }}\nmigration_address = "{{ migration_ip }}"\n');
   });

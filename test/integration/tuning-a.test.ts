@@ -2,7 +2,7 @@
 // timelines (apply → changed, again → nothing, check → drift reported and nothing changed, a change
 // behind our back detected and named) and every clear-error path of the three modules.
 import assert from 'node:assert/strict';
-import { ConnectionPool } from '../../engine/connection/pool.js';
+import type { ConnectionPool } from '../../engine/connection/pool.js';
 import type { Host } from '../../engine/host.js';
 import { PlayError } from '../../engine/errors.js';
 import { formatChange, normalizeDiff, unconverged, type Module } from '../../engine/module.js';
@@ -11,7 +11,7 @@ import { gatherFacts } from '../../engine/facts.js';
 import { ethtool } from '../../modules/ethtool/index.js';
 import { sysctl } from '../../modules/sysctl/index.js';
 import { mtu } from '../../modules/mtu/index.js';
-import { nsExec, startLab, stopLab, type LabInfo } from './lab-fixture.js';
+import { connectLab, nsExec, startLab, stopLab, type LabInfo } from './lab-fixture.js';
 
 const NAME = 'tunea';
 const OCTET = 23;
@@ -56,18 +56,7 @@ describe('tuning modules on the lab over real SSH (tunea)', function () {
 
   before(async () => {
     lab = await startLab({ name: NAME, hosts: 3, octet: OCTET }); // downs leftovers of a crashed run first
-    pool = new ConnectionPool({ onWarning: () => {} });
-    hv = await Promise.all(
-      lab.hosts.map((h) =>
-        pool.get(h.name, {
-          ansible_host: h.address,
-          ansible_port: h.port,
-          ansible_user: 'root',
-          ansible_ssh_private_key_file: lab.keyPath,
-          play_known_hosts_file: lab.knownHostsPath,
-        }),
-      ),
-    );
+    ({ pool, hosts: hv } = await connectLab(lab));
   });
 
   after(async () => {

@@ -3,10 +3,8 @@
 // proof that the nftables table really lets only the allowed peer reach port 49152.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { BaseHost, type RawResult } from '../../engine/connection/base-host.js';
+import { readFileSync } from 'node:fs';
+import type { BaseHost } from '../../engine/connection/base-host.js';
 import { formatChange, normalizeDiff, unconverged, type Change, type Module } from '../../engine/module.js';
 import { validateParams, type SchemaProblem } from '../../engine/schema.js';
 import { rootPath } from '../../engine/paths.js';
@@ -14,33 +12,11 @@ import { shQuote } from '../../engine/quote.js';
 import { qemuConf } from '../../modules/qemu_conf/index.js';
 import { firewall } from '../../modules/firewall/index.js';
 import { setKeys } from '../../modules/qemu_conf/parse.js';
-import { nsExec, startLab, stopLab, type LabInfo } from './lab-fixture.js';
+import { connectLab, nsExec, startLab, stopLab, type LabInfo } from './lab-fixture.js';
+import type { ConnectionPool } from '../../engine/connection/pool.js';
 
 const NAME = 'tuneb';
 const OCTET = 24;
-
-/** A real SSH Host through the OpenSSH client, one ControlMaster per host (the pool is another part's). */
-class OpenSshHost extends BaseHost {
-  constructor(name: string, private readonly args: string[]) {
-    super(name);
-  }
-  protected execRaw(command: string, stdin: Buffer | undefined): Promise<RawResult> {
-    return new Promise((resolve, reject) => {
-      const child = spawn('ssh', [...this.args, command], { stdio: ['pipe', 'pipe', 'pipe'] });
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
-      child.stdout.on('data', (b: Buffer) => out.push(b));
-      child.stderr.on('data', (b: Buffer) => err.push(b));
-      child.on('error', reject);
-      child.on('close', (code, signal) => resolve({ stdout: Buffer.concat(out), stderr: Buffer.concat(err), code, signal }));
-      child.stdin.on('error', () => {});
-      child.stdin.end(stdin ?? Buffer.alloc(0));
-    });
-  }
-  async close(): Promise<void> {
-    await new Promise((r) => spawn('ssh', [...this.args.slice(0, -1), '-O', 'exit', this.args[this.args.length - 1]], { stdio: 'ignore' }).on('close', r));
-  }
-}
 
 interface Outcome {
   changes: Change[];
@@ -82,29 +58,23 @@ rm -f ca-key.pem *.srl`;
 describe('qemu_conf and firewall on the lab (tuneb)', function () {
   this.timeout(60_000);
   let lab: LabInfo;
-  let ctlDir: string;
-  const hosts: OpenSshHost[] = [];
+  let pool: ConnectionPool;
+  let hosts: BaseHost[] = [];
   const listeners: ChildProcess[] = [];
   const QEMU_CONF = '/etc/libvirt/qemu.conf';
   const DEBIAN = readFileSync(rootPath('test/fixtures/qemu_conf/debian12-qemu.conf'), 'utf8');
 
   before(async () => {
     lab = await startLab({ name: NAME, hosts: 3, octet: OCTET });
-    ctlDir = mkdtempSync(join(tmpdir(), 'play-tuneb-'));
-    for (const h of lab.hosts) {
-      const args = ['-i', lab.keyPath, '-o', `UserKnownHostsFile=${lab.knownHostsPath}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes',
-        '-o', 'ControlMaster=auto', '-o', `ControlPath=${ctlDir}/${h.name}`, '-o', 'ControlPersist=60', '-p', String(h.port), `root@${h.address}`];
-      hosts.push(new OpenSshHost(h.name, args));
-      await nsExec(h.ns, `cat > ${QEMU_CONF}`, { stdin: DEBIAN });
-    }
+    ({ pool, hosts } = await connectLab(lab));
+    for (const h of lab.hosts) await nsExec(h.ns, `cat > ${QEMU_CONF}`, { stdin: DEBIAN });
     await nsExec(lab.hosts[0].ns, `sh -c ${shQuote(MKPKI)} mkpki /etc/libvirt/pki-good good`);
     await nsExec(lab.hosts[1].ns, `sh -c ${shQuote(MKPKI)} mkpki /etc/libvirt/pki-bad bad`);
   });
   after(async () => {
     for (const l of listeners) if (l.pid) process.kill(l.pid);
-    for (const h of hosts) await h.close();
+    await pool?.closeAll();
     await stopLab(NAME);
-    if (ctlDir) rmSync(ctlDir, { recursive: true, force: true });
   });
 
   const tls = (dir: string) => ({
