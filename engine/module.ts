@@ -21,6 +21,8 @@ export interface Change {
    * the convergence re-read after apply ignores it (see `unconverged`).
    */
   action?: boolean;
+  /** The message once applied, for actions ("ran: cmd" where `message` says "would run: cmd"). */
+  done?: string;
 }
 
 /** A diff may also carry findings that fail the task even in check mode (path MTU too small). */

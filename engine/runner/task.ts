@@ -119,7 +119,7 @@ async function moduleLoop(run: TaskRun, mod: Module, params: Record<string, unkn
   const d = normalizeDiff(mod.diff!(state, params));
   const warnings = [...(d.warnings ?? [])];
   if (d.failures && d.failures.length > 0) {
-    return { status: 'failed', changes: d.changes, msg: d.failures.join('\n'), warnings };
+    return { status: 'failed', changes: d.changes.map((c) => reported(c, false)), msg: d.failures.join('\n'), warnings };
   }
   if (d.changes.length === 0 && d.skip) return { status: 'skipped', changes: [], warnings, msg: d.skip };
   if (d.changes.length === 0) return { status: 'ok', changes: [], warnings, data: mod.result?.(state, params) };
@@ -127,14 +127,14 @@ async function moduleLoop(run: TaskRun, mod: Module, params: Record<string, unkn
     // A command that would run has no output yet: registering a made-up result (rc 0) would
     // let later conditions judge data that does not exist.
     const preview = d.changes.every((c) => c.action);
-    return { status: 'changed', changes: d.changes, warnings, preview, data: preview ? undefined : mod.result?.(state, params) };
+    return { status: 'changed', changes: d.changes.map((c) => reported(c, false)), warnings, preview, data: preview ? undefined : mod.result?.(state, params) };
   }
 
   let applied: ApplyOutcome | void;
   try {
     applied = await mod.apply!(ctx, params, d.changes, state);
   } catch (e) {
-    if (e instanceof PlayError) e.attempted = d.changes; // the host may hold some of them now
+    if (e instanceof PlayError) e.attempted = d.changes.map((c) => reported(c, false)); // the host may hold some of them now
     throw e;
   }
   warnings.push(...(applied?.warnings ?? []));
@@ -146,12 +146,12 @@ async function moduleLoop(run: TaskRun, mod: Module, params: Record<string, unkn
     const left = unconverged(d2);
     if (left.length > 0) {
       const e = new ConvergenceError(`did not converge on ${targetName}: after apply, still ${left.map(formatChange).join('; ')}`);
-      e.attempted = d.changes;
+      e.attempted = d.changes.map(asDone);
       if (applied?.backups?.length) e.data = { backup_file: applied.backups[0], backups: applied.backups };
       throw e;
     }
     if (d2.failures && d2.failures.length > 0) {
-      return { status: 'failed', changes: d.changes, msg: d2.failures.join('\n'), warnings: [...warnings, ...(d2.warnings ?? [])] };
+      return { status: 'failed', changes: d.changes.map(asDone), msg: d2.failures.join('\n'), warnings: [...warnings, ...(d2.warnings ?? [])] };
     }
     data = { ...(mod.result?.(again, params) ?? {}), ...(data ?? {}) };
   }
@@ -159,14 +159,15 @@ async function moduleLoop(run: TaskRun, mod: Module, params: Record<string, unkn
   return { status: 'changed', changes: d.changes.map(asDone), warnings, data };
 }
 
-const PAST: Record<string, string> = { run: 'ran', restart: 'restarted', reload: 'reloaded', start: 'started', stop: 'stopped', create: 'created', remove: 'removed', delete: 'deleted' };
-
-/** Pending wording ("would run: x") becomes what happened ("ran: x") once applied. */
-function asDone(c: Change): Change {
-  const m = c.message && /^would (\w+)(.*)$/s.exec(c.message);
-  if (!m) return c;
-  return { ...c, message: PAST[m[1]] ? `${PAST[m[1]]}${m[2]}` : `done: ${m[1]}${m[2]}` };
+/**
+ * The change as reported: an applied action reads as what happened ("ran: x"); `done` itself
+ * never leaves the engine (it is wording, and may repeat a command that redaction must see once).
+ */
+function reported(c: Change, applied: boolean): Change {
+  const { done, ...rest } = c;
+  return applied && done !== undefined ? { ...rest, message: done } : rest;
 }
+const asDone = (c: Change): Change => reported(c, true);
 
 function registerValue(o: SingleOutcome | { status: 'skipped'; msg?: string }, extra: Record<string, unknown> = {}): Record<string, unknown> {
   const base: Record<string, unknown> = {

@@ -65,7 +65,7 @@ export const commandModule: Module<CommandParams, CommandState> = {
     if (r.stdout.includes('r=0')) return { cmd, skipReason: `skipped, since ${p.removes} does not exist` };
     return { cmd };
   },
-  diff: (s) => (s.skipReason ? [] : [{ path: 'command', message: `would run: ${s.cmd}`, action: true }]),
+  diff: (s) => (s.skipReason ? [] : [{ path: 'command', message: `would run: ${s.cmd}`, done: `ran: ${s.cmd}`, action: true }]),
   async apply(ctx, p, _changes, s) {
     const stdin = p.stdin === undefined ? undefined : p.stdin + (p.stdin_add_newline ? '\n' : '');
     const started = Date.now();

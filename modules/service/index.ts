@@ -33,10 +33,10 @@ export function diffService(f: ServiceFacts, p: ServiceParams): DiffResult {
     } else if (p.state === 'stopped' && f.running) {
       changes.push({ path: `service ${name}`, from: onOff(true), to: onOff(false), disruptive: true });
     } else if (p.state === 'restarted') {
-      changes.push({ path: `service ${name}`, message: f.running ? 'would restart' : 'would start (restart of a stopped service)', action: true, disruptive: f.running });
+      changes.push({ path: `service ${name}`, message: f.running ? 'would restart' : 'would start (restart of a stopped service)', done: f.running ? 'restarted' : 'started (restart of a stopped service)', action: true, disruptive: f.running });
     } else if (p.state === 'reloaded') {
       // A stopped service cannot reload: starting it is a state change that must converge.
-      if (f.running) changes.push({ path: `service ${name}`, message: 'would reload', action: true });
+      if (f.running) changes.push({ path: `service ${name}`, message: 'would reload', done: 'reloaded', action: true });
       else changes.push({ path: `service ${name}`, from: onOff(false), to: onOff(true) });
     }
   }

@@ -173,7 +173,7 @@ describe('command', () => {
     assert.equal(resolveIn('/abs', '/srv'), '/abs');
   });
   it('diff: "would run" as an action, nothing when skipped', () => {
-    assert.deepEqual(commandModule.diff!({ cmd: 'virsh list' }, {} as never), [{ path: 'command', message: 'would run: virsh list', action: true }]);
+    assert.deepEqual(commandModule.diff!({ cmd: 'virsh list' }, {} as never), [{ path: 'command', message: 'would run: virsh list', done: 'ran: virsh list', action: true }]);
     assert.deepEqual(commandModule.diff!({ cmd: 'x', skipReason: 'skipped, since /a exists' }, {} as never), []);
   });
   it('validate: exactly one of cmd/argv', () => {
