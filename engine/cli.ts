@@ -54,6 +54,12 @@ function addRunOptions(cmd: Command): Command {
     .option('-v, --verbose', 'more detail, and stack traces for engine faults');
 }
 
+/** A numeric option as the user typed it: 'abc' or '2.5' is named, not turned into NaN. */
+function wholeNumber(option: string, value: string, min: number): number {
+  if (!/^\d+$/.test(value.trim()) || Number(value) < min) throw new PlayError(`${option} must be a whole number${min > 0 ? ` of at least ${min}` : ''}, got '${value}'`);
+  return Number(value);
+}
+
 /** check: drift per host at the end; a terminal gets listr2 (lock-step tasks only); else one line per event. */
 function pickRenderer(mode: 'run' | 'check', flags: RunFlags) {
   if (mode === 'check') return driftRenderer;
@@ -65,8 +71,7 @@ function pickRenderer(mode: 'run' | 'check', flags: RunFlags) {
 async function doRun(playbook: string, flags: RunFlags, mode: 'run' | 'check'): Promise<number> {
   const check = mode === 'check' || !!flags.check;
   const detailed = mode === 'check' || !!flags.detailedExitcodes;
-  const forks = Number(flags.forks);
-  if (!Number.isInteger(forks) || forks < 1) throw new PlayError(`--forks must be a positive integer, got '${flags.forks}'`);
+  const forks = wholeNumber('--forks', flags.forks, 1);
   const chalk = makeChalk(process.stdout);
   const opts: PlaybookRunOptions = {
     playbook,
@@ -168,7 +173,9 @@ export async function main(argv = process.argv): Promise<number> {
     const c = lab.command(action).option('--name <name>', 'lab name', 'lab');
     if (action === 'up') c.option('--hosts <n>', 'number of hosts', '3').option('--octet <n>', 'third octet of the lab addresses (127.0.N.x, 198.18.N.x); default 10');
     c.action(async (flags: { name: string; hosts?: string; octet?: string }) => {
-      code = await labCommand(action, { name: flags.name, hosts: flags.hosts ? Number(flags.hosts) : undefined, octet: flags.octet ? Number(flags.octet) : undefined }, out);
+      const hosts = flags.hosts === undefined ? undefined : wholeNumber('--hosts', flags.hosts, 1);
+      const octet = flags.octet === undefined ? undefined : wholeNumber('--octet', flags.octet, 0);
+      code = await labCommand(action, { name: flags.name, hosts, octet }, out);
     });
   }
 
