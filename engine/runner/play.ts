@@ -8,7 +8,7 @@ import { emptyStats } from '../results.js';
 import { ConnectionError, formatPos } from '../errors.js';
 import { numberNodes, rootInherited, walk, type Feedback, type Inherited, type Step, type WalkOutcome } from './iterator.js';
 import { runTask, type TaskOutcome } from './task.js';
-import { layerVars, lazyHostvars, type HostState } from './vars.js';
+import { hostView, hostvarLayers, layerVars, lazyHostvars, type HostState } from './vars.js';
 import type { RunObserver } from './events.js';
 
 export interface PlayEnv {
@@ -117,7 +117,9 @@ async function runBatch(
   strategy: 'linear' | 'free',
   limit: ReturnType<typeof pLimit>,
 ): Promise<{ aborted: boolean; allFailed: boolean }> {
-  const hostvars = lazyHostvars(env.allHostNames, (h) => layerVars({ inventory: env.inventoryVars(h), play: play.vars, host: stateOf(env, h), task: {}, extra: env.extraVars, magic: {} }));
+  const hostvars = lazyHostvars(env.allHostNames, (h) =>
+    hostView(() => hostvarLayers({ inventory: env.inventoryVars(h), play: play.vars, host: stateOf(env, h), extra: env.extraVars })),
+  );
   const runs = new Map<string, HostRun>();
   let aborted = false;
   const baseInh: Inherited = { ...rootInherited(), tags: [...play.tags] };

@@ -25,13 +25,44 @@ export function layerVars(l: VarsLayers): Record<string, unknown> {
 }
 
 /**
- * `hostvars` without computing every host's variables up front (5,000 hosts × every task would
- * be quadratic): a read-only view that resolves a host's variables when it is looked up — each
- * time, so a set_fact or register made since is seen (the inventory layer is cached upstream).
+ * One host's variables as a live, read-only view over its layers (highest precedence first):
+ * a lookup walks the layers instead of merging them, so `hostvars_of groups.hypervisors` on
+ * every host costs a few property checks per lookup, and a set_fact made since is seen.
  */
-export function lazyHostvars(names: string[], resolve: (name: string) => Record<string, unknown>): Record<string, unknown> {
+export function hostView(layers: () => Array<Record<string, unknown>>): Record<string, unknown> {
+  const find = (k: string): Record<string, unknown> | undefined => layers().find((l) => Object.prototype.hasOwnProperty.call(l, k));
+  return new Proxy(Object.create(null) as Record<string, unknown>, {
+    get: (_t, p) => (typeof p === 'string' ? find(p)?.[p] : undefined),
+    has: (_t, p) => typeof p === 'string' && find(p) !== undefined,
+    ownKeys: () => [...new Set(layers().flatMap((l) => Object.keys(l)))],
+    getOwnPropertyDescriptor: (_t, p) => {
+      const l = typeof p === 'string' ? find(p) : undefined;
+      return l ? { value: l[p as string], enumerable: true, configurable: true, writable: false } : undefined;
+    },
+    set: () => false,
+    defineProperty: () => false,
+    deleteProperty: () => false,
+  });
+}
+
+/** The layers of layerVars for `hostvars` (no task or magic layer), highest precedence first. */
+export function hostvarLayers(l: Omit<VarsLayers, 'task' | 'magic'>): Array<Record<string, unknown>> {
+  const gathered = l.host.gathered ? { facts: l.host.gathered, ansible_facts: l.host.gathered } : {};
+  return [l.extra, l.host.facts, gathered, l.play, l.inventory];
+}
+
+/**
+ * `hostvars` without computing every host's variables up front: each host's view is made on
+ * first lookup and kept (it is live, so keeping it never goes stale).
+ */
+export function lazyHostvars(names: string[], view: (name: string) => Record<string, unknown>): Record<string, unknown> {
   const known = new Set(names);
-  const get = (n: string) => resolve(n);
+  const views = new Map<string, Record<string, unknown>>();
+  const get = (n: string) => {
+    let v = views.get(n);
+    if (!v) views.set(n, (v = view(n)));
+    return v;
+  };
   return new Proxy(Object.create(null) as Record<string, unknown>, {
     get: (_t, p) => (typeof p === 'string' && known.has(p) ? get(p) : undefined),
     has: (_t, p) => typeof p === 'string' && known.has(p),
