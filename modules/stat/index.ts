@@ -1,10 +1,9 @@
 // stat: facts about a path for `register` (exists, kind, mode, owner, size, sha256); changes nothing.
 import type { Module } from '../../engine/module.js';
 import { CommandFailedError } from '../../engine/errors.js';
-import { shQuote } from '../../engine/quote.js';
 import { checkAbsolute } from '../file/params.js';
-import { readPath } from '../file/meta.js';
-import type { PathInfo } from '../file/parse.js';
+import { readPath, readPathScript } from '../file/meta.js';
+import { parsePathInfo, type PathInfo } from '../file/parse.js';
 
 export interface StatParams {
   path: string;
@@ -51,11 +50,13 @@ export const statModule: Module<StatParams, StatState> = {
   examples: ['- stat:\n    path: /etc/libvirt/qemu.conf\n  register: qemu_conf\n- debug:\n    var: qemu_conf.stat.checksum'],
   validate: (p) => checkAbsolute('path', p.path),
   async read(ctx, p) {
-    const info = await readPath(ctx.host, p.path);
-    if (!p.get_checksum || info.target?.type !== 'file') return { info };
-    const r = await ctx.host.run(`sha256sum -- ${shQuote(p.path)}`);
-    if (r.code !== 0) throw new CommandFailedError(ctx.hostName, `sha256sum ${p.path}`, r.code, r.stderr, r.signal);
-    return { info, sha256: r.stdout.split(/\s/)[0] };
+    if (!p.get_checksum) return { info: await readPath(ctx.host, p.path) };
+    // The checksum rides in the same round trip, as a fifth line after readPathScript's four.
+    const r = await ctx.host.run(`${readPathScript(p.path)}\nif [ -f "$p" ]; then sha256sum -- "$p" || exit 6; fi`);
+    if (r.code !== 0) throw new CommandFailedError(ctx.hostName, `stat ${p.path}`, r.code, r.stderr, r.signal);
+    const lines = r.stdout.split('\n');
+    const info = parsePathInfo(p.path, lines.slice(0, 4).join('\n') + '\n');
+    return info.target?.type === 'file' ? { info, sha256: (lines[4] ?? '').split(/\s/)[0] } : { info };
   },
   diff: () => [],
   result: (s) => statResult(s),
