@@ -1,16 +1,18 @@
 // playbooks/cluster-tune.yml on 3 real lab hosts through the CLI (lab 'ct'): the whole seed recipe.
 import assert from 'node:assert/strict';
 import { play } from './play-cli.js';
-import { startLab, stopLab, nsExec, type LabInfo } from './lab-fixture.js';
+import { testLabName, testOctet, startLab, stopLab, nsExec, type LabInfo } from './lab-fixture.js';
+
+const CT = testLabName('ct');
 
 describe('cluster-tune.yml on the lab (ct)', function () {
   this.timeout(180_000);
   let lab: LabInfo;
   before(async () => {
-    lab = await startLab({ name: 'ct', hosts: 3, octet: 28 });
+    lab = await startLab({ name: CT, hosts: 3, octet: testOctet(31) });
   });
   after(async () => {
-    await stopLab('ct');
+    await stopLab(CT);
   });
 
   it('tunes every host, then finds nothing to change', async () => {

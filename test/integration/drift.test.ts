@@ -9,11 +9,11 @@ import { join, relative } from 'node:path';
 import { rootPath } from '../../engine/paths.js';
 import { defaultStateDir } from '../../engine/report/index.js';
 import { play } from './play-cli.js';
-import { commandsLog, startHost, startLab, stopHost, stopLab, type LabInfo } from './lab-fixture.js';
+import { testLabName, testOctet, commandsLog, startHost, startLab, stopHost, stopLab, type LabInfo } from './lab-fixture.js';
 import { labState, nsRun, writesIn } from './drift-host-state.js';
 import { perHost, readReports, tasksNotInSync, type ReadReports, type ReportPaths } from './drift-reports.js';
 
-const LAB = 'drift';
+const LAB = testLabName('drift');
 const HOSTS = ['hv1', 'hv2', 'hv3'];
 const PLAYBOOK = rootPath('playbooks', 'cluster-tune.yml');
 const PLAY = 'Tune hypervisors for live migration';
@@ -51,7 +51,7 @@ describe('drift checks on the lab (drift)', function () {
   let stateDir: string;
 
   before(async () => {
-    lab = await startLab({ name: LAB, hosts: 3, octet: 25 });
+    lab = await startLab({ name: LAB, hosts: 3, octet: testOctet(25) });
     tmp = mkdtempSync(join(tmpdir(), 'play-drift-'));
     stateDir = join(tmp, 'state');
   });

@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rootPath } from '../../engine/paths.js';
 import { play } from './play-cli.js';
-import { startLab, stopLab, acceptedConnections, nsExec, stopHost, startHost, type LabInfo } from './lab-fixture.js';
+import { testLabName, testOctet, startLab, stopLab, acceptedConnections, nsExec, stopHost, startHost, type LabInfo } from './lab-fixture.js';
 
 const FIX = rootPath('test', 'fixtures', 'engine');
+const ENG = testLabName('eng');
 
 describe('engine end to end on the lab (eng)', function () {
   this.timeout(180_000);
@@ -16,15 +17,15 @@ describe('engine end to end on the lab (eng)', function () {
   const sh = async (ns: string, cmd: string) => (await nsExec(ns, cmd, { check: false })).stdout;
 
   before(async () => {
-    lab = await startLab({ name: 'eng', hosts: 3, octet: 26 });
+    lab = await startLab({ name: ENG, hosts: 3, octet: testOctet(26) });
     for (const h of lab.hosts) await sh(h.ns, 'rm -f /etc/play/migration.conf /etc/play/settings.ini /etc/play/handler-ran /etc/play/*~');
   });
   after(async () => {
-    await stopLab('eng');
+    await stopLab(ENG);
   });
 
   it('validates a broken playbook with every problem at file:line:col and connects to nothing', () => {
-    const before = lab.hosts.map((h) => acceptedConnections('eng', h.name));
+    const before = lab.hosts.map((h) => acceptedConnections(ENG, h.name));
     for (const cmd of ['validate', 'run']) {
       const r = play([cmd, join(FIX, 'broken.yml'), '-i', lab.inventoryPath]);
       assert.equal(r.code, 1, r.out + r.err);
@@ -36,11 +37,11 @@ describe('engine end to end on the lab (eng)', function () {
     const bad = play(['validate', join(FIX, 'badyaml.yml'), '-i', lab.inventoryPath]);
     assert.equal(bad.code, 1);
     assert.match(bad.err, /badyaml\.yml:\d+:\d+: YAML syntax error/);
-    assert.deepEqual(lab.hosts.map((h) => acceptedConnections('eng', h.name)), before, 'no SSH connection was made');
+    assert.deepEqual(lab.hosts.map((h) => acceptedConnections(ENG, h.name)), before, 'no SSH connection was made');
   });
 
   it('first run changes, second run changes nothing, one SSH connection per host per run', async () => {
-    const before = lab.hosts.map((h) => acceptedConnections('eng', h.name));
+    const before = lab.hosts.map((h) => acceptedConnections(ENG, h.name));
     const first = play(['run', join(FIX, 'site.yml'), '-i', lab.inventoryPath]);
     assert.equal(first.code, 0, first.out + first.err);
     assert.match(first.out, /hv1\s+ok=\d+\s+changed=3/);
@@ -49,7 +50,7 @@ describe('engine end to end on the lab (eng)', function () {
       assert.match(await hostFile(h.ns, '/etc/play/settings.ini'), /\[migration\]\nmax_downtime_ms ?= ?300/);
       assert.equal((await sh(h.ns, 'test -e /etc/play/handler-ran && echo yes')).trim(), 'yes', 'the handler ran');
     }
-    const after = lab.hosts.map((h) => acceptedConnections('eng', h.name));
+    const after = lab.hosts.map((h) => acceptedConnections(ENG, h.name));
     assert.deepEqual(after.map((n, i) => n - before[i]), [1, 1, 1], 'exactly one connection per host');
 
     await sh(lab.hosts[0].ns, 'rm -f /etc/play/handler-ran');
@@ -72,7 +73,7 @@ describe('engine end to end on the lab (eng)', function () {
   });
 
   it('an unreachable host is reported while the others finish; exit 4', async () => {
-    await stopHost('eng', 3);
+    await stopHost(ENG, 3);
     try {
       const r = play(['run', join(FIX, 'site.yml'), '-i', lab.inventoryPath]);
       assert.equal(r.code, 4, r.out + r.err);
@@ -80,7 +81,7 @@ describe('engine end to end on the lab (eng)', function () {
       assert.match(r.out, /hv3\s+ok=0\s+changed=0\s+unreachable=1/);
       assert.match(r.out, /hv2\s+ok=2\s+changed=1\s+unreachable=0\s+failed=0/);
     } finally {
-      await startHost('eng', 3);
+      await startHost(ENG, 3);
     }
   });
 

@@ -10,10 +10,22 @@ import type { BaseHost } from '../../engine/connection/base-host.js';
 export type { LabInfo, LabHost } from '../../engine/lab/index.js';
 export { stopHost, startHost } from '../../engine/lab/index.js';
 
+/**
+ * Two checkouts running the suite at once (a developer's worktrees) must not share labs:
+ * PLAY_TEST_LAB_TAG (a letter or digit) is appended to every test lab's name, and
+ * PLAY_TEST_OCTET_SHIFT moves every test lab's octet. Test files name their labs through these. Unset in CI: the names and octets as written.
+ */
+export function testLabName(name: string): string {
+  return name + (process.env.PLAY_TEST_LAB_TAG ?? '');
+}
+export function testOctet(octet: number): number {
+  return (octet + Number(process.env.PLAY_TEST_OCTET_SHIFT ?? 0)) % 256;
+}
+
 /** Downs any leftover of a crashed run, then brings the lab up from scratch. */
 export async function startLab(opts: { name: string; hosts: number; octet: number }): Promise<LabInfo> {
   await labDown(opts.name);
-  return labUp({ name: opts.name, hosts: opts.hosts, octet: opts.octet });
+  return labUp(opts);
 }
 
 export async function stopLab(name: string): Promise<void> {

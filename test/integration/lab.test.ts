@@ -6,10 +6,10 @@ import { mkdir, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import yaml from 'js-yaml';
 import { labCommand, labStatus, labUp } from '../../engine/lab/index.js';
-import { acceptedConnections, commandsLog, nsExec, startHost, startLab, stopHost, stopLab, type LabInfo } from './lab-fixture.js';
+import { testLabName, testOctet, acceptedConnections, commandsLog, nsExec, startHost, startLab, stopHost, stopLab, type LabInfo } from './lab-fixture.js';
 
-const NAME = 'labt';
-const OCTET = 28;
+const NAME = testLabName('labt');
+const OCTET = testOctet(30);
 const DECOY = `play-${NAME}x-hv1`; // a longer name with our prefix: down must not touch it
 
 function ssh(lab: LabInfo, i: number, command: string): Promise<{ stdout: string; code: number }> {

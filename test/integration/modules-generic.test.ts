@@ -21,7 +21,7 @@ import { statModule } from '../../modules/stat/index.js';
 import { serviceModule } from '../../modules/service/index.js';
 import { shQuote } from '../../engine/quote.js';
 import type { ConnectionPool } from '../../engine/connection/pool.js';
-import { connectLab, nsExec, startLab, stopLab, type LabInfo } from './lab-fixture.js';
+import { testLabName, testOctet, connectLab, nsExec, startLab, stopLab, type LabInfo } from './lab-fixture.js';
 
 interface Outcome {
   changes: Change[];
@@ -269,7 +269,7 @@ esac
 
 describe('generic modules on the lab over real SSH (gen)', function () {
   this.timeout(60_000);
-  const NAME = 'gen';
+  const NAME = testLabName('gen');
   const RC_DIRS = ['rc0.d', 'rc1.d', 'rc2.d', 'rc3.d', 'rc4.d', 'rc5.d', 'rc6.d'];
   let lab: LabInfo;
   let pool: ConnectionPool;
@@ -293,7 +293,7 @@ describe('generic modules on the lab over real SSH (gen)', function () {
 
   before(async () => {
     for (const i of [1, 2]) cleanHost(`play-${NAME}-hv${i}`); // leftovers of a crashed run
-    lab = await startLab({ name: NAME, hosts: 2, octet: 22 });
+    lab = await startLab({ name: NAME, hosts: 2, octet: testOctet(22) });
     for (const h of lab.hosts) {
       const overlay = join('/etc/netns', h.ns);
       for (const d of ['init.d', ...RC_DIRS]) mkdirSync(join(overlay, d), { recursive: true });

@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConnectionPool } from '../../engine/connection/pool.js';
 import { ConnectionError, HostKeyError, TimeoutError } from '../../engine/errors.js';
-import { acceptedConnections, commandsLog, nsExec, startHost, startLab, stopHost, stopLab, type LabInfo } from './lab-fixture.js';
+import { testLabName, testOctet, acceptedConnections, commandsLog, nsExec, startHost, startLab, stopHost, stopLab, type LabInfo } from './lab-fixture.js';
 
-const LAB = 'ssh';
+const LAB = testLabName('ssh');
 const USER = 'playsshtest'; // a non-root login for sudo with a password; removed in after()
 const SUDOERS = `/etc/sudoers.d/${USER}`;
 
@@ -63,7 +63,7 @@ describe('ssh transport (integration)', function () {
 
   before(async () => {
     removeTestUser();
-    lab = await startLab({ name: LAB, hosts: 3, octet: 21 });
+    lab = await startLab({ name: LAB, hosts: 3, octet: testOctet(21) });
     tmp = mkdtempSync(join(tmpdir(), 'play-ssh-test-'));
   });
   after(async () => {

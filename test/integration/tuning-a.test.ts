@@ -11,10 +11,10 @@ import { gatherFacts } from '../../engine/facts.js';
 import { ethtool } from '../../modules/ethtool/index.js';
 import { sysctl } from '../../modules/sysctl/index.js';
 import { mtu } from '../../modules/mtu/index.js';
-import { connectLab, nsExec, startLab, stopLab, type LabInfo } from './lab-fixture.js';
+import { testLabName, testOctet, connectLab, nsExec, startLab, stopLab, type LabInfo } from './lab-fixture.js';
 
-const NAME = 'tunea';
-const OCTET = 23;
+const NAME = testLabName('tunea');
+const OCTET = testOctet(23);
 const FILE = '/etc/sysctl.d/90-live-migration.conf';
 
 interface Outcome {

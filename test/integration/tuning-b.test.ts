@@ -12,11 +12,11 @@ import { shQuote } from '../../engine/quote.js';
 import { qemuConf } from '../../modules/qemu_conf/index.js';
 import { firewall } from '../../modules/firewall/index.js';
 import { setKeys } from '../../modules/qemu_conf/parse.js';
-import { connectLab, nsExec, startLab, stopLab, type LabInfo } from './lab-fixture.js';
+import { testLabName, testOctet, connectLab, nsExec, startLab, stopLab, type LabInfo } from './lab-fixture.js';
 import type { ConnectionPool } from '../../engine/connection/pool.js';
 
-const NAME = 'tuneb';
-const OCTET = 24;
+const NAME = testLabName('tuneb');
+const OCTET = testOctet(24);
 
 interface Outcome {
   changes: Change[];
