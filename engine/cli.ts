@@ -171,11 +171,16 @@ export async function main(argv = process.argv): Promise<number> {
   const lab = program.command('lab').description('the built-in lab: test hosts in network namespaces behind real sshd (root)');
   for (const action of ['up', 'down', 'status'] as const) {
     const c = lab.command(action).option('--name <name>', 'lab name', 'lab');
-    if (action === 'up') c.option('--hosts <n>', 'number of hosts', '3').option('--octet <n>', 'third octet of the lab addresses (127.0.N.x, 198.18.N.x); default 10');
-    c.action(async (flags: { name: string; hosts?: string; octet?: string }) => {
+    if (action === 'up') {
+      c.option('--hosts <n>', 'number of hosts', '3').option('--octet <n>', 'third octet of the lab addresses (127.0.N.x, 198.18.N.x); default 10');
+      c.option('--no-install', 'never install missing Debian packages (also PLAY_NO_INSTALL=1): print the apt-get line instead');
+    }
+    c.action(async (flags: { name: string; hosts?: string; octet?: string; install?: boolean }) => {
       const hosts = flags.hosts === undefined ? undefined : wholeNumber('--hosts', flags.hosts, 1);
       const octet = flags.octet === undefined ? undefined : wholeNumber('--octet', flags.octet, 0);
-      code = await labCommand(action, { name: flags.name, hosts, octet }, out);
+      // commander sets install=true by default for a --no- option: only an explicit refusal counts.
+      const install = flags.install === false ? false : undefined;
+      code = await labCommand(action, { name: flags.name, hosts, octet, install }, out);
     });
   }
 

@@ -2,6 +2,8 @@
 import { PlayError } from '../errors.js';
 import { labDown, labStatus, labUp } from './lab.js';
 import { DEFAULT_LAB } from './names.js';
+import { ensureDebianPackages } from './packages.js';
+import { LAB_PACKAGES } from './requirements.js';
 import type { LabInfo } from './types.js';
 
 function printHosts(info: LabInfo, print: (line: string) => void): void {
@@ -10,12 +12,13 @@ function printHosts(info: LabInfo, print: (line: string) => void): void {
 
 export async function labCommand(
   action: 'up' | 'down' | 'status',
-  opts: { hosts?: number; name?: string; octet?: number },
+  opts: { hosts?: number; name?: string; octet?: number; install?: boolean },
   print: (line: string) => void,
 ): Promise<number> {
   const name = opts.name ?? DEFAULT_LAB;
   try {
     if (action === 'up') {
+      await ensureDebianPackages(LAB_PACKAGES, 'play lab', { allowed: opts.install, log: print });
       const t0 = Date.now();
       const info = await labUp({ name, hosts: opts.hosts, octet: opts.octet });
       print(`lab ${name}: ${info.hosts.length} hosts up in ${Date.now() - t0} ms`);

@@ -13,6 +13,9 @@ const TOOLS: Array<{ cmd: string; pkg: string }> = [
   { cmd: 'openssl', pkg: 'openssl' },
 ];
 
+/** What `play lab up` needs: sshd per host, namespaces, and the tools the tuning modules run. */
+export const LAB_PACKAGES = [...new Set(TOOLS.map((t) => t.pkg))];
+
 // sbin directories are often missing from a non-root PATH, and sshd must be run by absolute path.
 const SEARCH = [...(process.env.PATH ?? '').split(':').filter(Boolean), '/usr/local/sbin', '/usr/sbin', '/sbin', '/usr/bin', '/bin'];
 
