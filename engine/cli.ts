@@ -68,6 +68,11 @@ function pickRenderer(mode: 'run' | 'check', flags: RunFlags) {
   return drawable && !process.env.CI && flags.strategy !== 'free' ? listrRenderer : plainRenderer;
 }
 
+/** The run's header names its inventory: a lab left up must never be used by surprise. */
+function inventoryLine(paths: string[], defaulted: boolean): string {
+  return `inventory: ${paths.join(', ')}${defaulted ? " (the lab's, since no -i was given: pass -i INVENTORY for your hosts)" : ''}`;
+}
+
 async function doRun(playbook: string, flags: RunFlags, mode: 'run' | 'check'): Promise<number> {
   const check = mode === 'check' || !!flags.check;
   const detailed = mode === 'check' || !!flags.detailedExitcodes;
@@ -90,6 +95,7 @@ async function doRun(playbook: string, flags: RunFlags, mode: 'run' | 'check'): 
   };
   const reports = parseReports(flags.report);
   const prepared = prepareRun(opts); // every validation problem before any host is touched
+  out(chalk.dim(inventoryLine(prepared.inventoryPaths, flags.inventory.length === 0)));
   const record = await runPlaybook(opts, prepared);
   out('');
   // A drift check answers with the per-host drift and the summary line; the recap is detail.
@@ -198,7 +204,13 @@ export async function main(argv = process.argv): Promise<number> {
     .option('--report <format=path>', 'reports the check writes (repeatable)', collect, [])
     .option('--state-dir <dir>', 'history directory')
     .option('--install', 'write the units to /etc/systemd/system')
-    .action(async (pb: string, flags: { inventory: string[]; every: string; report: string[]; stateDir?: string; install?: boolean }) => {
+    .option('-l, --limit <pattern>', 'check only these hosts (host pattern)')
+    .option('-t, --tags <tags>', 'only tasks with these tags', csv, [])
+    .option('--skip-tags <tags>', 'skip tasks with these tags', csv, [])
+    .option('-e, --extra-vars <vars>', 'extra variables, as for play check (repeatable; stored in the unit: no secrets)', collect, [])
+    .option('--user <name>', 'run the check as this user (systemd User=, the cron user; default root)')
+    .option('--timeout <interval>', 'stop a check running longer than this (TimeoutStartSec; default: the interval)')
+    .action(async (pb: string, flags: { inventory: string[]; every: string; report: string[]; stateDir?: string; install?: boolean; limit?: string; tags: string[]; skipTags: string[]; extraVars: string[]; user?: string; timeout?: string }) => {
       code = await scheduleCommand({ playbook: resolvePlaybook(pb), inventories: resolveInventories(flags.inventory), ...flags }, out);
     });
 

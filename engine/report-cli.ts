@@ -54,12 +54,27 @@ export async function driftDiffCommand(playbook: string, inventories: string[], 
   }
   const [current, previous] = runs;
   write(`latest check: ${current.startedAt}`);
-  write(formatDriftDiff(driftDiff(previous, current)));
-  return 0;
+  const d = driftDiff(previous, current);
+  write(formatDriftDiff(d));
+  // Like `play check`: 2 when something new drifted, so a timer can alert on the change itself.
+  return d.added.length > 0 ? 2 : 0;
 }
 
 export async function scheduleCommand(
-  o: { playbook: string; inventories: string[]; every: string; report: string[]; stateDir?: string; install?: boolean },
+  o: {
+    playbook: string;
+    inventories: string[];
+    every: string;
+    report: string[];
+    stateDir?: string;
+    install?: boolean;
+    user?: string;
+    timeout?: string;
+    limit?: string;
+    tags?: string[];
+    skipTags?: string[];
+    extraVars?: string[];
+  },
   write: (l: string) => void,
 ): Promise<number> {
   const schedule = renderSchedule({
@@ -70,6 +85,12 @@ export async function scheduleCommand(
     stateDir: resolve(o.stateDir ?? defaultStateDir()),
     workingDir: rootPath(),
     playCommand: [process.execPath, rootPath('dist', 'engine', 'cli.js')],
+    user: o.user,
+    timeout: o.timeout,
+    limit: o.limit,
+    tags: o.tags,
+    skipTags: o.skipTags,
+    extraVars: o.extraVars,
   });
   if (o.install) {
     const done = installSchedule(schedule);

@@ -15,6 +15,7 @@ import { firewall } from './firewall/index.js';
 import { ethtool } from './ethtool/index.js';
 import { sysctl } from './sysctl/index.js';
 import { mtu } from './mtu/index.js';
+import { shellModule } from './shell/index.js';
 
 export const MODULES: Record<string, Module> = {
   command: commandModule,
@@ -32,6 +33,7 @@ export const MODULES: Record<string, Module> = {
   ethtool,
   sysctl,
   mtu,
+  shell: shellModule,
 };
 
 export function getModule(name: string): Module | undefined {
