@@ -38,12 +38,11 @@ export async function runCheckExtras(record: RunRecord, o: AfterRunOptions): Pro
   const previous = o.sinceLast ? loadRuns(stateDir, record.playbook, record.inventory).find((r) => r.check === record.check) : undefined;
   // History first: a report that fails to write must not cost the record of the run.
   saveRun(stateDir, record);
-  for (const path of writeReports(record, o.reports)) o.write(o.chalk.gray(`report written: ${path}`));
-  if (o.sinceLast) {
-    if (!previous) o.write('since last check: no earlier check of this playbook and inventory is recorded');
-    // formatDriftDiff's first line already says since when.
-    else o.write(formatDriftDiff(driftDiff(previous, record)));
-  }
+  const since = o.sinceLast ? (previous ? driftDiff(previous, record) : null) : undefined;
+  for (const path of writeReports(record, o.reports, since)) o.write(o.chalk.gray(`report written: ${path}`));
+  if (since === null) o.write('since last check: no earlier check of this playbook and inventory is recorded');
+  // formatDriftDiff's first line already says since when.
+  else if (since) o.write(formatDriftDiff(since));
 }
 
 export async function driftDiffCommand(playbook: string, inventories: string[], stateDir: string | undefined, write: (l: string) => void): Promise<number> {
