@@ -1,7 +1,7 @@
 // Runs a playbook against an inventory: validation first (nothing connects before every problem
 // is known), then each play, then the run record that the recap and reports are made from.
 import { existsSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import type { Playbook, Play } from '../playbook/types.js';
 import type { RunRecord, HostRecord } from '../results.js';
@@ -12,6 +12,7 @@ import { loadPlaybook } from '../playbook/load.js';
 import { hostVarSets } from '../playbook/host-sets.js';
 import { connectionProblems } from '../playbook/connection-checks.js';
 import { emptyPatternProblem, renderHostsPattern } from '../playbook/targets.js';
+import { ANSIBLE_FACT_VARIABLES } from '../facts-aliases.js';
 import type { HostVarSet } from '../playbook/validate.js';
 import { loadInventory, validatePattern, type Inventory } from '../inventory/index.js';
 import { ConnectionPool } from '../connection/pool.js';
@@ -69,7 +70,8 @@ export interface PreparedRun {
 /** Loads and validates everything; throws one ValidationError with every problem. */
 export function prepareRun(opts: Pick<PlaybookRunOptions, 'playbook' | 'inventories' | 'limit' | 'extraVars'>): PreparedRun {
   const inventoryPaths = resolveInventories(opts.inventories);
-  const inventory = loadInventory(inventoryPaths);
+  const file = resolvePlaybook(opts.playbook);
+  const inventory = loadInventory(inventoryPaths, dirname(file));
   const problems: Problem[] = [];
   let limitHosts: Set<string> | undefined;
   if (opts.limit) {
@@ -77,7 +79,6 @@ export function prepareRun(opts: Pick<PlaybookRunOptions, 'playbook' | 'inventor
     if (bad) problems.push({ pos: { file: '--limit' }, message: bad });
     else limitHosts = new Set(inventory.select(opts.limit));
   }
-  const file = resolvePlaybook(opts.playbook);
   const extraNames = Object.keys(opts.extraVars);
   const rendered = new Map<Play, string>();
   const patternOf = (play: Play): string => {
@@ -89,7 +90,8 @@ export function prepareRun(opts: Pick<PlaybookRunOptions, 'playbook' | 'inventor
   const setsByPattern = new Map<string, HostVarSet[]>();
   const hostVariables = (play: Play): HostVarSet[] => {
     const pattern = patternOf(play);
-    let sets = setsByPattern.get(pattern);
+    const cacheKey = `${pattern}\0${play.gatherFacts}\0${Object.keys(play.roleDefaults ?? {}).join(',')}`;
+    let sets = setsByPattern.get(cacheKey);
     if (!sets) {
       const empty = emptyPatternProblem(inventory, pattern, 'pattern');
       if (empty) throw new PlayError(empty);
@@ -98,8 +100,10 @@ export function prepareRun(opts: Pick<PlaybookRunOptions, 'playbook' | 'inventor
       // A play --limit leaves without hosts is still checked (against its hosts), and one that
       // selects none against -e alone: a misspelt name is reported either way.
       const hosts = limited.length ? limited : all;
-      sets = hosts.length ? hostVarSets(hosts, (h) => [...Object.keys(inventory.hostVars(h)), ...extraNames]) : [{ names: new Set(extraNames), hosts: [] }];
-      setsByPattern.set(pattern, sets);
+      // Role defaults and Ansible's fact names (when facts are gathered) are defined on every host.
+      const everywhere = [...extraNames, ...Object.keys(play.roleDefaults ?? {}), ...(play.gatherFacts ? ANSIBLE_FACT_VARIABLES : [])];
+      sets = hosts.length ? hostVarSets(hosts, (h) => [...Object.keys(inventory.hostVars(h)), ...everywhere]) : [{ names: new Set(everywhere), hosts: [] }];
+      setsByPattern.set(cacheKey, sets);
     }
     return sets;
   };

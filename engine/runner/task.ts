@@ -315,7 +315,7 @@ export async function runTask(given: TaskRun): Promise<TaskOutcome> {
         allSkipped = false;
         const out = inSync(await runOne(run, mod, itemVars, check, secrets), readOnly && (run.check || task.params.read_only === true));
         results.push({ ...registerValue(out), [task.loopVar]: item, item });
-        const label = typeof item === 'object' ? JSON.stringify(item) : String(item);
+        const label = itemLabel(run, item, itemVars);
         changes.push(...out.changes.map((c) => ({ ...c, path: items.length > 1 ? `[${label}] ${c.path}` : c.path })));
         warnings.push(...out.warnings);
         if (out.facts) facts = { ...(facts ?? {}), ...out.facts };
@@ -345,6 +345,20 @@ export async function runTask(given: TaskRun): Promise<TaskOutcome> {
     const err = e as Error;
     return finish({ status: 'failed', changes: [], warnings: [], msg: `internal error: ${err.stack ?? String(err)}` });
   }
+}
+
+/**
+ * How a loop item is shown: `loop_control.label` rendered, else a short form — a scalar as is, a
+ * dict by its name/key/path (or its first value), anything else as JSON cut to 40 characters.
+ */
+function itemLabel(run: TaskRun, item: unknown, vars: Record<string, unknown>): string {
+  if (run.task.loopLabel !== undefined) return String(renderString(run.task.loopLabel, vars, origin(run, 'loop_control')));
+  if (item === null || typeof item !== 'object') return String(item);
+  const d = item as Record<string, unknown>;
+  const named = ['name', 'key', 'path', 'dest', 'interface'].find((k) => typeof d[k] === 'string' || typeof d[k] === 'number');
+  if (!Array.isArray(item) && named) return String(d[named]);
+  const json = JSON.stringify(item);
+  return json.length > 40 ? `${json.slice(0, 39)}…` : json;
 }
 
 /** Modules whose tasks may declare themselves read-only (they run a command and nothing else). */
