@@ -7,6 +7,7 @@ import { plainRenderer } from './output/plain.js';
 import { listrRenderer } from './output/listr.js';
 import { driftRenderer } from './output/drift.js';
 import { recapLines } from './output/format.js';
+import { templateHelpLines } from './output/help-templates.js';
 import { prepareRun, runPlaybook, resolveInventories, resolvePlaybook, TOOL_VERSION, type PlaybookRunOptions } from './runner/run.js';
 import { parseExtraVars } from './extra-vars.js';
 import { getModule, moduleNames } from '../modules/index.js';
@@ -172,6 +173,16 @@ export async function main(argv = process.argv): Promise<number> {
         out('\nExamples:');
         for (const ex of m.examples) out(ex.replace(/^/gm, '  ') + '\n');
       }
+    });
+
+  // `play help templates` is a topic of its own; `play help COMMAND` stays commander's help.
+  program.helpCommand(false);
+  program
+    .command('help [topic]')
+    .description("help for a command, or 'templates': the template helpers with examples and the Jinja habits they replace")
+    .action((topic?: string) => {
+      if (topic === 'templates') for (const l of templateHelpLines()) out(l);
+      else (program.commands.find((c) => c.name() === topic) ?? program).outputHelp();
     });
 
   const lab = program.command('lab').description('the built-in lab: test hosts in network namespaces behind real sshd (root)');
