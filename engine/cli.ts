@@ -100,8 +100,9 @@ async function doRun(playbook: string, flags: RunFlags, mode: 'run' | 'check'): 
   const record = await runPlaybook(opts, prepared);
   out('');
   // A drift check answers with the per-host drift and the summary line; the recap is detail.
-  if (mode === 'run' || flags.verbose) for (const l of recapLines(chalk, record.hosts, record.durationMs)) out(l);
-  await runCheckExtras(record, { reports, stateDir: flags.stateDir, sinceLast: !!flags.sinceLast, write: out, chalk });
+  const columns = process.stdout.isTTY ? (process.stdout.columns ?? Infinity) : Infinity;
+  if (mode === 'run' || flags.verbose) for (const l of recapLines(chalk, record.hosts, record.durationMs, columns)) out(l);
+  await runCheckExtras(record, { reports, stateDir: flags.stateDir, sinceLast: !!flags.sinceLast, write: out, chalk, columns });
   return record.exitCode;
 }
 

@@ -4,6 +4,7 @@ import type { ChalkInstance } from 'chalk';
 import { resolve } from 'node:path';
 import { PlayError } from './errors.js';
 import type { RunRecord } from './results.js';
+import { wrapWords } from './output/format.js';
 import { rootPath } from './paths.js';
 import {
   defaultStateDir,
@@ -25,6 +26,8 @@ export interface AfterRunOptions {
   sinceLast: boolean;
   write(line: string): void;
   chalk: ChalkInstance;
+  /** Terminal width (undefined when not a terminal: one line per message). */
+  columns?: number;
 }
 
 /** Parsed before the run, so a bad --report never costs a fleet-wide run. */
@@ -33,7 +36,8 @@ export const parseReports = (specs: string[]): ReportSpec[] => parseReportSpecs(
 export async function runCheckExtras(record: RunRecord, o: AfterRunOptions): Promise<void> {
   const s = summarize(record);
   const color = s.failed || s.unreachable ? o.chalk.red : (record.check ? s.drifted : s.changed) ? o.chalk.yellow : o.chalk.green;
-  o.write(color(s.line));
+  // On a terminal the summary wraps between words (the terminal would cut them in two).
+  for (const row of wrapWords(s.line.split(' '), o.columns ?? Infinity)) o.write(color(row));
   const stateDir = o.stateDir ?? defaultStateDir();
   const previous = o.sinceLast ? loadRuns(stateDir, record.playbook, record.inventory).find((r) => r.check === record.check) : undefined;
   // History first: a report that fails to write must not cost the record of the run.

@@ -1,6 +1,7 @@
 // Ansible habits that need no SSH (two connection: local hosts): read-only commands in checks,
 // strict host patterns and --limit, templated hosts:, the run header, schedule pass-through.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -110,5 +111,29 @@ describe('roles and includes: problems inside included files name those files', 
     assert.match(lines[3], /^test\/fixtures\/habits\/broken\/tasks\/bad\.yml:2:3: unknown module 'lineinfle' \(did you mean 'lineinfile'\?\)/);
     assert.match(lines[4], /tasks\/loop\.yml:1:3: import_tasks: .*loop\.yml' includes itself/);
     assert.equal(lines[5], '5 problems found; nothing was changed');
+  });
+});
+
+describe('terminal output (listr2 tree in a real pty, 60 columns)', () => {
+  const strip = (s: string) => s.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '');
+  it('changed rows are yellow, a failed row says failed once, the recap wraps between fields', function () {
+    const dir = mkdtempSync(join(tmpdir(), 'play-tty-'));
+    try {
+      const pb = join(dir, 'p.yml');
+      writeFileSync(pb, `- hosts: l1\n  gather_facts: false\n  tasks:\n    - copy: { dest: "${dir}/f", content: "x\\n" }\n    - copy: { dest: "${dir}/{{item.key}}", content: "{{item.value}}\\n" }\n      loop: [{key: migration_port_min, value: 49152}, {key: migration_port_max, value: 49215}]\n    - fail: msg="broken here"\n`);
+      // script(1) gives the CLI a terminal, so the listr2 renderer draws the tree.
+      const cmd = `stty cols 60; FORCE_COLOR=1 ${process.execPath} ${rootPath('dist', 'engine', 'cli.js')} run ${pb} -i ${INV}`;
+      const raw = execFileSync('script', ['-qc', cmd, '/dev/null'], { encoding: 'utf8', env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NO_COLOR')), CI: '' } }).toString();
+      assert.match(raw, /\x1b\[33mchanged: l1\x1b\[39m/, 'a changed row is yellow');
+      const text = strip(raw);
+      assert.equal(text.match(/failed: l1/g)?.length, 1, text);
+      assert.match(text, /broken here/);
+      assert.match(text, /› \[migration_port_min\]\s+\S+\/migration_port_min: create/, 'a dict item is labelled by its key');
+      assert.doesNotMatch(text, /\[\{"key"/, 'loop items are not raw JSON');
+      for (const line of text.split('\n').filter((l) => /^l1 |^\s+rescued=/.test(l))) assert.ok(line.length <= 60, `recap line longer than 60: '${line}'`);
+      assert.match(text, /^\s+rescued=0 {2}ignored=0$/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
