@@ -138,6 +138,7 @@ export async function main(argv = process.argv): Promise<number> {
       const prepared = prepareRun({ playbook: pb, inventories: flags.inventory, extraVars: parseExtraVars(flags.extraVars) });
       const tasks = prepared.playbook.plays.reduce((n, p) => n + p.tasks.length, 0);
       out(`${prepared.playbook.file}: ok (${prepared.playbook.plays.length} plays, ${tasks} top-level tasks, ${prepared.inventory.hosts.size} hosts)`);
+      out(inventoryLine(prepared.inventoryPaths, flags.inventory.length === 0));
     });
 
   program
