@@ -1,6 +1,7 @@
 // Templates are Handlebars, but operators write Jinja by habit. A Jinja statement ({% … %}), a
 // filter (`{{ x | default('a') }}`) or a Jinja operator (`{{ a / 8 }}`) is refused with the
 // Handlebars that means the same, translated here (pure: text in, message out).
+import { HELPER_NAMES } from './template-helpers.js';
 
 const FILTERS: Record<string, (base: string, args: string[], kw: Record<string, string>) => string> = {
   default: (b, a) => `(default ${b} ${a[0] ?? '""'})`,
@@ -159,6 +160,9 @@ export function jinjaProblem(text: string): JinjaProblem | undefined {
     const inner = m[1];
     const unquoted = inner.replace(/'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"/g, '""');
     if (!JINJA_IN_MUSTACHE.test(unquoted)) continue;
+    // `{{and a b}}`, `{{in "hv4" peers}}`: a helper call (its words are arguments, not operators).
+    const first = /^\s*([A-Za-z_]\w*)(?:\s|$)/.exec(unquoted)?.[1];
+    if (first && HELPER_NAMES.has(first) && !/\||==|!=|<=|>=|\s[-+*/~<>]\s|\/\//.test(unquoted)) continue;
     let hint: string;
     try {
       hint = `write {{${jinjaToHandlebars(inner.trim())}}}`;

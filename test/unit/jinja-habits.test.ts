@@ -29,7 +29,7 @@ describe('Jinja habits', () => {
   });
 
   it('leaves Handlebars alone, block params and quoted pipes included', () => {
-    for (const t of ['{{#each x as |y|}}{{y}}{{/each}}', '{{default x "a|b"}}', 'a | b', '{{json v indent=2}}']) assert.equal(jinjaProblem(t), undefined, t);
+    for (const t of ['{{#each x as |y|}}{{y}}{{/each}}', '{{default x "a|b"}}', 'a | b', '{{json v indent=2}}', '{{ and mtu nic }}', '{{ in "hv4" peers }}', '{{ not peers }}', '{{#if (or a b)}}x{{/if}}']) assert.equal(jinjaProblem(t), undefined, t);
   });
 
   it('play help templates lists every helper with an example and the Jinja equivalents', () => {

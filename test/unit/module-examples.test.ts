@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { getModule, moduleNames } from '../../modules/index.js';
 import { loadPlaybook } from '../../engine/playbook/load.js';
 import { ValidationError } from '../../engine/errors.js';
+import { resolveModule } from '../../engine/playbook/params.js';
 
 describe('play modules: every documented example validates', () => {
   let dir: string;
@@ -44,4 +45,21 @@ describe('play modules: every documented example validates', () => {
       });
     });
   }
+});
+
+describe("Ansible's fully qualified module names", () => {
+  it('map onto the module of the same name', () => {
+    const expected: Record<string, string> = {
+      'ansible.builtin.lineinfile': 'lineinfile',
+      'ansible.builtin.blockinfile': 'blockinfile',
+      'ansible.builtin.shell': 'shell',
+      'ansible.builtin.fail': 'fail',
+      'ansible.builtin.apt': 'apt',
+      'ansible.builtin.package': 'package',
+      'ansible.builtin.wait_for': 'wait_for',
+      'ansible.posix.sysctl': 'sysctl',
+    };
+    for (const [fqcn, name] of Object.entries(expected)) assert.equal(resolveModule(fqcn), name, fqcn);
+    assert.equal(resolveModule('ansible.builtin.nosuch'), undefined);
+  });
 });
