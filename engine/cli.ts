@@ -7,6 +7,7 @@ import { plainRenderer } from './output/plain.js';
 import { listrRenderer } from './output/listr.js';
 import { driftRenderer } from './output/drift.js';
 import { recapLines } from './output/format.js';
+import { templateHelpLines } from './output/help-templates.js';
 import { prepareRun, runPlaybook, resolveInventories, resolvePlaybook, TOOL_VERSION, type PlaybookRunOptions } from './runner/run.js';
 import { parseExtraVars } from './extra-vars.js';
 import { getModule, moduleNames } from '../modules/index.js';
@@ -68,6 +69,11 @@ function pickRenderer(mode: 'run' | 'check', flags: RunFlags) {
   return drawable && !process.env.CI && flags.strategy !== 'free' ? listrRenderer : plainRenderer;
 }
 
+/** The run's header names its inventory: a lab left up must never be used by surprise. */
+function inventoryLine(paths: string[], defaulted: boolean): string {
+  return `inventory: ${paths.join(', ')}${defaulted ? " (the lab's, since no -i was given: pass -i INVENTORY for your hosts)" : ''}`;
+}
+
 async function doRun(playbook: string, flags: RunFlags, mode: 'run' | 'check'): Promise<number> {
   const check = mode === 'check' || !!flags.check;
   const detailed = mode === 'check' || !!flags.detailedExitcodes;
@@ -90,11 +96,13 @@ async function doRun(playbook: string, flags: RunFlags, mode: 'run' | 'check'): 
   };
   const reports = parseReports(flags.report);
   const prepared = prepareRun(opts); // every validation problem before any host is touched
+  out(chalk.dim(inventoryLine(prepared.inventoryPaths, flags.inventory.length === 0)));
   const record = await runPlaybook(opts, prepared);
   out('');
   // A drift check answers with the per-host drift and the summary line; the recap is detail.
-  if (mode === 'run' || flags.verbose) for (const l of recapLines(chalk, record.hosts, record.durationMs)) out(l);
-  await runCheckExtras(record, { reports, stateDir: flags.stateDir, sinceLast: !!flags.sinceLast, write: out, chalk });
+  const columns = process.stdout.isTTY ? (process.stdout.columns ?? Infinity) : Infinity;
+  if (mode === 'run' || flags.verbose) for (const l of recapLines(chalk, record.hosts, record.durationMs, columns)) out(l);
+  await runCheckExtras(record, { reports, stateDir: flags.stateDir, sinceLast: !!flags.sinceLast, write: out, chalk, columns });
   return record.exitCode;
 }
 
@@ -130,6 +138,7 @@ export async function main(argv = process.argv): Promise<number> {
       const prepared = prepareRun({ playbook: pb, inventories: flags.inventory, extraVars: parseExtraVars(flags.extraVars) });
       const tasks = prepared.playbook.plays.reduce((n, p) => n + p.tasks.length, 0);
       out(`${prepared.playbook.file}: ok (${prepared.playbook.plays.length} plays, ${tasks} top-level tasks, ${prepared.inventory.hosts.size} hosts)`);
+      out(inventoryLine(prepared.inventoryPaths, flags.inventory.length === 0));
     });
 
   program
@@ -168,6 +177,16 @@ export async function main(argv = process.argv): Promise<number> {
       }
     });
 
+  // `play help templates` is a topic of its own; `play help COMMAND` stays commander's help.
+  program.helpCommand(false);
+  program
+    .command('help [topic]')
+    .description("help for a command, or 'templates': the template helpers with examples and the Jinja habits they replace")
+    .action((topic?: string) => {
+      if (topic === 'templates') for (const l of templateHelpLines()) out(l);
+      else (program.commands.find((c) => c.name() === topic) ?? program).outputHelp();
+    });
+
   const lab = program.command('lab').description('the built-in lab: test hosts in network namespaces behind real sshd (root)');
   for (const action of ['up', 'down', 'status'] as const) {
     const c = lab.command(action).option('--name <name>', 'lab name', 'lab');
@@ -203,7 +222,13 @@ export async function main(argv = process.argv): Promise<number> {
     .option('--report <format=path>', 'reports the check writes (repeatable)', collect, [])
     .option('--state-dir <dir>', 'history directory')
     .option('--install', 'write the units to /etc/systemd/system')
-    .action(async (pb: string, flags: { inventory: string[]; every: string; report: string[]; stateDir?: string; install?: boolean }) => {
+    .option('-l, --limit <pattern>', 'check only these hosts (host pattern)')
+    .option('-t, --tags <tags>', 'only tasks with these tags', csv, [])
+    .option('--skip-tags <tags>', 'skip tasks with these tags', csv, [])
+    .option('-e, --extra-vars <vars>', 'extra variables, as for play check (repeatable; stored in the unit: no secrets)', collect, [])
+    .option('--user <name>', 'run the check as this user (systemd User=, the cron user; default root)')
+    .option('--timeout <interval>', 'stop a check running longer than this (TimeoutStartSec; default: the interval)')
+    .action(async (pb: string, flags: { inventory: string[]; every: string; report: string[]; stateDir?: string; install?: boolean; limit?: string; tags: string[]; skipTags: string[]; extraVars: string[]; user?: string; timeout?: string }) => {
       code = await scheduleCommand({ playbook: resolvePlaybook(pb), inventories: resolveInventories(flags.inventory), ...flags }, out);
     });
 

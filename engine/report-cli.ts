@@ -4,6 +4,7 @@ import type { ChalkInstance } from 'chalk';
 import { resolve } from 'node:path';
 import { PlayError } from './errors.js';
 import type { RunRecord } from './results.js';
+import { wrapWords } from './output/format.js';
 import { rootPath } from './paths.js';
 import {
   defaultStateDir,
@@ -25,6 +26,8 @@ export interface AfterRunOptions {
   sinceLast: boolean;
   write(line: string): void;
   chalk: ChalkInstance;
+  /** Terminal width (undefined when not a terminal: one line per message). */
+  columns?: number;
 }
 
 /** Parsed before the run, so a bad --report never costs a fleet-wide run. */
@@ -33,17 +36,17 @@ export const parseReports = (specs: string[]): ReportSpec[] => parseReportSpecs(
 export async function runCheckExtras(record: RunRecord, o: AfterRunOptions): Promise<void> {
   const s = summarize(record);
   const color = s.failed || s.unreachable ? o.chalk.red : (record.check ? s.drifted : s.changed) ? o.chalk.yellow : o.chalk.green;
-  o.write(color(s.line));
+  // On a terminal the summary wraps between words (the terminal would cut them in two).
+  for (const row of wrapWords(s.line.split(' '), o.columns ?? Infinity)) o.write(color(row));
   const stateDir = o.stateDir ?? defaultStateDir();
   const previous = o.sinceLast ? loadRuns(stateDir, record.playbook, record.inventory).find((r) => r.check === record.check) : undefined;
   // History first: a report that fails to write must not cost the record of the run.
   saveRun(stateDir, record);
-  for (const path of writeReports(record, o.reports)) o.write(o.chalk.gray(`report written: ${path}`));
-  if (o.sinceLast) {
-    if (!previous) o.write('since last check: no earlier check of this playbook and inventory is recorded');
-    // formatDriftDiff's first line already says since when.
-    else o.write(formatDriftDiff(driftDiff(previous, record)));
-  }
+  const since = o.sinceLast ? (previous ? driftDiff(previous, record) : null) : undefined;
+  for (const path of writeReports(record, o.reports, since)) o.write(o.chalk.gray(`report written: ${path}`));
+  if (since === null) o.write('since last check: no earlier check of this playbook and inventory is recorded');
+  // formatDriftDiff's first line already says since when.
+  else if (since) o.write(formatDriftDiff(since));
 }
 
 export async function driftDiffCommand(playbook: string, inventories: string[], stateDir: string | undefined, write: (l: string) => void): Promise<number> {
@@ -54,12 +57,27 @@ export async function driftDiffCommand(playbook: string, inventories: string[], 
   }
   const [current, previous] = runs;
   write(`latest check: ${current.startedAt}`);
-  write(formatDriftDiff(driftDiff(previous, current)));
-  return 0;
+  const d = driftDiff(previous, current);
+  write(formatDriftDiff(d));
+  // Like `play check`: 2 when something new drifted, so a timer can alert on the change itself.
+  return d.added.length > 0 ? 2 : 0;
 }
 
 export async function scheduleCommand(
-  o: { playbook: string; inventories: string[]; every: string; report: string[]; stateDir?: string; install?: boolean },
+  o: {
+    playbook: string;
+    inventories: string[];
+    every: string;
+    report: string[];
+    stateDir?: string;
+    install?: boolean;
+    user?: string;
+    timeout?: string;
+    limit?: string;
+    tags?: string[];
+    skipTags?: string[];
+    extraVars?: string[];
+  },
   write: (l: string) => void,
 ): Promise<number> {
   const schedule = renderSchedule({
@@ -70,6 +88,12 @@ export async function scheduleCommand(
     stateDir: resolve(o.stateDir ?? defaultStateDir()),
     workingDir: rootPath(),
     playCommand: [process.execPath, rootPath('dist', 'engine', 'cli.js')],
+    user: o.user,
+    timeout: o.timeout,
+    limit: o.limit,
+    tags: o.tags,
+    skipTags: o.skipTags,
+    extraVars: o.extraVars,
   });
   if (o.install) {
     const done = installSchedule(schedule);

@@ -9,6 +9,7 @@
 import Handlebars from 'handlebars';
 import { PlayError, formatPos } from './errors.js';
 import { getMember } from './expr-values.js';
+import { jinjaProblem } from './template-jinja.js';
 import { HELPERS, HELPER_NAMES } from './template-helpers.js';
 
 export { HELPER_DOCS, HELPER_NAMES } from './template-helpers.js';
@@ -108,7 +109,19 @@ hb.registerHelper('__out', (value: unknown, options: any) => {
 
 const KNOWN_HELPERS: Record<string, boolean> = Object.fromEntries([...HELPER_NAMES, ...INTERNAL].map((n) => [n, true]));
 
+/** Line and column (1-based) of an offset in the text. */
+function lineCol(text: string, index: number): { line: number; col: number } {
+  const before = text.slice(0, index);
+  return { line: before.split('\n').length, col: index - before.lastIndexOf('\n') };
+}
+
 function parse(text: string): Node {
+  // Jinja by habit: refused with the Handlebars equivalent, before Handlebars' token dump.
+  const jinja = jinjaProblem(text);
+  if (jinja) {
+    const at = lineCol(text, jinja.index);
+    throw new InnerError(jinja.message, at.line, at.col);
+  }
   try {
     return hb.parse(text);
   } catch (e) {
@@ -264,7 +277,7 @@ function run(text: string, vars: Record<string, unknown>, where: TemplateOrigin,
  * list, a number a number, like Ansible); anything else returns the rendered text.
  */
 export function renderString(text: string, vars: Record<string, unknown>, where: TemplateOrigin): unknown {
-  if (!text.includes('{{')) return text;
+  if (!text.includes('{{') && !text.includes('{%')) return text;
   return run(text, vars, where, true);
 }
 
@@ -282,7 +295,7 @@ export function renderDeep(value: unknown, vars: Record<string, unknown>, where:
 
 /** Renders a template file's text; always a string. Errors point at the line inside the file. */
 export function renderFile(text: string, vars: Record<string, unknown>, where: TemplateOrigin): string {
-  if (!text.includes('{{')) return text;
+  if (!text.includes('{{') && !text.includes('{%')) return text;
   return run(text, vars, where, false) as string;
 }
 
@@ -352,7 +365,7 @@ export function templateVariables(text: string): string[] {
 
 /** templateVariables with where each name is first used (line/col inside the text), for template files. */
 export function templateVariableUses(text: string): Array<{ name: string; line: number; col: number }> {
-  if (!text.includes('{{')) return [];
+  if (!text.includes('{{') && !text.includes('{%')) return [];
   try {
     const out: Uses = new Map();
     collect(parse(text), { scoped: false, blockParams: new Set(), guarded: new Set() }, out);

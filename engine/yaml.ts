@@ -19,6 +19,9 @@ interface NodeInfo {
   start: number;
 }
 
+const UNQUOTED_TEMPLATE = /:\s*\{\{/;
+const QUOTE_HINT = 'quote a value that starts with {{ (msg: "{{ x }}"), as in Ansible';
+
 export class YamlDoc {
   private readonly lineStarts: number[];
   private readonly nodeStart = new WeakMap<object, number>();
@@ -49,12 +52,26 @@ export class YamlDoc {
     } catch (e) {
       if (e instanceof yaml.YAMLException) {
         const m = e.mark;
+        const line = m ? (source.split('\n')[m.line] ?? '') : '';
         throw new ValidationError([
-          { pos: { file, line: m ? m.line + 1 : undefined, col: m ? m.column + 1 : undefined }, message: `YAML syntax error: ${e.reason}` },
+          { pos: { file, line: m ? m.line + 1 : undefined, col: m ? m.column + 1 : undefined }, message: `YAML syntax error: ${e.reason}${UNQUOTED_TEMPLATE.test(line) ? `; ${QUOTE_HINT}` : ''}` },
         ]);
       }
       throw e;
     }
+    const unquoted = this.unquotedTemplate(this.data);
+    if (unquoted) throw new ValidationError([{ pos: this.pos(unquoted), message: `a value starting with {{ was read as a YAML mapping: ${QUOTE_HINT}` }]);
+  }
+
+  /** `msg: {{x}}` unquoted is YAML's flow mapping {{x: null}: null}, whose key reads "[object Object]". */
+  private unquotedTemplate(v: unknown): object | undefined {
+    if (v === null || typeof v !== 'object') return undefined;
+    if (!Array.isArray(v) && Object.prototype.hasOwnProperty.call(v, '[object Object]')) return v;
+    for (const x of Object.values(v)) {
+      const found = this.unquotedTemplate(x);
+      if (found) return found;
+    }
+    return undefined;
   }
 
   static load(file: string, display = file): YamlDoc {

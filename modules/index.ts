@@ -15,6 +15,12 @@ import { firewall } from './firewall/index.js';
 import { ethtool } from './ethtool/index.js';
 import { sysctl } from './sysctl/index.js';
 import { mtu } from './mtu/index.js';
+import { shellModule } from './shell/index.js';
+import { lineinfileModule } from './lineinfile/index.js';
+import { blockinfileModule } from './blockinfile/index.js';
+import { failModule } from './fail/index.js';
+import { aptModule, packageModule } from './package/index.js';
+import { waitForModule } from './wait_for/index.js';
 
 export const MODULES: Record<string, Module> = {
   command: commandModule,
@@ -32,6 +38,13 @@ export const MODULES: Record<string, Module> = {
   ethtool,
   sysctl,
   mtu,
+  shell: shellModule,
+  lineinfile: lineinfileModule,
+  blockinfile: blockinfileModule,
+  fail: failModule,
+  package: packageModule,
+  apt: aptModule,
+  wait_for: waitForModule,
 };
 
 export function getModule(name: string): Module | undefined {

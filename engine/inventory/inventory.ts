@@ -5,7 +5,7 @@ import { PlayError } from '../errors.js';
 import { assignVars, type InventoryData } from './data.js';
 import type { VarsFiles } from './vars-files.js';
 import { isIpAddress } from './host-range.js';
-import { selectHosts, type PatternSource } from './patterns.js';
+import { selectHosts, unmatchedTerms, type PatternSource } from './patterns.js';
 
 export interface InventoryHost {
   name: string;
@@ -149,6 +149,11 @@ export class Inventory {
   /** Host names matching an Ansible host pattern, in inventory order; [] when nothing matches. */
   select(pattern: string): string[] {
     return selectHosts(this.patternSource(), pattern);
+  }
+
+  /** Terms of a pattern naming no host and no group (typos): see unmatchedTerms. */
+  unmatched(pattern: string): string[] {
+    return unmatchedTerms(this.patternSource(), pattern);
   }
 
   host(name: string): InventoryHost | undefined {

@@ -101,7 +101,11 @@ function strayVarsFiles(base: string, inv: InventoryData): string[] {
 }
 
 /** Loads and merges inventory sources; throws one ValidationError listing every problem. */
-export function loadInventory(paths: string[]): Inventory {
+/**
+ * `playbookDir`: Ansible also reads group_vars/ and host_vars/ beside the playbook, above those
+ * beside the inventory in precedence.
+ */
+export function loadInventory(paths: string[], playbookDir?: string): Inventory {
   const inv = new InventoryData();
   const problems: Problem[] = [];
   const sources: string[] = [];
@@ -122,6 +126,7 @@ export function loadInventory(paths: string[]): Inventory {
     bases.push(base);
     readSource(inv, abs);
   }
+  if (playbookDir && !bases.includes(playbookDir) && (existsSync(join(playbookDir, 'group_vars')) || existsSync(join(playbookDir, 'host_vars')))) bases.push(playbookDir);
   inv.currentSource = '';
   inv.reconcile();
   problems.push(...inv.problems);

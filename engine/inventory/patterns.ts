@@ -207,3 +207,15 @@ export function selectHosts(src: PatternSource, pattern: string): string[] {
   }
   return [...new Set(hosts)];
 }
+
+/**
+ * The terms of a pattern that select nothing on their own (a misspelt host or group): Ansible
+ * warns and drops them, which let `--limit hv1,hv9` run on hv1 alone and `--limit hv9` on
+ * nothing with exit 0. Exclusions (`!x`) and intersections (`&x`) are left alone: naming a group
+ * that happens to be empty there is a normal thing to write.
+ */
+export function unmatchedTerms(src: PatternSource, pattern: string): string[] {
+  if (validatePattern(pattern)) return [];
+  const groups = new Set(src.groupNames());
+  return splitPattern(pattern).filter((t) => t[0] !== '&' && t[0] !== '!' && !groups.has(t) && !src.hasHost(t) && matchTerm(src, t).length === 0);
+}

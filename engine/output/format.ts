@@ -40,16 +40,34 @@ export function unifiedDiffs(r: TaskResult): string[] {
   return (r.diffs ?? []).map((d) => createTwoFilesPatch(`${d.path} (before)`, `${d.path} (after)`, d.before, d.after, undefined, undefined, { context: 3 }));
 }
 
-export function recapLines(c: ChalkInstance, hosts: Record<string, HostRecord>, durationMs: number): string[] {
+export function recapLines(c: ChalkInstance, hosts: Record<string, HostRecord>, durationMs: number, columns = Infinity): string[] {
   const names = Object.keys(hosts);
   const width = Math.max(4, ...names.map((n) => n.length));
   const lines = [c.bold(`PLAY RECAP (${names.length} host${names.length === 1 ? '' : 's'}, ${(durationMs / 1000).toFixed(2)} s)`)];
   for (const n of names) {
     const s = hosts[n].stats;
     const color = s.failed || s.unreachable ? c.red : s.changed ? c.yellow : c.green;
-    lines.push(
-      `${color(n.padEnd(width))}  ok=${s.ok}  changed=${s.changed}  unreachable=${s.unreachable}  failed=${s.failed}  skipped=${s.skipped}  rescued=${s.rescued}  ignored=${s.ignored}`,
-    );
+    const fields = [`ok=${s.ok}`, `changed=${s.changed}`, `unreachable=${s.unreachable}`, `failed=${s.failed}`, `skipped=${s.skipped}`, `rescued=${s.rescued}`, `ignored=${s.ignored}`];
+    // A narrow terminal gets the counts on more lines, split between fields, never inside one.
+    const rows = wrapWords(fields, columns - width - 2, '  ');
+    rows.forEach((row, i) => lines.push(`${i === 0 ? color(n.padEnd(width)) : ' '.repeat(width)}  ${row}`));
   }
   return lines;
+}
+
+/**
+ * Words joined by `sep` into rows of at most `width` characters (a word longer than that gets a
+ * row of its own): a terminal that wraps by itself cuts a word in two.
+ */
+export function wrapWords(words: string[], width: number, sep = ' '): string[] {
+  const rows: string[] = [];
+  let row = '';
+  for (const w of words) {
+    if (row !== '' && row.length + sep.length + w.length > width) {
+      rows.push(row);
+      row = w;
+    } else row = row === '' ? w : row + sep + w;
+  }
+  if (row !== '' || rows.length === 0) rows.push(row);
+  return rows;
 }

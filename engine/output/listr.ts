@@ -4,7 +4,7 @@ import { Listr, type ListrTaskWrapper, type DefaultRenderer, type SimpleRenderer
 import type { RunObserver } from '../runner/events.js';
 import type { TaskEvent } from '../results.js';
 import type { RendererOptions } from './plain.js';
-import { detailLines, statusWord, unifiedDiffs } from './format.js';
+import { colorFor, detailLines, statusWord, unifiedDiffs } from './format.js';
 
 /** Past this many hosts a task shows one counting line instead of one line per host. */
 const MAX_HOST_LINES = 40;
@@ -30,10 +30,13 @@ export function listrRenderer(o: RendererOptions): RunObserver {
     const r = ev.result;
     const lines = detailLines(r, o.verbose);
     if (o.diff) for (const d of unifiedDiffs(r)) lines.push(...d.split('\n'));
-    t.title = `${statusWord(r)}: ${host}`;
+    // Changed rows stand out (Ansible's yellow); listr2's tick alone looks like ok.
+    t.title = colorFor(c, r)(`${statusWord(r)}: ${host}`);
     if (r.status === 'skipped') t.skip(`skipped: ${host}`);
-    else if (r.status === 'failed' && !r.ignored && !r.rescued) throw new Error(`${statusWord(r)}: ${host}${lines.length ? '\n' + lines.join('\n') : ''}`);
-    else if (r.status === 'unreachable') throw new Error(`unreachable: ${host}\n${r.msg ?? ''}`);
+    // listr2 shows a failed task's title and then the error's message: the message carries only
+    // the detail, or "failed: hv1" would be printed twice.
+    else if (r.status === 'failed' && !r.ignored && !r.rescued) throw new Error(lines.length ? lines.join('\n') : 'failed');
+    else if (r.status === 'unreachable') throw new Error(r.msg ?? 'unreachable');
     if (lines.length && r.status !== 'skipped') t.output = lines.join('\n');
   };
 

@@ -4,7 +4,8 @@ import { dirname, resolve } from 'node:path';
 import { PlayError, ValidationError, type Problem } from '../errors.js';
 import { YamlDoc } from '../yaml.js';
 import type { Play, Playbook } from './types.js';
-import { isDict, Reader } from './reader.js';
+import { isDict, Reader, type Dict } from './reader.js';
+import { IMPORT_KEYS, docDir, importedPlaybook, whileReading } from './includes.js';
 import { readPlay } from './parse-play.js';
 import { checkPlayVariables, runtimeNames, type HostVarSet } from './validate.js';
 
@@ -51,32 +52,42 @@ export function loadPlaybook(path: string, opts: LoadOptions = {}): Playbook {
   const dir = dirname(resolve(path));
   const plays: Play[] = [];
   const earlier = new Set<string>();
-  const data = doc.data;
+  const addPlay = (pr: Reader, item: Dict) => {
+    const play = readPlay(pr, item, docDir(pr.doc));
+    let sets: HostVarSet[] | undefined;
+    try {
+      sets = play.hosts ? hostSetsOf(play, opts) : undefined;
+    } catch (e) {
+      if (!(e instanceof PlayError)) throw e;
+      const at = play.keyPos.hosts ?? play.pos;
+      // validatePattern may already have said so.
+      if (!problems.some((p) => p.pos?.line === at.line && p.pos?.file === at.file)) pr.add(at, `hosts: ${e.message}`);
+    }
+    checkPlayVariables(play, sets, problems, { earlier, dir });
+    for (const n of runtimeNames(play)) earlier.add(n);
+    plays.push(play);
+  };
+  // import_playbook: the imported file's plays in place (relative to the importing file; its problems name it).
+  readPlays(r, addPlay);
+  if (problems.length) throw new ValidationError(ordered(problems));
+  return { file: path, dir, plays };
+}
+
+function readPlays(r: Reader, addPlay: (r: Reader, item: Dict) => void): void {
+  const data = r.doc.data;
   if (data === null || data === undefined) {
-    r.add({ file: path }, 'the playbook is empty: it should be a list of plays (- hosts: …)');
+    r.add({ file: r.doc.file }, 'the playbook is empty: it should be a list of plays (- hosts: …)');
   } else if (!Array.isArray(data)) {
-    r.add(doc.pos(data), `a playbook is a list of plays (each starting with '- hosts: …'), got ${isDict(data) ? 'a dict' : JSON.stringify(data)}`);
+    r.add(r.at(data), `a playbook is a list of plays (each starting with '- hosts: …'), got ${isDict(data) ? 'a dict' : JSON.stringify(data)}`);
   } else {
     data.forEach((item, i) => {
       if (!isDict(item)) {
-        r.add(doc.pos(data, i), `play ${i + 1}: expected a dict with hosts and tasks, got ${JSON.stringify(item)}`);
+        r.add(r.at(data, i), `play ${i + 1}: expected a dict with hosts and tasks, got ${JSON.stringify(item)}`);
         return;
       }
-      const play = readPlay(r, item, dir);
-      let sets: HostVarSet[] | undefined;
-      try {
-        sets = play.hosts ? hostSetsOf(play, opts) : undefined;
-      } catch (e) {
-        if (!(e instanceof PlayError)) throw e;
-        const at = play.keyPos.hosts ?? play.pos;
-        // validatePattern may already have said so.
-        if (!problems.some((p) => p.pos?.line === at.line && p.pos?.file === at.file)) r.add(at, `hosts: ${e.message}`);
-      }
-      checkPlayVariables(play, sets, problems, { earlier, dir });
-      for (const n of runtimeNames(play)) earlier.add(n);
-      plays.push(play);
+      const imported = importedPlaybook(r, item);
+      if (imported) whileReading(imported.path, () => readPlays(imported.reader, addPlay));
+      else if (!IMPORT_KEYS.some((k) => k in item)) addPlay(r, item);
     });
   }
-  if (problems.length) throw new ValidationError(ordered(problems));
-  return { file: path, dir, plays };
 }

@@ -5,6 +5,7 @@ import { validateParams, isTemplated, type SchemaProblem } from '../schema.js';
 import type { Module } from '../module.js';
 import { getModule } from '../../modules/index.js';
 import { isDict, type Dict, type Reader } from './reader.js';
+import { shlexSplit } from '../inventory/shlex.js';
 
 /** Ansible collection prefixes whose modules map onto ours of the same short name. */
 const FQCN_PREFIXES = ['ansible.builtin.', 'ansible.legacy.', 'ansible.posix.', 'community.general.'];
@@ -40,6 +41,36 @@ function recordPositions(r: Reader, node: unknown, base: string, out: Record<str
   }
 }
 
+/** Modules whose free-form string is a command line: `a=b` in it is the command's, not ours. */
+const COMMAND_LINE = new Set(['command', 'shell']);
+
+/**
+ * Ansible's `key=value` arguments (`debug: msg="hello world"`, `package: name=hello state=absent`):
+ * accepted when every word is `param=value` for this module; refused with a clear message when
+ * the string starts like them but a word is not (`msg=hello world` would lose 'world').
+ */
+function keyValueArgs(raw: string, mod: Module): { params: Dict } | { problem: string } | undefined {
+  if (COMMAND_LINE.has(mod.name)) return undefined;
+  const first = /^\s*([A-Za-z_]\w*)=/.exec(raw);
+  const names = new Set(Object.entries(mod.params).flatMap(([n, spec]) => [n, ...(spec.aliases ?? [])]));
+  if (!first || !names.has(first[1])) return undefined;
+  let words: string[];
+  try {
+    words = shlexSplit(raw);
+  } catch {
+    return { problem: `cannot read '${raw}' as key=value arguments (an unclosed quote?); write the parameters as a dict` };
+  }
+  const params: Dict = {};
+  for (const w of words) {
+    const m = /^([A-Za-z_]\w*)=([\s\S]*)$/.exec(w);
+    if (!m || !names.has(m[1])) {
+      return { problem: `'${raw}' reads as Ansible's key=value arguments, but '${w}' is not one of ${[...names].sort().join(', ')}: quote a value with spaces (${first[1]}="…") or write a dict (${mod.name}: { ${first[1]}: … })` };
+    }
+    params[m[1]] = m[2];
+  }
+  return { params };
+}
+
 export interface ModuleCall {
   params: Dict;
   paramPos: Record<string, SourcePos>;
@@ -60,7 +91,14 @@ export function readModuleCall(r: Reader, task: Dict, key: string, mod: Module):
       recordPositions(r, args, '', paramPos);
     } else r.add(r.at(task, 'args'), `args: expected a dict, got ${JSON.stringify(args)}`);
   }
-  if (typeof raw === 'string' || typeof raw === 'number') {
+  const kv = typeof raw === 'string' ? keyValueArgs(raw, mod) : undefined;
+  if (kv && 'problem' in kv) {
+    r.add(keyAt, `${mod.name}: ${kv.problem}`);
+    usable = false;
+  } else if (kv) {
+    Object.assign(params, kv.params);
+    for (const k of Object.keys(kv.params)) paramPos[k] = keyAt;
+  } else if (typeof raw === 'string' || typeof raw === 'number') {
     if (mod.freeForm) {
       params[mod.freeForm] = String(raw);
       paramPos[mod.freeForm] = keyAt;

@@ -9,10 +9,11 @@ import { validatePattern } from '../inventory/patterns.js';
 import type { Play, Task, TaskNode } from './types.js';
 import { IDENTIFIER, isDict, Reader, type Dict } from './reader.js';
 import { notifyPos, readHandlers, readTaskList } from './parse-task.js';
+import { collectingRoles, readRoles } from './roles.js';
 
 const PLAY_KEYS = [
   'name', 'hosts', 'vars', 'vars_files', 'become', 'become_user', 'gather_facts', 'facts', 'serial',
-  'max_fail_percentage', 'any_errors_fatal', 'strategy', 'tags', 'tasks', 'handlers', 'pre_tasks', 'post_tasks',
+  'max_fail_percentage', 'any_errors_fatal', 'strategy', 'tags', 'tasks', 'handlers', 'pre_tasks', 'post_tasks', 'roles',
 ];
 
 function hostsOf(r: Reader, play: Dict): string {
@@ -116,8 +117,10 @@ export function readPlay(r: Reader, play: Dict, dir: string): Play {
   const gather = r.bool(play, play.facts !== undefined ? 'facts' : 'gather_facts');
   const strategy = r.str(play, 'strategy');
   if (strategy !== undefined && strategy !== 'linear' && strategy !== 'free') r.add(r.at(play, 'strategy'), `strategy: must be 'linear' or 'free', got '${strategy}'`);
-  const tasks = [...readTaskList(r, play, 'pre_tasks'), ...readTaskList(r, play, 'tasks'), ...readTaskList(r, play, 'post_tasks')];
-  const handlers = readHandlers(r, play);
+  // Ansible's order: pre_tasks, roles, tasks, post_tasks; roles add handlers and defaults.
+  const withRoles = collectingRoles(dir, () => [...readTaskList(r, play, 'pre_tasks'), ...readRoles(r, play, dir), ...readTaskList(r, play, 'tasks'), ...readTaskList(r, play, 'post_tasks')]);
+  const tasks = withRoles.value;
+  const handlers = [...readHandlers(r, play), ...withRoles.handlers];
   checkNotify(r, collectTasks(tasks), handlers);
   return {
     name: r.str(play, 'name') ?? hosts,
@@ -134,6 +137,7 @@ export function readPlay(r: Reader, play: Dict, dir: string): Play {
     tags: r.strList(play, 'tags', true),
     tasks,
     handlers,
+    roleDefaults: withRoles.defaults,
     pos: r.at(play),
     keyPos: r.keyPos(play),
   };

@@ -7,6 +7,7 @@ import { getModule, moduleNames } from '../../modules/index.js';
 import type { Block, FlushHandlers, Task, TaskCommon, TaskNode } from './types.js';
 import { IDENTIFIER, isDict, type Dict, type Reader } from './reader.js';
 import { readModuleCall, resolveModule } from './params.js';
+import { includeKeyOf, readInclude } from './includes.js';
 
 const COMMON = ['name', 'when', 'tags', 'become', 'become_user', 'vars', 'ignore_errors', 'delegate_to', 'run_once', 'check_mode', 'no_log'];
 const TASK_ONLY = ['loop', 'with_items', 'loop_control', 'register', 'notify', 'changed_when', 'failed_when', 'retries', 'until', 'delay', 'timeout', 'args'];
@@ -103,7 +104,7 @@ function loopOf(r: Reader, node: Dict): unknown {
 function loopVarOf(r: Reader, node: Dict): string {
   const lc = r.dict(node, 'loop_control');
   if (!lc) return 'item';
-  r.unknownKeys(lc, ['loop_var'], 'loop_control key');
+  r.unknownKeys(lc, ['loop_var', 'label'], 'loop_control key');
   const v = r.str(lc, 'loop_var');
   if (v !== undefined && !IDENTIFIER.test(v)) r.add(r.at(lc, 'loop_var'), `loop_var: '${v}' is not a valid variable name`);
   return v ?? 'item';
@@ -131,6 +132,7 @@ export function readTask(r: Reader, node: Dict, handler: boolean): Task | undefi
     paramPos: call?.paramPos ?? {},
     loop: loopOf(r, node),
     loopVar: loopVarOf(r, node),
+    loopLabel: r.dict(node, 'loop_control') ? r.str(r.dict(node, 'loop_control')!, 'label') : undefined,
     register,
     notify: r.strList(node, 'notify'),
     changedWhen: conditions(r, node, 'changed_when'),
@@ -176,11 +178,14 @@ export function readTaskList(r: Reader, parent: Dict, key: string): TaskNode[] {
       return;
     }
     const meta = META_KEYS.find((k) => k in item);
-    const node = 'block' in item ? readBlock(r, item) : meta ? readMeta(r, item, meta) : readTask(r, item, false);
+    const include = includeKeyOf(item);
+    const node = 'block' in item ? readBlock(r, item) : meta ? readMeta(r, item, meta) : include ? readInclude(r, item, include) : readTask(r, item, false);
     if (node) out.push(node);
   });
   return out;
 }
+
+export { common as readCommon };
 
 export function readHandlers(r: Reader, play: Dict): Task[] {
   const list = r.list(play, 'handlers') ?? [];

@@ -37,6 +37,8 @@ export interface Task extends TaskCommon {
   /** `loop:` value as written: a list, or a template string naming a list. */
   loop?: unknown;
   loopVar: string;
+  /** `loop_control.label`: how an item is shown (a template rendered per item). */
+  loopLabel?: string;
   register?: string;
   notify: string[];
   changedWhen?: Array<string | boolean>;
@@ -83,6 +85,8 @@ export interface Play {
   tags: string[];
   tasks: TaskNode[];
   handlers: Task[];
+  /** The defaults/ of the play's roles: below the inventory in precedence. */
+  roleDefaults?: Record<string, unknown>;
   pos: SourcePos;
   keyPos: Record<string, SourcePos>;
 }

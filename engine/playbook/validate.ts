@@ -82,7 +82,7 @@ class VarCheck {
   }
 
   template(text: string, known: Set<string>, w: Where, guarded?: Set<string>): void {
-    if (!text.includes('{{')) return;
+    if (!text.includes('{{') && !text.includes('{%')) return;
     try {
       this.report(templateVariables(text), known, w, guarded);
     } catch (e) {

@@ -5,6 +5,7 @@ import type { HostStats, RunRecord, TaskStatus } from '../results.js';
 import { sanitizeChange } from './sanitize.js';
 import { summarize, type RunSummary } from './summary.js';
 import { hostRows, type Verdict } from './verdict.js';
+import type { DriftDiff, DriftItem } from './drift-diff.js';
 
 /** Bump when a consumer of the old shape would break; docs/report-schema.json pins it. */
 export const REPORT_VERSION = 1;
@@ -48,9 +49,38 @@ export interface JsonReport {
   exitCode: number;
   summary: RunSummary;
   hosts: HostReport[];
+  /** `--since-last`: what drifted since the previous check (null when none is recorded). */
+  sinceLast?: SinceLastReport | null;
 }
 
-export function toJsonReport(record: RunRecord): JsonReport {
+interface DriftItemReport {
+  host: string;
+  play: string;
+  task: string;
+  change: Change;
+}
+
+export interface SinceLastReport {
+  previousAt: string;
+  added: DriftItemReport[];
+  resolved: DriftItemReport[];
+  still: DriftItemReport[];
+  unknown: Array<DriftItemReport & { reason: string }>;
+}
+
+const itemReport = (i: DriftItem): DriftItemReport => ({ host: i.host, play: i.play, task: i.task, change: sanitizeChange(i.change) });
+
+function sinceLastReport(d: DriftDiff): SinceLastReport {
+  return {
+    previousAt: d.previousAt,
+    added: d.added.map(itemReport),
+    resolved: d.resolved.map(itemReport),
+    still: d.still.map((x) => itemReport(x.current)),
+    unknown: d.unknown.map((u) => ({ ...itemReport(u.previous), reason: u.reason })),
+  };
+}
+
+export function toJsonReport(record: RunRecord, sinceLast?: DriftDiff | null): JsonReport {
   const hosts = hostRows(record).map((h): HostReport => ({
     name: h.host,
     verdict: h.verdict,
@@ -89,7 +119,8 @@ export function toJsonReport(record: RunRecord): JsonReport {
     exitCode: record.exitCode,
     summary: summarize(record),
     hosts,
+    ...(sinceLast !== undefined ? { sinceLast: sinceLast && sinceLastReport(sinceLast) } : {}),
   };
 }
 
-export const renderJsonReport = (record: RunRecord): string => JSON.stringify(toJsonReport(record), null, 2) + '\n';
+export const renderJsonReport = (record: RunRecord, sinceLast?: DriftDiff | null): string => JSON.stringify(toJsonReport(record, sinceLast), null, 2) + '\n';

@@ -26,6 +26,13 @@ export interface ScheduleOptions {
   playCommand: string | string[];
   /** Default /usr/bin/flock (util-linux). */
   flockPath?: string;
+  /** Passed through to `play check` as given: --limit, --tags, --skip-tags, -e. */
+  limit?: string;
+  tags?: string[];
+  skipTags?: string[];
+  extraVars?: string[];
+  /** TimeoutStartSec of the service (`30m`, …); default: the interval, so a stuck check ends before the next one is due. */
+  timeout?: string;
 }
 
 export interface Schedule {
@@ -52,6 +59,16 @@ function template(name: string, data: Record<string, unknown>): string {
   return renderFile(readFileSync(file, 'utf8'), data, { file });
 }
 
+/** --limit/--tags/--skip-tags/-e of the scheduled check; an `-e @file` path is made absolute. */
+function checkFilters(opts: ScheduleOptions, abs: (p: string) => string): string[] {
+  const out: string[] = [];
+  if (opts.limit) out.push('--limit', opts.limit);
+  if (opts.tags?.length) out.push('--tags', opts.tags.join(','));
+  if (opts.skipTags?.length) out.push('--skip-tags', opts.skipTags.join(','));
+  for (const e of opts.extraVars ?? []) out.push('-e', e.startsWith('@') ? `@${abs(e.slice(1))}` : e);
+  return out;
+}
+
 export function renderSchedule(opts: ScheduleOptions): Schedule {
   const seconds = parseEvery(opts.every);
   if (!isAbsolute(opts.workingDir)) throw new PlayError(`schedule: the working directory must be absolute, got '${opts.workingDir}'`);
@@ -72,6 +89,7 @@ export function renderSchedule(opts: ScheduleOptions): Schedule {
     ...inventory.flatMap((i) => ['-i', i]),
     ...opts.reports.flatMap((r) => ['--report', `${r.format}=${abs(r.path)}`]),
     '--state-dir', abs(opts.stateDir),
+    ...checkFilters(opts, abs),
   ];
   for (const v of [opts.workingDir, ...argv]) assertPrintable('schedule', v);
   const description = `${playbook} on ${inventory.join(', ')}`.replace(/%/g, '%%');
@@ -84,6 +102,7 @@ export function renderSchedule(opts: ScheduleOptions): Schedule {
     execStart: systemdJoin(argv),
     serviceName: `${name}.service`,
     every,
+    timeout: systemdSpan(opts.timeout === undefined ? seconds : parseEvery(opts.timeout)),
     onCalendar: onCalendar(seconds),
     // Spread the start a little (a tenth of the interval, at most 5 minutes).
     randomizedDelay: systemdSpan(Math.max(1, Math.min(300, Math.floor(seconds / 10)))),

@@ -5,6 +5,7 @@ import { ValidationError } from '../errors.js';
 import type { RunRecord } from '../results.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { renderJsonReport } from './json-report.js';
+import type { DriftDiff } from './drift-diff.js';
 import { renderJunit } from './junit.js';
 import { renderPrometheus } from './prometheus.js';
 
@@ -16,14 +17,15 @@ export interface ReportSpec {
   path: string;
 }
 
-const RENDERERS: Record<ReportFormat, (r: RunRecord) => string> = {
+const RENDERERS: Record<ReportFormat, (r: RunRecord, sinceLast?: DriftDiff | null) => string> = {
   json: renderJsonReport,
   junit: renderJunit,
   prometheus: renderPrometheus,
 };
 
-export function renderReport(record: RunRecord, format: ReportFormat): string {
-  return RENDERERS[format](record);
+/** `sinceLast` (the --since-last comparison, null when there is no earlier check) goes into the JSON report. */
+export function renderReport(record: RunRecord, format: ReportFormat, sinceLast?: DriftDiff | null): string {
+  return RENDERERS[format](record, sinceLast);
 }
 
 /** `json=out/report.json` → {format: 'json', path: 'out/report.json'} (path kept as given). */
@@ -81,9 +83,9 @@ export function parseReportSpecs(specs: string[]): ReportSpec[] {
 }
 
 /** Renders and writes each report atomically; returns the paths written. */
-export function writeReports(record: RunRecord, specs: ReportSpec[]): string[] {
+export function writeReports(record: RunRecord, specs: ReportSpec[], sinceLast?: DriftDiff | null): string[] {
   return specs.map((s) => {
-    writeFileAtomic(s.path, renderReport(record, s.format));
+    writeFileAtomic(s.path, renderReport(record, s.format, sinceLast));
     return s.path;
   });
 }

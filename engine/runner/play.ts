@@ -118,7 +118,7 @@ async function runBatch(
   limit: ReturnType<typeof pLimit>,
 ): Promise<{ aborted: boolean; allFailed: boolean }> {
   const hostvars = lazyHostvars(env.allHostNames, (h) =>
-    hostView(() => hostvarLayers({ inventory: env.inventoryVars(h), play: play.vars, host: stateOf(env, h), extra: env.extraVars })),
+    hostView(() => hostvarLayers({ defaults: play.roleDefaults, inventory: env.inventoryVars(h), play: play.vars, host: stateOf(env, h), extra: env.extraVars })),
   );
   const runs = new Map<string, HostRun>();
   let aborted = false;
@@ -134,6 +134,7 @@ async function runBatch(
 
   const varsFor = (host: string, inh: Inherited, task?: Task): Record<string, unknown> =>
     layerVars({
+      defaults: play.roleDefaults,
       inventory: env.inventoryVars(host),
       play: play.vars,
       host: stateOf(env, host),

@@ -1,7 +1,7 @@
 // Runs a playbook against an inventory: validation first (nothing connects before every problem
 // is known), then each play, then the run record that the recap and reports are made from.
 import { existsSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import type { Playbook, Play } from '../playbook/types.js';
 import type { RunRecord, HostRecord } from '../results.js';
@@ -11,6 +11,8 @@ import { rootPath } from '../paths.js';
 import { loadPlaybook } from '../playbook/load.js';
 import { hostVarSets } from '../playbook/host-sets.js';
 import { connectionProblems } from '../playbook/connection-checks.js';
+import { emptyPatternProblem, renderHostsPattern } from '../playbook/targets.js';
+import { ANSIBLE_FACT_VARIABLES } from '../facts-aliases.js';
 import type { HostVarSet } from '../playbook/validate.js';
 import { loadInventory, validatePattern, type Inventory } from '../inventory/index.js';
 import { ConnectionPool } from '../connection/pool.js';
@@ -68,28 +70,40 @@ export interface PreparedRun {
 /** Loads and validates everything; throws one ValidationError with every problem. */
 export function prepareRun(opts: Pick<PlaybookRunOptions, 'playbook' | 'inventories' | 'limit' | 'extraVars'>): PreparedRun {
   const inventoryPaths = resolveInventories(opts.inventories);
-  const inventory = loadInventory(inventoryPaths);
+  const file = resolvePlaybook(opts.playbook);
+  const inventory = loadInventory(inventoryPaths, dirname(file));
   const problems: Problem[] = [];
   let limitHosts: Set<string> | undefined;
   if (opts.limit) {
-    const bad = validatePattern(opts.limit);
+    const bad = validatePattern(opts.limit) ?? emptyPatternProblem(inventory, opts.limit, '--limit');
     if (bad) problems.push({ pos: { file: '--limit' }, message: bad });
     else limitHosts = new Set(inventory.select(opts.limit));
   }
-  const file = resolvePlaybook(opts.playbook);
   const extraNames = Object.keys(opts.extraVars);
+  const rendered = new Map<Play, string>();
+  const patternOf = (play: Play): string => {
+    let p = rendered.get(play);
+    if (p === undefined) rendered.set(play, (p = renderHostsPattern(play, inventory, opts.extraVars)));
+    return p;
+  };
   // A task runs on every selected host: a name must be defined on each (checked per set of names).
   const setsByPattern = new Map<string, HostVarSet[]>();
   const hostVariables = (play: Play): HostVarSet[] => {
-    let sets = setsByPattern.get(play.hosts);
+    const pattern = patternOf(play);
+    const cacheKey = `${pattern}\0${play.gatherFacts}\0${Object.keys(play.roleDefaults ?? {}).join(',')}`;
+    let sets = setsByPattern.get(cacheKey);
     if (!sets) {
-      const all = inventory.select(play.hosts);
+      const empty = emptyPatternProblem(inventory, pattern, 'pattern');
+      if (empty) throw new PlayError(empty);
+      const all = inventory.select(pattern);
       const limited = all.filter((h) => !limitHosts || limitHosts.has(h));
       // A play --limit leaves without hosts is still checked (against its hosts), and one that
       // selects none against -e alone: a misspelt name is reported either way.
       const hosts = limited.length ? limited : all;
-      sets = hosts.length ? hostVarSets(hosts, (h) => [...Object.keys(inventory.hostVars(h)), ...extraNames]) : [{ names: new Set(extraNames), hosts: [] }];
-      setsByPattern.set(play.hosts, sets);
+      // Role defaults and Ansible's fact names (when facts are gathered) are defined on every host.
+      const everywhere = [...extraNames, ...Object.keys(play.roleDefaults ?? {}), ...(play.gatherFacts ? ANSIBLE_FACT_VARIABLES : [])];
+      sets = hosts.length ? hostVarSets(hosts, (h) => [...Object.keys(inventory.hostVars(h)), ...everywhere]) : [{ names: new Set(everywhere), hosts: [] }];
+      setsByPattern.set(cacheKey, sets);
     }
     return sets;
   };
@@ -101,7 +115,13 @@ export function prepareRun(opts: Pick<PlaybookRunOptions, 'playbook' | 'inventor
     else throw e;
     throw new ValidationError(problems);
   }
-  problems.push(...connectionProblems(playHosts(playbook, inventory, limitHosts), (h) => ({ ...inventory.hostVars(h), ...opts.extraVars }), (h) => {
+  // From here on a play's hosts are its rendered pattern (`hosts: "{{ target }}"` with -e target=hv1).
+  for (const play of playbook.plays) if (rendered.has(play)) play.hosts = rendered.get(play)!;
+  const targets = playHosts(playbook, inventory, limitHosts);
+  if (targets.size === 0 && opts.limit && limitHosts) {
+    problems.push({ pos: { file: '--limit' }, message: `--limit '${opts.limit}' leaves no host to run on: it selects none of the plays' hosts (${playbook.plays.map((p) => `'${p.hosts}'`).join(', ')})` });
+  }
+  problems.push(...connectionProblems(targets, (h) => ({ ...inventory.hostVars(h), ...opts.extraVars }), (h) => {
     const file = inventory.hostVars(h).inventory_file;
     return typeof file === 'string' ? file : inventoryPaths.join(', ');
   }));

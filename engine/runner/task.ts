@@ -254,9 +254,11 @@ export async function runTask(given: TaskRun): Promise<TaskOutcome> {
   const task = given.task;
   const secrets = [...given.secrets];
   const run: TaskRun = { ...given, secrets, deadline: task.timeout ? started + task.timeout * 1000 : undefined };
-  // A check never writes: check_mode: false cannot opt a task out; check_mode: true previews
-  // a task even in a real run.
-  const check = run.check || (task.checkMode ?? run.inherited.checkMode) === true;
+  // A check never writes, except a command the playbook declares read-only (see readOnlyTask):
+  // check_mode: false cannot opt any other task out; check_mode: true previews a task even in a
+  // real run.
+  const readOnly = readOnlyTask(task, run.inherited);
+  const check = (run.check && !readOnly) || (task.checkMode ?? run.inherited.checkMode) === true;
   const noLog = task.noLog ?? run.inherited.noLog ?? false;
   const mod = getModule(task.module);
   const finish = (r: Omit<TaskResult, 'durationMs' | 'check'>, extra: Partial<TaskOutcome> = {}): TaskOutcome => {
@@ -281,7 +283,7 @@ export async function runTask(given: TaskRun): Promise<TaskOutcome> {
             registered: task.register ? registerValue({ status: 'skipped', msg: 'conditional result was false' }) : undefined,
           });
         }
-        const out = await runOne(run, mod, run.vars, check, secrets);
+        const out = inSync(await runOne(run, mod, run.vars, check, secrets), readOnly && (run.check || task.params.read_only === true));
         return finish(
           { status: out.status, changes: out.changes, warnings: out.warnings, msg: out.msg, data: out.data, diffs: diffsOf(out.changes), ignored: ignored(run, out.status) },
           { registered: task.register ? registerValue(out) : undefined, facts: out.facts },
@@ -311,9 +313,9 @@ export async function runTask(given: TaskRun): Promise<TaskOutcome> {
           continue;
         }
         allSkipped = false;
-        const out = await runOne(run, mod, itemVars, check, secrets);
+        const out = inSync(await runOne(run, mod, itemVars, check, secrets), readOnly && (run.check || task.params.read_only === true));
         results.push({ ...registerValue(out), [task.loopVar]: item, item });
-        const label = typeof item === 'object' ? JSON.stringify(item) : String(item);
+        const label = itemLabel(run, item, itemVars);
         changes.push(...out.changes.map((c) => ({ ...c, path: items.length > 1 ? `[${label}] ${c.path}` : c.path })));
         warnings.push(...out.warnings);
         if (out.facts) facts = { ...(facts ?? {}), ...out.facts };
@@ -343,6 +345,40 @@ export async function runTask(given: TaskRun): Promise<TaskOutcome> {
     const err = e as Error;
     return finish({ status: 'failed', changes: [], warnings: [], msg: `internal error: ${err.stack ?? String(err)}` });
   }
+}
+
+/**
+ * How a loop item is shown: `loop_control.label` rendered, else a short form — a scalar as is, a
+ * dict by its name/key/path (or its first value), anything else as JSON cut to 40 characters.
+ */
+function itemLabel(run: TaskRun, item: unknown, vars: Record<string, unknown>): string {
+  if (run.task.loopLabel !== undefined) return String(renderString(run.task.loopLabel, vars, origin(run, 'loop_control')));
+  if (item === null || typeof item !== 'object') return String(item);
+  const d = item as Record<string, unknown>;
+  const named = ['name', 'key', 'path', 'dest', 'interface'].find((k) => typeof d[k] === 'string' || typeof d[k] === 'number');
+  if (!Array.isArray(item) && named) return String(d[named]);
+  const json = JSON.stringify(item);
+  return json.length > 40 ? `${json.slice(0, 39)}…` : json;
+}
+
+/** Modules whose tasks may declare themselves read-only (they run a command and nothing else). */
+const COMMAND_MODULES = new Set(['command', 'shell']);
+
+/**
+ * A command the playbook declares read-only: Ansible's `check_mode: false` (on the task or a
+ * surrounding block) or the module's own `read_only: true`. It runs during a check too, so the
+ * tasks that read what it registered are judged, and counts as in sync there. Any other module
+ * with check_mode: false still only previews: a check writes nothing.
+ */
+export function readOnlyTask(task: Task, inherited: Inherited): boolean {
+  if (!COMMAND_MODULES.has(task.module)) return false;
+  return task.params.read_only === true || (task.checkMode ?? inherited.checkMode) === false;
+}
+
+/** A read-only command (run in a check, or declared read_only): it changed nothing, whatever its module says. */
+function inSync(out: SingleOutcome, readOnlyInCheck: boolean): SingleOutcome {
+  if (!readOnlyInCheck || out.status !== 'changed') return out;
+  return { ...out, status: 'ok', changes: [] };
 }
 
 /** Root names a task reads (its when and parameters), computed once per task, not per host. */

@@ -1,6 +1,8 @@
 // Variable layering for one host and task, lowest to highest precedence:
 // inventory (incl. group_vars/host_vars) < play vars < vars_files < host facts (set_fact, register)
-// < block/task vars < extra vars (-e), plus magic variables the engine provides.
+// < block/task vars < extra vars (-e), plus magic variables the engine provides. Role defaults
+// sit below the inventory.
+import { gatheredVariables } from '../facts-aliases.js';
 
 export interface HostState {
   name: string;
@@ -11,6 +13,8 @@ export interface HostState {
 }
 
 export interface VarsLayers {
+  /** Role defaults: the lowest layer, so inventory group_vars override them. */
+  defaults?: Record<string, unknown>;
   inventory: Record<string, unknown>;
   play: Record<string, unknown>;
   host: HostState;
@@ -20,8 +24,8 @@ export interface VarsLayers {
 }
 
 export function layerVars(l: VarsLayers): Record<string, unknown> {
-  const gathered = l.host.gathered ? { facts: l.host.gathered, ansible_facts: l.host.gathered } : {};
-  return { ...l.inventory, ...l.play, ...gathered, ...l.host.facts, ...l.task, ...l.extra, ...l.magic };
+  const gathered = l.host.gathered ? gatheredVariables(l.host.gathered) : {};
+  return { ...l.defaults, ...l.inventory, ...l.play, ...gathered, ...l.host.facts, ...l.task, ...l.extra, ...l.magic };
 }
 
 /**
@@ -47,8 +51,8 @@ export function hostView(layers: () => Array<Record<string, unknown>>): Record<s
 
 /** The layers of layerVars for `hostvars` (no task or magic layer), highest precedence first. */
 export function hostvarLayers(l: Omit<VarsLayers, 'task' | 'magic'>): Array<Record<string, unknown>> {
-  const gathered = l.host.gathered ? { facts: l.host.gathered, ansible_facts: l.host.gathered } : {};
-  return [l.extra, l.host.facts, gathered, l.play, l.inventory];
+  const gathered = l.host.gathered ? gatheredVariables(l.host.gathered) : {};
+  return [l.extra, l.host.facts, gathered, l.play, l.inventory, l.defaults ?? {}];
 }
 
 /**

@@ -12,6 +12,9 @@ export interface CommandParams {
   removes?: string;
   stdin?: string;
   stdin_add_newline: boolean;
+  read_only?: boolean;
+  /** shell only: the shell that runs cmd (default /bin/sh). */
+  executable?: string;
 }
 
 export interface CommandState {
@@ -19,6 +22,14 @@ export interface CommandState {
   /** Why the command is not due (creates exists / removes missing); undefined = due. */
   skipReason?: string;
 }
+
+/** The one rule for commands in checks, shown by `play modules command` and `play modules shell`. */
+export const READ_ONLY_RULE =
+  'A check writes nothing, so a command normally only previews there ("would run: CMD", counted as unknown). ' +
+  'A command that only reads (ip -j link show, virsh list) may say so: `check_mode: false` on the task (Ansible\'s way) ' +
+  'or `read_only: true`. It then runs during `play check` too, its output registers for later tasks, and it counts as in sync. ' +
+  'check_mode: false on any other module is ignored in a check: it still only previews.';
+const READ_ONLY_DOC = 'The command only reads: it runs during checks too and always counts as ok (in sync), never changed.';
 
 export const commandModule: Module<CommandParams, CommandState> = {
   name: 'command',
@@ -31,7 +42,8 @@ export const commandModule: Module<CommandParams, CommandState> = {
     'The command runs with LC_ALL=C. cmd is shell text run by /bin/sh, so unlike Ansible\'s command module ' +
     '(and like its shell module) `;`, `|`, `>`, `&&`, globs and $VAR in it are the shell\'s. A value templated into ' +
     'cmd is pasted in as text, not quoted: a variable holding `x; reboot` runs both. Pass values that come from ' +
-    'variables through argv, a list of words each quoted as one argument.',
+    'variables through argv, a list of words each quoted as one argument. ' +
+    READ_ONLY_RULE,
   params: {
     cmd: { type: 'str', description: 'Shell command line (the free-form value of `command: ...`), run by /bin/sh; templated values are not quoted.' },
     argv: { type: 'list', elements: { type: 'str', description: 'one word' }, description: 'The command as a list of words, each quoted: the safe way to pass values from variables.' },
@@ -40,10 +52,12 @@ export const commandModule: Module<CommandParams, CommandState> = {
     removes: { type: 'str', description: 'Skip when this path does not exist.' },
     stdin: { type: 'str', description: "Text fed to the command's standard input." },
     stdin_add_newline: { type: 'bool', default: true, description: 'Append a newline to stdin.' },
+    read_only: { type: 'bool', default: false, description: READ_ONLY_DOC },
   },
   examples: [
     '- command: virsh list --all\n  register: domains',
     '- command:\n    argv: [virsh, migrate-setspeed, "{{ vm }}", "10000"]',
+    '- name: read the migration link (runs in checks too)\n  command: ip -j link show eth1\n  register: link\n  changed_when: false\n  check_mode: false',
     '- command:\n    cmd: ssh-keygen -q -t ed25519 -N "" -f /root/.ssh/id_migration\n    creates: /root/.ssh/id_migration',
   ],
   validate(p) {
@@ -69,7 +83,7 @@ export const commandModule: Module<CommandParams, CommandState> = {
   async apply(ctx, p, _changes, s) {
     const stdin = p.stdin === undefined ? undefined : p.stdin + (p.stdin_add_newline ? '\n' : '');
     const started = Date.now();
-    const r = await ctx.host.run(commandLine(s.cmd, p.chdir), { stdin });
+    const r = await ctx.host.run(commandLine(s.cmd, p.chdir, p.executable), { stdin });
     const data = { ...outputData(s.cmd, r), delta_ms: Date.now() - started };
     if (r.code !== 0) {
       const err = new CommandFailedError(ctx.hostName, s.cmd, r.code, r.stderr, r.signal);

@@ -3,9 +3,13 @@ import { posix } from 'node:path';
 import type { RunResult } from '../../engine/host.js';
 import { shQuote } from '../../engine/quote.js';
 
-/** The line sent to sh: a failed `cd` stops it (a `;` in cmd must not run elsewhere). */
-export function commandLine(cmd: string, chdir?: string): string {
-  return chdir === undefined ? cmd : `cd -- ${shQuote(chdir)} || exit\n${cmd}`;
+/**
+ * The line sent to sh: a failed `cd` stops it (a `;` in cmd must not run elsewhere). With an
+ * executable (shell's bash), cmd is handed to it as one quoted argument.
+ */
+export function commandLine(cmd: string, chdir?: string, executable?: string): string {
+  const body = executable === undefined ? cmd : `exec ${shQuote(executable)} -c ${shQuote(cmd)}`;
+  return chdir === undefined ? body : `cd -- ${shQuote(chdir)} || exit\n${body}`;
 }
 
 /** creates/removes relative to chdir, like Ansible. */

@@ -3,8 +3,9 @@ import type { Change, DiffResult, Module } from '../../engine/module.js';
 import { ModuleError } from '../../engine/errors.js';
 import { META_PARAMS, checkAbsolute } from '../file/params.js';
 import type { ModeParam } from '../file/mode-param.js';
-import { applyMeta, readPathWithContent } from '../file/meta.js';
-import { diffText, metaChanges, metaFacet, type PathInfo } from '../file/parse.js';
+import { readPathWithContent } from '../file/meta.js';
+import { writeEdited } from '../lineinfile/text-file.js';
+import { diffText, metaChanges, type PathInfo } from '../file/parse.js';
 import { setKeys, type IniChange } from './parse.js';
 import { iniKeyProblem, iniSectionProblem } from './checks.js';
 import { lineBreakProblem } from '../file/line-checks.js';
@@ -119,21 +120,6 @@ export const iniModule: Module<IniParams, IniState> = {
     return { info, text: buf === null ? null : buf.toString('utf8') };
   },
   diff: (s, p) => diffIni(s, p),
-  async apply(ctx, p, changes, s) {
-    const meta = changes.filter((c) => metaFacet(p.path, c));
-    if (meta.length === changes.length) {
-      await applyMeta(ctx.host, p.path, meta);
-      return {};
-    }
-    if (!s.info.parentExists) throw new ModuleError(`cannot create ${p.path}: its parent directory does not exist`);
-    const facet = (f: 'mode' | 'owner' | 'group') => meta.find((c) => metaFacet(p.path, c) === f)?.to as string | undefined;
-    const w = await ctx.host.writeFile(p.path, edit(s, p).text, {
-      mode: facet('mode'),
-      owner: facet('owner'),
-      group: facet('group'),
-      backup: p.backup && s.text !== null,
-    });
-    return w.backupPath ? { backups: [w.backupPath] } : {};
-  },
+  apply: (ctx, p, changes, s) => writeEdited(ctx.host, p, changes, s, () => edit(s, p).text),
   result: (s, p) => ({ path: p.path, exists: s.text !== null }),
 };

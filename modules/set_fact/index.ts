@@ -10,7 +10,7 @@ export const setFactModule: Module<Record<string, unknown>> = {
   summary: 'Set variables for this host for the rest of the run.',
   description: 'Every key becomes a host variable (values are rendered first, so they can use other variables). Never touches the host; runs in check mode too.',
   params: {},
-  examples: ['- set_fact:\n    migration_bw_mib: "{{ (link_speed_mbit / 8) | int }}"\n    peers: "{{ groups.hypervisors }}"'],
+  examples: ['- set_fact:\n    migration_bw_mib: "{{int (div link_speed_mbit 8)}}"\n    peers: "{{ groups.hypervisors }}"'],
   validate(p) {
     const errs = Object.keys(p)
       .filter((k) => !NAME.test(k))

@@ -202,7 +202,7 @@ describe('drift checks on the lab (drift)', function () {
       assert.deepEqual(tasksNotInSync(c4.prometheus).filter(([h]) => h !== 'hv3'), []);
 
       const diff = play(['drift', 'diff', 'cluster-tune.yml', '-i', lab.inventoryPath, '--state-dir', stateDir]);
-      assert.equal(diff.code, 0, diff.out + diff.err);
+      assert.equal(diff.code, 2, 'new drift exits 2: ' + diff.out + diff.err);
       const lines = diff.out.trimEnd().split('\n');
       assert.match(lines[1], /^drift since \S+: 0 new, 2 resolved, 0 still drifted, 0 unknown$/);
       assert.deepEqual(lines.slice(2), [
@@ -249,7 +249,7 @@ describe('drift checks on the lab (drift)', function () {
     const g = await check('new-hv2');
     assert.equal(g.code, 2, g.out);
     const diff = play(['drift', 'diff', 'cluster-tune.yml', '-i', lab.inventoryPath, '--state-dir', stateDir]);
-    assert.equal(diff.code, 0, diff.out + diff.err);
+    assert.equal(diff.code, 2, 'new drift exits 2: ' + diff.out + diff.err);
     assert.deepEqual(diff.out.trimEnd().split('\n').slice(1), [
       `drift since ${f.json.startedAt}: 1 new, 0 resolved, 1 still drifted, 0 unknown`,
       `  + hv2 eth1 mtu 9100 → 9000  [${MTU_TASK}]`,

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { rootPath } from '../../engine/paths.js';
 import { ValidationError, PlayError } from '../../engine/errors.js';
 import {
+  driftDiff,
   hostRows,
   parseReportSpec,
   parseReportSpecs,
@@ -122,6 +123,20 @@ describe('report: json', () => {
     assert.equal(hv3.unreachable, 'cannot connect to root@127.0.25.13:22: connect ECONNREFUSED 127.0.25.13:22');
     assert.deepEqual(hv3.tasks.map((t: { verdict: string }) => t.verdict), ['unknown', 'unknown', 'unknown', 'unknown']);
     assert.equal(hv3.tasks[1].status, undefined, 'a task never run has no status');
+  });
+
+  it('carries the --since-last comparison (or null without an earlier check), and validates', () => {
+    const prev = loadRecord();
+    const cur = { ...loadRecord(), startedAt: '2026-11-24T08:15:00.000Z' };
+    cur.hosts.hv1.tasks[2].result = { ...cur.hosts.hv1.tasks[2].result, status: 'changed', changes: [{ path: 'eth1 mtu', from: 1500, to: 9000 }] };
+    const report = JSON.parse(renderJsonReport(cur, driftDiff(prev, cur)));
+    assert.ok(validate(report), JSON.stringify(validate.errors, null, 2));
+    assert.equal(report.sinceLast.previousAt, prev.startedAt);
+    assert.deepEqual(report.sinceLast.added.map((i: { host: string; change: { path: string } }) => [i.host, i.change.path]), [['hv1', 'eth1 mtu']]);
+    const none = JSON.parse(renderJsonReport(cur, null));
+    assert.ok(validate(none), JSON.stringify(validate.errors, null, 2));
+    assert.equal(none.sinceLast, null);
+    assert.ok(!('sinceLast' in JSON.parse(renderJsonReport(cur))), 'absent without --since-last');
   });
 
   it('a normal run records what changed, and validates too', () => {

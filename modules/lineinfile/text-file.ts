@@ -1,0 +1,68 @@
+// The read/diff/apply of a module that edits a text file with a pure function (lineinfile,
+// blockinfile): the file and its metadata read in one round trip, the whole-file before/after
+// for --diff, the edit written atomically (create/backup/mode/owner/group as the file modules do).
+import type { ApplyOutcome, Change, DiffResult, Module } from '../../engine/module.js';
+import type { Host } from '../../engine/host.js';
+import { ModuleError } from '../../engine/errors.js';
+import type { ModeParam } from '../file/mode-param.js';
+import { applyMeta, readPathWithContent } from '../file/meta.js';
+import { diffText, metaChanges, metaFacet, type PathInfo } from '../file/parse.js';
+
+export interface TextFileParams {
+  path: string;
+  create: boolean;
+  backup: boolean;
+  mode?: ModeParam;
+  owner?: string;
+  group?: string;
+}
+
+export interface TextFileState {
+  info: PathInfo;
+  /** Current text; null when the file does not exist. */
+  text: string | null;
+}
+
+/** The pure edit of a module: the new text and what it changed (one Change per edit, no metadata). */
+export type TextEdit<P> = (text: string | null, p: P) => { text: string; changes: Change[] };
+
+export function diffTextFile<P extends TextFileParams>(s: TextFileState, p: P, edit: TextEdit<P>): DiffResult {
+  if (s.info.target && s.info.target.type !== 'file') return { changes: [], failures: [`${p.path} is not a regular file`] };
+  const e = edit(s.text, p);
+  if (s.text === null && e.changes.length === 0) return { changes: [] };
+  if (s.text === null && !p.create) return { changes: [], failures: [`${p.path} does not exist and create is false`] };
+  const changes = e.changes.map((c) => ({ ...c }));
+  // The first change carries the whole-file before/after, so --diff shows the file once.
+  if (changes.length) Object.assign(changes[0], { before: s.text ?? '', after: e.text });
+  changes.push(...metaChanges(p.path, s.info.target, { mode: p.mode, owner: p.owner, group: p.group }));
+  return { changes };
+}
+
+/**
+ * Applies a text edit: metadata alone by chmod/chown, else the new text written atomically with
+ * the metadata changes (and a backup of an existing file when asked).
+ */
+export async function writeEdited(host: Host, p: TextFileParams, changes: Change[], s: TextFileState, newText: () => string): Promise<ApplyOutcome> {
+  const meta = changes.filter((c) => metaFacet(p.path, c));
+  if (meta.length === changes.length) {
+    await applyMeta(host, p.path, meta);
+    return {};
+  }
+  if (!s.info.parentExists) throw new ModuleError(`cannot create ${p.path}: its parent directory does not exist`);
+  const facet = (f: 'mode' | 'owner' | 'group') => meta.find((c) => metaFacet(p.path, c) === f)?.to as string | undefined;
+  const w = await host.writeFile(p.path, newText(), { mode: facet('mode'), owner: facet('owner'), group: facet('group'), backup: p.backup && s.text !== null });
+  return w.backupPath ? { backups: [w.backupPath] } : {};
+}
+
+export function textFileParts<P extends TextFileParams>(edit: TextEdit<P>): Pick<Module<P, TextFileState>, 'read' | 'diff' | 'apply' | 'result'> {
+  return {
+    async read(ctx, p) {
+      const { info, content } = await readPathWithContent(ctx.host, p.path);
+      if (content !== null && diffText(content) === undefined) throw new ModuleError(`${p.path} is not a text file`);
+      return { info, text: content === null ? null : content.toString('utf8') };
+    },
+    diff: (s, p) => diffTextFile(s, p, edit),
+    apply: (ctx, p, changes, s) => writeEdited(ctx.host, p, changes, s, () => edit(s.text, p).text),
+    result: (s, p) => ({ path: p.path, exists: s.text !== null }),
+  };
+}
