@@ -318,16 +318,16 @@ describe('generic modules on the lab over real SSH (gen)', function () {
     const vars = (i: number) => ({ playbook_dir: tpl, inventory_hostname: lab.hosts[i].name, migration_ip: lab.hosts[i].migrationIp });
     for (const i of [0, 1]) {
       assert.deepEqual(paths(await runModule(hosts[i], templateModule, { src: 'migration.conf.j2', dest, mode: '0640' }, { vars: vars(i) })), [dest, `${dest} mode`]);
-      assert.equal(await cat(i, dest), `# hv${i + 1}\nmigration_address = "198.18.22.${i + 1}"\n`);
+      assert.equal(await cat(i, dest), `# hv${i + 1}\nmigration_address = "${lab.hosts[i].migrationIp}"\n`);
       assert.deepEqual((await runModule(hosts[i], templateModule, { src: 'migration.conf.j2', dest, mode: '0640' }, { vars: vars(i) })).changes, []);
     }
-    assert.equal(existsSync(dest) && readFileSync(dest, 'utf8').includes('198.18.22.'), false, "the machine's own /etc/play is untouched");
+    assert.equal(existsSync(dest) && readFileSync(dest, 'utf8').includes(lab.hosts[0].migrationIp), false, "the machine's own /etc/play is untouched");
     await nsExec(lab.hosts[0].ns, `echo tampered > ${dest}`);
     const check = await runModule(hosts[0], templateModule, { src: 'migration.conf.j2', dest, mode: '0640' }, { vars: vars(0), check: true });
     assert.equal(check.changes[0].before, 'tampered\n');
     assert.equal(await cat(0, dest), 'tampered\n');
     await runModule(hosts[0], templateModule, { src: 'migration.conf.j2', dest, mode: '0640' }, { vars: vars(0) });
-    assert.equal(await cat(0, dest), '# hv1\nmigration_address = "198.18.22.1"\n');
+    assert.equal(await cat(0, dest), `# hv1\nmigration_address = "${lab.hosts[0].migrationIp}"\n`);
     assert.equal((await nsExec(lab.hosts[0].ns, `stat -c %a ${dest}`)).stdout.trim(), '640');
   });
 
@@ -394,7 +394,7 @@ describe('generic modules on the lab over real SSH (gen)', function () {
   });
 
   it('command over SSH: runs inside the host, rc/stdout for register', async () => {
-    const r = await runModule(hosts[1], commandModule, { cmd: 'ip -o -4 addr show dev eth1 | grep -c 198.18.22.2' });
+    const r = await runModule(hosts[1], commandModule, { cmd: `ip -o -4 addr show dev eth1 | grep -c ${lab.hosts[1].migrationIp}` });
     assert.equal(r.data?.stdout, '1');
   });
 });

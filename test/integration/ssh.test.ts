@@ -112,7 +112,7 @@ describe('ssh transport (integration)', function () {
     const e = await rejection(pool().get('hv2', vars(2, { play_known_hosts_file: empty })));
     assert.ok(e instanceof HostKeyError, String(e));
     const want = fp(join(lab.hosts[1].dir, 'ssh_host_ed25519_key.pub'));
-    assert.match(e.message, /^host key for hv2 \(127\.0\.21\.12:22\) is not in .*empty_known_hosts: ED25519 key SHA256:/);
+    assert.match(e.message, new RegExp(`^host key for hv2 \\(127\\.0\\.${testOctet(21)}\\.12:22\\) is not in .*empty_known_hosts: ED25519 key SHA256:`));
     assert.ok(e.message.includes(want), `${e.message} should name ${want}`);
     assert.equal(readFileSync(empty, 'utf8'), '', 'strict checking writes nothing');
   });
@@ -232,14 +232,14 @@ describe('ssh transport (integration)', function () {
     const before = owners();
     const p = pool();
     const h = await p.get('hv2', vars(2, { ansible_ssh_common_args: `-o ProxyJump=root@${lab.hosts[0].address}` }));
-    assert.match((await h.run('ip -br addr show dev eth1')).stdout, /198\.18\.21\.2\//);
+    assert.match((await h.run('ip -br addr show dev eth1')).stdout, new RegExp(`198\\.18\\.${testOctet(21)}\\.2/`));
     const during = owners();
     assert.equal(during.node, before.node, 'no direct connection from this process to hv2');
     assert.equal(during.sshd, before.sshd + 1, "hv1's sshd forwards the connection");
     // A second host behind the same bastion shares its connection: one more session on hv1, not two.
     const hv1Before = acceptedConnections(LAB, 'hv1');
     const h3 = await p.get('hv3', vars(3, { ansible_ssh_common_args: `-o ProxyJump=root@${lab.hosts[0].address}` }));
-    assert.match((await h3.run('ip -br addr show dev eth1')).stdout, /198\.18\.21\.3\//);
+    assert.match((await h3.run('ip -br addr show dev eth1')).stdout, new RegExp(`198\\.18\\.${testOctet(21)}\\.3/`));
     assert.equal(acceptedConnections(LAB, 'hv1'), hv1Before, 'the bastion connection is shared');
     await p.closeAll();
   });
@@ -251,7 +251,7 @@ describe('ssh transport (integration)', function () {
       const t0 = Date.now();
       const e = await rejection(p.get('hv3', vars(3)));
       assert.ok(e instanceof ConnectionError && !(e instanceof HostKeyError), String(e));
-      assert.equal(e.message, 'hv3: connection refused by 127.0.21.13:22 (no sshd listening?)');
+      assert.equal(e.message, `hv3: connection refused by 127.0.${testOctet(21)}.13:22 (no sshd listening?)`);
       assert.ok(Date.now() - t0 < 2000);
       await startHost(LAB, 3);
       assert.equal(await rejection(p.get('hv3', vars(3))), e, 'the failure is cached for the run');
@@ -265,7 +265,7 @@ describe('ssh transport (integration)', function () {
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
     const e = await rejection(pool({ env: { home: tmp, agent: '' } }).get('hv1', vars(1, { ansible_ssh_private_key_file: key })));
     assert.ok(e instanceof ConnectionError, String(e));
-    assert.equal(e.message, `hv1: authentication failed for root@127.0.21.11:22 (tried publickey ${key})`);
+    assert.equal(e.message, `hv1: authentication failed for root@127.0.${testOctet(21)}.11:22 (tried publickey ${key})`);
   });
 
   it('reports an unreadable key file before connecting', async () => {
