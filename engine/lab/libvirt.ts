@@ -2,7 +2,7 @@
 // namespaces: private /run/libvirt, /var/{lib,cache,log}/libvirt and /etc/hosts (bind mounts of
 // directories under .lab/<name>/hvN/libvirt), its hostname, virtlogd and libvirtd -l (TLS on eth1).
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { chmod, copyFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PlayError } from '../errors.js';
 import { shQuote } from '../quote.js';
@@ -146,8 +146,29 @@ async function killPid(pid: number, ms = 5000): Promise<void> {
   }
 }
 
+// QEMU's capabilities, probed once by the first host and copied into every later host's private
+// cache: libvirt re-validates each file (QEMU binary ctime, libvirt version, kernel, CPU
+// microcode) and re-probes if anything differs, so a stale copy costs only the probe it saves.
+const CAPS_CACHE = '/var/cache/play-lab/qemu-capabilities';
+const hostCaps = (h: LabHost): string => join(privateDir(h), 'cache', 'qemu', 'capabilities');
+
+async function seedCapabilities(h: LabHost): Promise<void> {
+  if (!existsSync(CAPS_CACHE) || existsSync(hostCaps(h))) return;
+  await mkdir(hostCaps(h), { recursive: true });
+  for (const f of await readdir(CAPS_CACHE)) if (f.endsWith('.xml')) await copyFile(join(CAPS_CACHE, f), join(hostCaps(h), f));
+}
+
+async function saveCapabilities(h: LabHost): Promise<void> {
+  if (existsSync(CAPS_CACHE) || !existsSync(hostCaps(h))) return;
+  const tmp = `${CAPS_CACHE}.tmp-${process.pid}`;
+  await mkdir(tmp, { recursive: true });
+  for (const f of await readdir(hostCaps(h))) if (f.endsWith('.xml')) await copyFile(join(hostCaps(h), f), join(tmp, f));
+  await rename(tmp, CAPS_CACHE).catch(() => rm(tmp, { recursive: true, force: true })); // another lab won the race
+}
+
 /** Starts what is not running (or restarts libvirtd after a config change), then warms its QEMU probe. */
 async function ensureDaemons(info: LabInfo, h: LabHost, restart: boolean): Promise<void> {
+  await seedCapabilities(h);
   if (!daemonPid(h, 'virtlogd')) await execInHostOk(info.name, h.index, 'virtlogd -d -p /run/libvirt/virtlogd.pid');
   const running = daemonPid(h, 'libvirtd');
   if (running && restart) await killPid(running);
@@ -160,7 +181,7 @@ async function ensureDaemons(info: LabInfo, h: LabHost, restart: boolean): Promi
   const end = Date.now() + 60_000;
   for (;;) {
     const r = await execInHost(info.name, h.index, 'virsh -c qemu:///system domcapabilities --virttype qemu >/dev/null');
-    if (r.code === 0) return;
+    if (r.code === 0) return saveCapabilities(h);
     if (Date.now() > end) throw new PlayError(`lab ${info.name} ${h.name}: libvirtd does not answer: ${r.stderr.trim()} ${await logTail(h)}`);
     await delay(200);
   }
