@@ -4,6 +4,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import pLimit from 'p-limit';
 import { PlayError } from '../errors.js';
 import { shQuote } from '../quote.js';
 import { runLocalOk } from './exec.js';
@@ -19,13 +20,10 @@ const TARGET: Record<(typeof PRIVATE_DIRS)[number], string> = {
 const privateDir = (h: LabHost): string => join(h.dir, 'libvirt');
 const etc = (h: LabHost, ...p: string[]): string => join('/etc/netns', h.ns, ...p);
 
-/** Runs fns with at most `limit` at once (the machine has 2 cores: RSA keys are CPU-bound). */
+/** Runs fn on each item with at most `limit` at once (2 cores: RSA keys and QEMU probes are CPU-bound). */
 export async function bounded<T>(limit: number, items: T[], fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  const run = pLimit(limit);
+  await Promise.all(items.map((item) => run(() => fn(item))));
 }
 
 const RSA = ['-newkey', 'rsa:2048', '-nodes'];
