@@ -119,8 +119,9 @@ async function upHost(tools: { sshd: string; sshKeygen: string; ip: string }, na
   const configChanged = await writeIfChanged(p.config, sshdConfig(name, octet, i), 0o600);
   await ensureHostNet(tools.ip, name, octet, i, netns);
   const holder = await ensureHolder(tools.ip, name, i);
-  // A new holder means new mount namespaces: daemons of the old one would be unreachable.
-  if (holder.started) await downLibvirtHost(name, labInfo(name, octet, i, '').hosts[i - 1]);
+  // A new holder means new mount namespaces: the old one's daemons and guests are unreachable
+  // (their sockets are in a mount namespace nobody can enter), so they go.
+  if (holder.started) await killNetnsProcesses(name, i, holder.pid);
   if (configChanged || !(await sshdRunning(p))) await startSshd(tools.sshd, p);
 }
 

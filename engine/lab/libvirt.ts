@@ -1,7 +1,7 @@
 // `play lab up --libvirt`: every lab host becomes a real libvirt host. Inside the host's holder
 // namespaces: private /run/libvirt, /var/{lib,cache,log}/libvirt and /etc/hosts (bind mounts of
 // directories under .lab/<name>/hvN/libvirt), its hostname, virtlogd and libvirtd -l (TLS on eth1).
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
@@ -108,15 +108,30 @@ async function writeConfigs(info: LabInfo, h: LabHost): Promise<boolean> {
   return changed;
 }
 
-/** PID from the host's private /run/libvirt if it is that daemon in that host's network namespace. */
-export function daemonPid(h: LabHost, daemon: 'libvirtd' | 'virtlogd'): number | null {
+function isDaemonOf(pid: number, h: LabHost, daemon: string): boolean {
   try {
-    const pid = Number(readFileSync(join(privateDir(h), 'run', `${daemon}.pid`), 'utf8').trim());
-    if (!(pid > 1) || readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== daemon) return null;
-    return statSync(`/proc/${pid}/ns/net`).ino === statSync(join('/run/netns', h.ns)).ino ? pid : null;
+    if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== daemon) return false;
+    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (st.slice(st.lastIndexOf(')') + 2).startsWith('Z')) return false;
+    return statSync(`/proc/${pid}/ns/net`).ino === statSync(join('/run/netns', h.ns)).ino;
   } catch {
-    return null;
+    return false;
   }
+}
+
+/**
+ * The daemon's PID: from the host's private /run/libvirt, or (PID file lost in a crash) the one
+ * process of that name inside the host's network namespace. Only ever a process in that namespace.
+ */
+export function daemonPid(h: LabHost, daemon: 'libvirtd' | 'virtlogd'): number | null {
+  let pid = NaN;
+  try {
+    pid = Number(readFileSync(join(privateDir(h), 'run', `${daemon}.pid`), 'utf8').trim());
+  } catch {
+    /* lost: scan */
+  }
+  if (pid > 1 && isDaemonOf(pid, h, daemon)) return pid;
+  return pidsInNetnsSync(h.ns).find((p) => isDaemonOf(p, h, daemon)) ?? null;
 }
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -215,6 +230,10 @@ export async function downLibvirtHost(name: string, h: LabHost): Promise<void> {
 
 /** PIDs whose network namespace is `ns` (by inode): everything a lab host runs. */
 export async function pidsInNetns(ns: string): Promise<number[]> {
+  return pidsInNetnsSync(ns);
+}
+
+function pidsInNetnsSync(ns: string): number[] {
   let ino: number;
   try {
     ino = statSync(join('/run/netns', ns)).ino;
@@ -222,7 +241,7 @@ export async function pidsInNetns(ns: string): Promise<number[]> {
     return [];
   }
   const pids: number[] = [];
-  for (const e of await readdir('/proc')) {
+  for (const e of readdirSync('/proc')) {
     if (!/^[0-9]+$/.test(e)) continue;
     try {
       if (statSync(`/proc/${e}/ns/net`).ino === ino) pids.push(Number(e));
@@ -233,9 +252,9 @@ export async function pidsInNetns(ns: string): Promise<number[]> {
   return pids;
 }
 
-/** Last resort for down: everything left in the lab host's namespace (never anything outside it). */
-export async function killNetnsProcesses(name: string, i: number): Promise<number> {
-  const pids = await pidsInNetns(hostNs(name, i));
+/** Last resort: everything left in the lab host's namespace but `keep` (never anything outside it). */
+export async function killNetnsProcesses(name: string, i: number, keep?: number): Promise<number> {
+  const pids = (await pidsInNetns(hostNs(name, i))).filter((p) => p !== keep);
   await Promise.all(pids.map((p) => killPid(p, 3000)));
   return pids.length;
 }
