@@ -18,8 +18,8 @@ import {
 } from './sshd.js';
 import type { LabHost, LabInfo, LabStatus } from './types.js';
 import { wrapperScript } from './wrapper.js';
-import { ensureHolder, holderPidFile, stopHolders } from './holder.js';
-import { downLibvirtHost, ensureLibvirtCerts, killNetnsProcesses, upLibvirtHost, bounded } from './libvirt.js';
+import { ensureHolder, holderPid, holderPidFile, stopHolders } from './holder.js';
+import { daemonPid, downLibvirtHost, ensureLibvirtCerts, killNetnsProcesses, upLibvirtHost, bounded } from './libvirt.js';
 
 export interface LabUpOptions {
   name?: string;
@@ -212,7 +212,10 @@ export async function labStatus(name: string = DEFAULT_LAB): Promise<LabStatus> 
   const info = labInfo(name, state.octet, state.hosts, state.inventoryPath, state.libvirt);
   const netns = new Set(await listNetns(ip));
   const hosts = await Promise.all(
-    info.hosts.map(async (h) => ({ ...h, netns: netns.has(h.ns), sshdPid: await sshdRunning(sshdPaths(name, h.index)) })),
+    info.hosts.map(async (h) => ({
+      ...h, netns: netns.has(h.ns), sshdPid: await sshdRunning(sshdPaths(name, h.index)), holderPid: holderPid(name, h.index),
+      ...(info.libvirt ? { libvirtdPid: daemonPid(h, 'libvirtd') } : {}),
+    })),
   );
   return { name, exists: true, info, hosts };
 }

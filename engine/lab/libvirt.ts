@@ -206,6 +206,11 @@ async function logTail(h: LabHost): Promise<string> {
   return `(log ${log}: ${(await readFile(log, 'utf8')).trim().split('\n').slice(-3).join(' | ')})`;
 }
 
+/** After a qemu.conf/libvirtd.conf change (libvirtd reads them only at start); running guests survive. */
+export async function restartLibvirtd(info: LabInfo, h: LabHost): Promise<void> {
+  await ensureDaemons(info, h, true);
+}
+
 export async function upLibvirtHost(info: LabInfo, h: LabHost): Promise<void> {
   await ensureMounts(info, h);
   const changed = await writeConfigs(info, h);
