@@ -20,6 +20,8 @@ export interface ParamSpec {
   check?: (value: any) => string | undefined;
   /** Never printed, logged or written to reports (Ansible's no_log). */
   secret?: boolean;
+  /** May hold any byte, NUL included: it reaches the host as stdin data, never as a shell word. */
+  anyBytes?: boolean;
 }
 
 export type ParamSchema = Record<string, ParamSpec>;
@@ -47,7 +49,31 @@ export function typeName(v: unknown): string {
   return 'str';
 }
 
+/** Where a NUL byte sits in a value (strings, list items, dict keys and values), if anywhere. */
+function nulPath(v: unknown, path: string[]): string[] | undefined {
+  if (typeof v === 'string') return v.includes('\0') ? path : undefined;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const found = nulPath(v[i], [...path, String(i)]);
+      if (found) return found;
+    }
+  } else if (v !== null && typeof v === 'object') {
+    for (const [k, x] of Object.entries(v)) {
+      const found = k.includes('\0') ? [...path, JSON.stringify(k)] : nulPath(x, [...path, k]);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
 function coerce(spec: ParamSpec, v: unknown, path: string[], problems: SchemaProblem[], deferTemplates: boolean): unknown {
+  // Before the template check: a NUL stays a NUL after rendering. No command, argument or file
+  // line can carry one (the remote shell would cut the value there).
+  const nul = spec.anyBytes ? undefined : nulPath(v, path);
+  if (nul) {
+    problems.push({ path: nul, message: 'contains a NUL byte (\\0): no command, argument or file can hold one' });
+    return v;
+  }
   if (deferTemplates && isTemplated(v)) return v;
   const bad = (what: string) => {
     problems.push({ path, message: `expected ${what}, got ${typeName(v)} ${JSON.stringify(v)}` });

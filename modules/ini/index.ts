@@ -8,7 +8,7 @@ import { writeEdited } from '../lineinfile/text-file.js';
 import { diffText, metaChanges, type PathInfo } from '../file/parse.js';
 import { setKeys, type IniChange } from './parse.js';
 import { iniKeyProblem, iniSectionProblem } from './checks.js';
-import { lineBreakProblem } from '../file/line-checks.js';
+import { controlCharProblem } from '../file/line-checks.js';
 
 export interface IniParams {
   path: string;
@@ -108,8 +108,8 @@ export const iniModule: Module<IniParams, IniState> = {
     const problems = [
       p.section === undefined ? undefined : iniSectionProblem('section', p.section),
       p.option === undefined ? undefined : iniKeyProblem('option', p.option),
-      lineBreakProblem('value', p.value),
-      ...Object.entries(p.settings ?? {}).flatMap(([k, v]) => [iniKeyProblem(`settings.${k}`, k), lineBreakProblem(`settings.${k}`, v)]),
+      controlCharProblem('value', p.value),
+      ...Object.entries(p.settings ?? {}).flatMap(([k, v]) => [iniKeyProblem(`settings.${k}`, k), controlCharProblem(`settings.${k}`, v)]),
     ];
     for (const m of problems) if (m) errs.push(m);
     return errs;

@@ -8,7 +8,7 @@ import type { ParamSchema } from '../../engine/schema.js';
 import { ModuleError } from '../../engine/errors.js';
 import { sh } from '../../engine/quote.js';
 import { markedScript, parseMarked, type Section } from '../../engine/facts-parse.js';
-import { lineBreakProblem } from '../file/line-checks.js';
+import { controlCharProblem, lineBreakProblem } from '../file/line-checks.js';
 import { KEY_RE, canonicalKey, editSysctlFile, normalizeValue, parseKeySection, parseSysctlFile, procPath, whyReadOnly, writeProblem, type KeyRead } from './parse.js';
 
 export interface SysctlParams {
@@ -161,7 +161,7 @@ export const sysctl: Module<SysctlParams, SysctlState> = {
     for (const k of Object.keys(p.settings ?? {})) {
       if (!KEY_RE.test(k) || k.includes('..')) out.push(`sysctl.settings: '${k}' is not a sysctl key name`);
       else {
-        const lb = lineBreakProblem(`sysctl.settings.${k}`, p.settings[k]);
+        const lb = controlCharProblem(`sysctl.settings.${k}`, p.settings[k]);
         if (lb) out.push(lb);
       }
     }
