@@ -7,6 +7,8 @@ import { ValidationError, formatProblem } from '../../engine/errors.js';
 import { rootPath } from '../../engine/paths.js';
 import { validateParams, type SchemaProblem } from '../../engine/schema.js';
 import { getModule } from '../../modules/index.js';
+import { parseExtraVars } from '../../engine/extra-vars.js';
+import { MAX_YAML_BYTES, YamlDoc, aliasRatioAllowed } from '../../engine/yaml.js';
 
 const DIR = rootPath('test', 'fixtures', 'playbooks', 'bad-input');
 const INVENTORY = `${DIR}/inventory.ini`;
@@ -33,5 +35,37 @@ describe('bad input: NUL and control characters', () => {
     const problems: SchemaProblem[] = [];
     validateParams(getModule('ini')!.params, { path: '/tmp/x.ini', option: 'k', value: 'a\0b' }, problems);
     assert.deepEqual(problems, [{ path: ['value'], message: 'contains a NUL byte (\\0): no command, argument or file can hold one' }]);
+  });
+});
+
+describe('bad input: YAML alias bombs and huge documents', () => {
+  it('refuses a 9-level alias bomb in a playbook quickly, at the alias that goes too far', () => {
+    const t0 = Date.now();
+    assert.deepEqual(problemsOf('alias-bomb.yml'), expected('alias-bomb.expected'));
+    assert.ok(Date.now() - t0 < 2000, `took ${Date.now() - t0} ms`);
+  });
+
+  it('refuses the same bomb through -e @file', () => {
+    const t0 = Date.now();
+    assert.throws(
+      () => parseExtraVars([`@${DIR}/alias-bomb-vars.yml`]),
+      (e: unknown) => e instanceof ValidationError && /alias-bomb-vars\.yml:4:10: YAML aliases expand this document to over \d+ nodes/.test(e.message),
+    );
+    assert.ok(Date.now() - t0 < 2000, `took ${Date.now() - t0} ms`);
+  });
+
+  it('accepts anchors as operators use them (one defaults block merged into 200 entries)', () => {
+    assert.deepEqual(problemsOf('anchors-ok.yml'), []);
+  });
+
+  it('the allowed share of aliased nodes slides from 99% to 10% as the document grows, as in go-yaml', () => {
+    assert.equal(aliasRatioAllowed(1000), 0.99);
+    assert.equal(aliasRatioAllowed(4_000_000), 0.1);
+    assert.ok(Math.abs(aliasRatioAllowed(2_200_000) - 0.545) < 1e-9);
+  });
+
+  it('refuses a document over the size limit before parsing it', () => {
+    const text = `x: "${'a'.repeat(MAX_YAML_BYTES)}"\n`;
+    assert.throws(() => new YamlDoc('big.yml', text), /^ValidationError: big\.yml: file too large for a YAML document: \d+ bytes, the limit is 33554432$/);
   });
 });
