@@ -16,6 +16,7 @@ import { ANSIBLE_FACT_VARIABLES } from '../facts-aliases.js';
 import type { HostVarSet } from '../playbook/validate.js';
 import { loadInventory, validatePattern, type Inventory } from '../inventory/index.js';
 import { ConnectionPool } from '../connection/pool.js';
+import { renderConnectionVars } from '../connection/templated-vars.js';
 import { gatherFacts } from '../facts.js';
 import type { HostState } from './vars.js';
 import type { RunObserver } from './events.js';
@@ -153,7 +154,7 @@ export async function runPlaybook(opts: PlaybookRunOptions, prepared = prepareRu
     }
     return v;
   };
-  const connVars = (h: string) => ({ ...inventoryVars(h), ...opts.extraVars });
+  const connVars = (h: string) => renderConnectionVars(h, { ...inventoryVars(h), ...opts.extraVars });
   const allHostNames = [...inventory.hosts.keys()];
   // Every host's secrets, not only the current one's: {{hostvars.hv2.ansible_become_password}}
   // rendered on hv1 must be masked too. Numbers count (an INI inventory types 12345678).

@@ -11,7 +11,7 @@ import { getModule } from '../../modules/index.js';
 import { renderDeep, renderString, templateVariables, type TemplateOrigin } from '../template.js';
 import { evaluateCondition, expressionVariables } from '../expr.js';
 import type { Inherited } from './iterator.js';
-import { taskHost } from './task-host.js';
+import { renderBecomeUser, taskHost } from './task-host.js';
 import { redactResult } from './redact.js';
 
 export interface TaskRun {
@@ -81,7 +81,7 @@ interface SingleOutcome {
 async function moduleLoop(run: TaskRun, mod: Module, params: Record<string, unknown>, vars: Record<string, unknown>, check: boolean): Promise<SingleOutcome> {
   const task = run.task;
   const become = task.become ?? run.inherited.become ?? run.playBecome;
-  const becomeUser = task.becomeUser ?? run.inherited.becomeUser ?? run.playBecomeUser;
+  const becomeUser = renderBecomeUser(task.becomeUser ?? run.inherited.becomeUser ?? run.playBecomeUser, vars, origin(run, 'become_user'));
   const target = task.delegateTo ?? run.inherited.delegateTo;
   const targetName = target ? String(renderString(target, vars, origin(run, 'delegate_to'))) : run.hostName;
 

@@ -8,6 +8,8 @@ import { rootPath } from '../../engine/paths.js';
 import { validateParams, type SchemaProblem } from '../../engine/schema.js';
 import { getModule } from '../../modules/index.js';
 import { parseExtraVars } from '../../engine/extra-vars.js';
+import { connectionSpecFor } from '../../engine/connection/spec.js';
+import { renderConnectionVars } from '../../engine/connection/templated-vars.js';
 import { MAX_YAML_BYTES, YamlDoc, aliasRatioAllowed } from '../../engine/yaml.js';
 
 const DIR = rootPath('test', 'fixtures', 'playbooks', 'bad-input');
@@ -67,5 +69,36 @@ describe('bad input: YAML alias bombs and huge documents', () => {
   it('refuses a document over the size limit before parsing it', () => {
     const text = `x: "${'a'.repeat(MAX_YAML_BYTES)}"\n`;
     assert.throws(() => new YamlDoc('big.yml', text), /^ValidationError: big\.yml: file too large for a YAML document: \d+ bytes, the limit is 33554432$/);
+  });
+});
+
+describe('bad input: become and connection keywords', () => {
+  it('become_user is a user name or a template whose names must be defined; at play, block and task', () => {
+    assert.deepEqual(problemsOf('become.yml', { dba: 'postgres' }), expected('become.expected'));
+  });
+
+  it('templated connection variables are rendered with the host variables; flags and users are checked', () => {
+    try {
+      prepareRun({ playbook: `${DIR}/whoami.yml`, inventories: [`${DIR}/connection.ini`], extraVars: {} });
+      assert.fail('expected a ValidationError');
+    } catch (e) {
+      assert.ok(e instanceof ValidationError, String(e));
+      assert.deepEqual(e.problems.map((p) => formatProblem(p).replaceAll(`${rootPath()}/`, '')), expected('connection.expected'));
+    }
+  });
+
+  it('ansible_become_flags become quoted words: options and their arguments only', () => {
+    const spec = (flags: string) => connectionSpecFor('h', { ansible_connection: 'local', ansible_become_flags: flags }).become.flags;
+    assert.equal(spec('-H  --preserve-env=PATH,HOME'), '-H --preserve-env=PATH,HOME');
+    assert.equal(spec('-g "wheel"'), '-g wheel');
+    assert.throws(() => spec('-H $(reboot)'), /ansible_become_flags: "\$\(reboot\)" is not a sudo option or argument/);
+    assert.throws(() => spec('reboot'), /ansible_become_flags must be sudo options \(starting with '-'\), got 'reboot'/);
+  });
+
+  it('renders a connection variable naming another templated one; an undefined name is refused by name', () => {
+    const vars = renderConnectionVars('h', { ansible_user: '{{admin}}', admin: '{{base}}', base: 'ops', ansible_port: '{{p}}', p: 2222 });
+    assert.equal(vars.ansible_user, 'ops');
+    assert.equal(vars.ansible_port, 2222);
+    assert.throws(() => renderConnectionVars('h', { ansible_host: '{{nope}}' }), /^PlayError: host h: ansible_host: cannot render "\{\{nope\}\}": undefined variable 'nope'$/);
   });
 });

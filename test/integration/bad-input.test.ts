@@ -1,0 +1,50 @@
+// Bad input through the real CLI on local hosts (connection: local, sudo for become): templated
+// become users really switch user, a NUL from a template fails its task without a stack trace, and
+// an alias bomb is refused by `play validate` in under 2 s.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { rootPath } from '../../engine/paths.js';
+import { play } from './play-cli.js';
+
+const DIR = rootPath('test', 'fixtures', 'playbooks', 'bad-input');
+
+describe('bad input through the CLI', function () {
+  this.timeout(60_000);
+  let out: string;
+  beforeEach(() => (out = mkdtempSync(join(tmpdir(), 'play-bad-input-'))));
+  afterEach(() => rmSync(out, { recursive: true, force: true }));
+
+  it('become_user and ansible_become_user templates are rendered; a NUL from a template fails only its task', () => {
+    const r = play(['run', join(DIR, 'become-run.yml'), '-i', join(DIR, 'local.ini'), '-e', `out_dir=${out}`]);
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.equal(readFileSync(join(out, 'l1'), 'utf8'), 'nobody daemon\n');
+    assert.equal(readFileSync(join(out, 'l2'), 'utf8'), 'nobody root\n');
+    assert.match(r.out, /become-run\.yml:16:7: command\.cmd: contains a NUL byte \(\\0\): no command, argument or file can hold one/);
+    assert.match(r.out, /ignored=1/);
+    assert.doesNotMatch(r.out + r.err, /internal error|\n\s+at /);
+  });
+
+  for (const [what, args] of [
+    ['in a playbook', ['validate', join(DIR, 'alias-bomb.yml'), '-i', join(DIR, 'inventory.ini')]],
+    ['through -e @file', ['validate', join(DIR, 'whoami.yml'), '-i', join(DIR, 'inventory.ini'), '-e', `@${join(DIR, 'alias-bomb-vars.yml')}`]],
+  ] as const) {
+    it(`play validate refuses an alias bomb ${what} in under 2 s, at file:line:col, without a stack`, () => {
+      const t0 = Date.now();
+      const r = play([...args]);
+      const ms = Date.now() - t0;
+      assert.equal(r.code, 1, r.out + r.err);
+      assert.match(r.err, /alias-bomb(-vars)?\.yml:\d+:\d+: YAML aliases expand this document to over \d+ nodes/);
+      assert.doesNotMatch(r.err, /\n\s+at /);
+      assert.ok(ms < 2000, `took ${ms} ms`);
+    });
+  }
+
+  it('play validate refuses a NUL in a parameter at file:line:col and writes nothing', () => {
+    const r = play(['validate', join(DIR, 'control-chars.yml'), '-i', join(DIR, 'inventory.ini')]);
+    assert.equal(r.code, 1, r.out + r.err);
+    assert.match(r.err, /control-chars\.yml:9:9: ini\.value: contains a NUL byte/);
+    assert.deepEqual(readdirSync(out), []);
+  });
+});
