@@ -15,9 +15,12 @@ export function interfaceNameProblem(name: string): string | undefined {
   return undefined;
 }
 
-/** MTU: IPv4's minimum 68, and the IP length field's 65535 (what `ip link` accepts at most). */
+/**
+ * MTU: IPv4's minimum 68; at most loopback's 65536, the largest any Linux device uses (a NIC's own
+ * maximum, from `ip -d link`, is checked when the host is read).
+ */
 export function mtuProblem(mtu: number): string | undefined {
-  if (mtu < 68 || mtu > 65535) return `MTU must be between 68 and 65535, got ${mtu}`;
+  if (mtu < 68 || mtu > 65536) return `must be between 68 (IPv4's minimum) and 65536 (loopback's, the largest Linux uses), got ${mtu}`;
   return undefined;
 }
 
@@ -26,14 +29,19 @@ export function portProblem(port: number): string | undefined {
   return Number.isInteger(port) && port >= 1 && port <= 65535 ? undefined : `must be a port number between 1 and 65535, got ${port}`;
 }
 
-/**
- * A user name sudo can switch to: shadow-utils' portable set (letters, digits, _ . -, not leading
- * '-'), at most 32 bytes, or sudo's `#uid`.
- */
+const ACCOUNT_RULE = "letters, digits, _ . -, not starting with '-', at most 32 bytes";
+
+/** shadow-utils' portable name set, as chown, chgrp and sudo accept it; digits alone are an id. */
+function accountNameOk(name: string): boolean {
+  return Buffer.byteLength(name) <= 32 && /^[A-Za-z0-9_.][A-Za-z0-9_.-]*\$?$/.test(name);
+}
+
+/** A file owner or group: a name or a numeric id. */
+export function accountProblem(name: string): string | undefined {
+  return accountNameOk(name) ? undefined : `'${name}' is not a user or group name (${ACCOUNT_RULE}; or a numeric id)`;
+}
+
+/** A user sudo can switch to: a name, or sudo's `#uid`. */
 export function userNameProblem(name: string): string | undefined {
-  if (/^#\d+$/.test(name)) return undefined;
-  if (name === '') return 'a user name cannot be empty';
-  if (Buffer.byteLength(name) > 32) return `'${name}' is not a user name: longer than 32 bytes`;
-  if (!/^[A-Za-z0-9_.][A-Za-z0-9_.-]*\$?$/.test(name)) return `'${name}' is not a user name (letters, digits, _ . -, not starting with '-'; or #uid)`;
-  return undefined;
+  return /^#\d+$/.test(name) || accountNameOk(name) ? undefined : `'${name}' is not a user name (${ACCOUNT_RULE}; or #uid)`;
 }

@@ -11,6 +11,7 @@ import { rootPath } from '../paths.js';
 import { loadPlaybook } from '../playbook/load.js';
 import { hostVarSets } from '../playbook/host-sets.js';
 import { connectionProblems } from '../playbook/connection-checks.js';
+import { staticValueProblems } from '../playbook/static-values.js';
 import { emptyPatternProblem, renderHostsPattern } from '../playbook/targets.js';
 import { ANSIBLE_FACT_VARIABLES } from '../facts-aliases.js';
 import type { HostVarSet } from '../playbook/validate.js';
@@ -116,6 +117,7 @@ export function prepareRun(opts: Pick<PlaybookRunOptions, 'playbook' | 'inventor
     else throw e;
     throw new ValidationError(problems);
   }
+  problems.push(...staticValueProblems(playbook, opts.extraVars));
   // From here on a play's hosts are its rendered pattern (`hosts: "{{ target }}"` with -e target=hv1).
   for (const play of playbook.plays) if (rendered.has(play)) play.hosts = rendered.get(play)!;
   const targets = playHosts(playbook, inventory, limitHosts);

@@ -10,6 +10,7 @@ import { getModule } from '../../modules/index.js';
 import { parseExtraVars } from '../../engine/extra-vars.js';
 import { connectionSpecFor } from '../../engine/connection/spec.js';
 import { renderConnectionVars } from '../../engine/connection/templated-vars.js';
+import { interfaceNameProblem } from '../../engine/name-rules.js';
 import { MAX_YAML_BYTES, YamlDoc, aliasRatioAllowed } from '../../engine/yaml.js';
 
 const DIR = rootPath('test', 'fixtures', 'playbooks', 'bad-input');
@@ -100,5 +101,27 @@ describe('bad input: become and connection keywords', () => {
     assert.equal(vars.ansible_user, 'ops');
     assert.equal(vars.ansible_port, 2222);
     assert.throws(() => renderConnectionVars('h', { ansible_host: '{{nope}}' }), /^PlayError: host h: ansible_host: cannot render "\{\{nope\}\}": undefined variable 'nope'$/);
+  });
+});
+
+describe('bad input: names, ranges and formats, not only types', () => {
+  it('interface names, MTU range, ports, owners, modes and sysctl keys, each with the rule it breaks', () => {
+    assert.deepEqual(problemsOf('names.yml'), expected('names.expected'));
+  });
+
+  it('a templated parameter whose value the vars or -e fix is checked like a literal; run-time names are left alone', () => {
+    assert.deepEqual(problemsOf('known-values.yml', { from_e: 70000 }), expected('known-values.expected'));
+    // With a good -e value the task-vars case is fine: -e wins over the task's vars.
+    assert.equal(problemsOf('known-values.yml', { from_e: 9000 }).filter((p) => p.includes('from_e')).length, 0);
+  });
+
+  it('interface name rules: 15 bytes, no whitespace, / or :, nothing a shell would see', () => {
+    assert.equal(interfaceNameProblem('eth0.100'), undefined);
+    assert.equal(interfaceNameProblem('br-lan_2@x+y'), undefined);
+    assert.equal(interfaceNameProblem('abcdefghijklmno'), undefined);
+    assert.match(interfaceNameProblem('abcdefghijklmnop')!, /16 bytes, Linux allows at most 15/);
+    assert.match(interfaceNameProblem('eth$(x)')!, /"\$" is outside letters, digits and _ \. @ \+ -/);
+    assert.match(interfaceNameProblem('..')!, /the kernel refuses/);
+    assert.match(interfaceNameProblem('a:b')!, /Linux refuses ":"/);
   });
 });
