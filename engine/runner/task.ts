@@ -433,7 +433,9 @@ function ignored(run: TaskRun, status: string): boolean | undefined {
 }
 
 function diffsOf(changes: Change[]): TaskResult['diffs'] {
-  const d = changes.filter((c) => c.before !== undefined || c.after !== undefined).map((c) => ({ path: c.path, before: c.before ?? '', after: c.after ?? '' }));
+  const d = changes
+    .filter((c) => c.before !== undefined || c.after !== undefined || c.diffOmitted)
+    .map((c) => ({ path: c.path, before: c.before ?? '', after: c.after ?? '', ...(c.diffOmitted ? { omitted: c.diffOmitted } : {}) }));
   return d.length ? d : undefined;
 }
 

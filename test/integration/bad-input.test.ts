@@ -2,7 +2,7 @@
 // become users really switch user, a NUL from a template fails its task without a stack trace, and
 // an alias bomb is refused by `play validate` in under 2 s.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rootPath } from '../../engine/paths.js';
@@ -21,7 +21,7 @@ describe('bad input through the CLI', function () {
     assert.equal(r.code, 0, r.out + r.err);
     assert.equal(readFileSync(join(out, 'l1'), 'utf8'), 'nobody daemon\n');
     assert.equal(readFileSync(join(out, 'l2'), 'utf8'), 'nobody root\n');
-    assert.match(r.out, /become-run\.yml:16:7: command\.cmd: contains a NUL byte \(\\0\): no command, argument or file can hold one/);
+    assert.match(r.out, /become-run\.yml:17:7: command\.cmd: contains a NUL byte \(\\0\): no command, argument or file can hold one/);
     assert.match(r.out, /ignored=1/);
     assert.doesNotMatch(r.out + r.err, /internal error|\n\s+at /);
   });
@@ -40,6 +40,14 @@ describe('bad input through the CLI', function () {
       assert.ok(ms < 2000, `took ${ms} ms`);
     });
   }
+
+  it('--diff on a 3 MB content change says the diff was omitted and why', () => {
+    writeFileSync(join(out, 'big.src'), 'x\n'.repeat(1_500_000));
+    const r = play(['run', join(DIR, 'big-copy.yml'), '-i', join(DIR, 'local.ini'), '-e', `out_dir=${out}`, '--diff']);
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.match(r.out, new RegExp(`diff of ${out}/big\\.out omitted: new content: 3000000 bytes, over the 1048576-byte limit for diffs`));
+    assert.equal(readFileSync(join(out, 'big.out'), 'utf8').length, 3_000_000);
+  });
 
   it('play validate refuses a NUL in a parameter at file:line:col and writes nothing', () => {
     const r = play(['validate', join(DIR, 'control-chars.yml'), '-i', join(DIR, 'inventory.ini')]);

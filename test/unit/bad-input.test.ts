@@ -11,6 +11,10 @@ import { parseExtraVars } from '../../engine/extra-vars.js';
 import { connectionSpecFor } from '../../engine/connection/spec.js';
 import { renderConnectionVars } from '../../engine/connection/templated-vars.js';
 import { interfaceNameProblem } from '../../engine/name-rules.js';
+import { diffContent, type ContentParams } from '../../modules/copy/content-file.js';
+import { MAX_DIFF_BYTES } from '../../modules/file/parse.js';
+import { unifiedDiffs } from '../../engine/output/format.js';
+import type { TaskResult } from '../../engine/results.js';
 import { MAX_YAML_BYTES, YamlDoc, aliasRatioAllowed } from '../../engine/yaml.js';
 
 const DIR = rootPath('test', 'fixtures', 'playbooks', 'bad-input');
@@ -123,5 +127,24 @@ describe('bad input: names, ranges and formats, not only types', () => {
     assert.match(interfaceNameProblem('eth$(x)')!, /"\$" is outside letters, digits and _ \. @ \+ -/);
     assert.match(interfaceNameProblem('..')!, /the kernel refuses/);
     assert.match(interfaceNameProblem('a:b')!, /Linux refuses ":"/);
+  });
+});
+
+describe('--diff says when it omits content', () => {
+  const info = { path: '/etc/big', self: null, target: null, parentExists: true };
+  const diffOf = (current: Buffer | null, want: Buffer) => diffContent({ info, current, want }, { dest: '/etc/big' } as ContentParams).changes[0];
+
+  it('names the side and the reason: size over the limit, NUL bytes, invalid UTF-8', () => {
+    const big = Buffer.alloc(MAX_DIFF_BYTES + 1, 'x');
+    assert.equal(diffOf(Buffer.from('old\n'), big).diffOmitted, `new content: ${MAX_DIFF_BYTES + 1} bytes, over the 1048576-byte limit for diffs`);
+    assert.equal(diffOf(Buffer.from([0, 1]), Buffer.from([0xff, 0x41])).diffOmitted, 'old content: binary content (it holds NUL bytes); new content: binary content (not valid UTF-8)');
+    const text = diffOf(Buffer.from('a\n'), Buffer.from('b\n'));
+    assert.equal(text.diffOmitted, undefined);
+    assert.equal(text.after, 'b\n');
+  });
+
+  it('the --diff output prints the notice where the diff would be', () => {
+    const result = { diffs: [{ path: '/etc/big', before: '', after: '', omitted: 'new content: 52428800 bytes, over the 1048576-byte limit for diffs' }] } as unknown as TaskResult;
+    assert.deepEqual(unifiedDiffs(result), ['diff of /etc/big omitted: new content: 52428800 bytes, over the 1048576-byte limit for diffs']);
   });
 });
