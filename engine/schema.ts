@@ -35,6 +35,15 @@ export interface SchemaProblem {
 const TRUE = new Set(['yes', 'on', 'true', '1', 'y', 't']);
 const FALSE = new Set(['no', 'off', 'false', '0', 'n', 'f']);
 
+/** A boolean written as a word or number (yes/no, on/off, true/false, 1/0 …), else undefined. */
+export function boolWord(v: unknown): boolean | undefined {
+  if (typeof v === 'boolean') return v;
+  if (typeof v === 'number' && (v === 0 || v === 1)) return v === 1;
+  if (typeof v !== 'string') return undefined;
+  const w = v.trim().toLowerCase();
+  return TRUE.has(w) ? true : FALSE.has(w) ? false : undefined;
+}
+
 /** A string still holding a template is checked after rendering, not before. */
 export function isTemplated(v: unknown): boolean {
   return typeof v === 'string' && v.includes('{{');
@@ -99,11 +108,8 @@ function coerce(spec: ParamSpec, v: unknown, path: string[], problems: SchemaPro
       else return bad('a number');
       break;
     case 'bool':
-      if (typeof v === 'boolean') out = v;
-      else if (typeof v === 'number' && (v === 0 || v === 1)) out = v === 1;
-      else if (typeof v === 'string' && TRUE.has(v.toLowerCase())) out = true;
-      else if (typeof v === 'string' && FALSE.has(v.toLowerCase())) out = false;
-      else return bad('a boolean (true/false)');
+      if (boolWord(v) === undefined) return bad('a boolean (true/false)');
+      out = boolWord(v);
       break;
     case 'list': {
       const arr = Array.isArray(v) ? v : typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : null;

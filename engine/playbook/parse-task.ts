@@ -44,6 +44,13 @@ function conditions(r: Reader, node: Dict, key: string): Array<string | boolean>
   return out;
 }
 
+/** become: a boolean, or a template rendered per host at run time. */
+export function becomeOf(r: Reader, node: Dict): boolean | string | undefined {
+  const v = node.become;
+  if (typeof v === 'string' && isTemplated(v)) return v;
+  return r.bool(node, 'become');
+}
+
 /** become_user: a user name, or a template rendered per host at run time (checked again then). */
 export function becomeUserOf(r: Reader, node: Dict): string | undefined {
   const v = r.str(node, 'become_user');
@@ -63,7 +70,7 @@ function common(r: Reader, node: Dict): TaskCommon {
     name: r.str(node, 'name'),
     when: conditions(r, node, 'when') ?? [],
     tags: r.strList(node, 'tags', true),
-    become: r.bool(node, 'become'),
+    become: becomeOf(r, node),
     becomeUser: becomeUserOf(r, node),
     vars,
     ignoreErrors,

@@ -2,8 +2,9 @@
 // with `iface` in the play's, block's or task's vars (or -e) and nowhere set at run time is
 // rendered now and checked like a literal, so a list where a string belongs, or a bad name, is
 // reported by `play validate` instead of failing mid-run.
-import type { Problem } from '../errors.js';
-import { isTemplated, validateParams, type SchemaProblem } from '../schema.js';
+import type { Problem, SourcePos } from '../errors.js';
+import { userNameProblem } from '../name-rules.js';
+import { boolWord, isTemplated, validateParams, type SchemaProblem } from '../schema.js';
 import { TemplateError, renderDeep, templateVariables } from '../template.js';
 import { getModule } from '../../modules/index.js';
 import type { Block, Play, Playbook, Task, TaskNode } from './types.js';
@@ -56,10 +57,27 @@ function renderKnown(value: unknown, scope: Scope): unknown {
   }
 }
 
+/** become and become_user of a play, block or task, when the variables fix them. */
+function checkBecome(node: { become?: boolean | string; becomeUser?: string; keyPos: Record<string, SourcePos>; pos: SourcePos }, scope: Scope, problems: Problem[]): void {
+  const at = (field: string) => node.keyPos[field] ?? node.pos;
+  if (typeof node.becomeUser === 'string' && isTemplated(node.becomeUser)) {
+    const user = renderKnown(node.becomeUser, scope);
+    const problem = user === undefined ? undefined : typeof user === 'string' || typeof user === 'number' ? userNameProblem(String(user)) : `expected a user name, got ${JSON.stringify(user)}`;
+    if (problem) problems.push({ pos: at('become_user'), field: 'become_user', message: `become_user: ${problem} (the value of ${JSON.stringify(node.becomeUser)}, known from the variables)` });
+  }
+  if (typeof node.become === 'string') {
+    const v = renderKnown(node.become, scope);
+    if (v !== undefined && boolWord(v) === undefined) {
+      problems.push({ pos: at('become'), field: 'become', message: `become: expected a boolean, got ${JSON.stringify(v)} (the value of ${JSON.stringify(node.become)}, known from the variables)` });
+    }
+  }
+}
+
 function checkTask(t: Task, scope: Scope, extra: Scope, problems: Problem[]): void {
+  const here = layer(layer(scope, t.vars), extra);
+  checkBecome(t, here, problems);
   const mod = getModule(t.module);
   if (!mod || mod.freeKeys) return;
-  const here = layer(layer(scope, t.vars), extra);
   for (const [key, raw] of Object.entries(t.params)) {
     const spec = mod.params[key] ?? Object.values(mod.params).find((s) => s.aliases?.includes(key));
     if (!spec || spec.secret || !hasTemplate(raw)) continue;
@@ -80,6 +98,7 @@ function walk(nodes: TaskNode[], scope: Scope, extra: Scope, problems: Problem[]
     if (n.kind === 'task') checkTask(n, scope, extra, problems);
     else if (n.kind === 'block') {
       const inner = layer(scope, (n as Block).vars);
+      checkBecome(n, layer(inner, extra), problems);
       for (const list of [n.block, n.rescue, n.always]) walk(list, inner, extra, problems);
     }
   }
@@ -93,6 +112,7 @@ export function staticValueProblems(playbook: Playbook, extraVars: Record<string
   // Precedence as at run time: play vars < set_fact/register < block/task vars < -e.
   for (const play of playbook.plays) {
     const scope = layer({}, play.vars, runtime);
+    checkBecome(play, layer(scope, extraVars), problems);
     walk(play.tasks, scope, extraVars, problems);
     for (const h of play.handlers) checkTask(h, scope, extraVars, problems);
   }

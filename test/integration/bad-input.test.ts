@@ -21,7 +21,7 @@ describe('bad input through the CLI', function () {
     assert.equal(r.code, 0, r.out + r.err);
     assert.equal(readFileSync(join(out, 'l1'), 'utf8'), 'nobody daemon\n');
     assert.equal(readFileSync(join(out, 'l2'), 'utf8'), 'nobody root\n');
-    assert.match(r.out, /become-run\.yml:17:7: command\.cmd: contains a NUL byte \(\\0\): no command, argument or file can hold one/);
+    assert.match(r.out, /become-run\.yml:18:7: command\.cmd: contains a NUL byte \(\\0\): no command, argument or file can hold one/);
     assert.match(r.out, /ignored=1/);
     assert.doesNotMatch(r.out + r.err, /internal error|\n\s+at /);
   });

@@ -82,6 +82,10 @@ describe('bad input: become and connection keywords', () => {
     assert.deepEqual(problemsOf('become.yml', { dba: 'postgres' }), expected('become.expected'));
   });
 
+  it('become and become_user templates whose values the vars fix are checked at validation', () => {
+    assert.deepEqual(problemsOf('become-known.yml'), expected('become-known.expected'));
+  });
+
   it('templated connection variables are rendered with the host variables; flags and users are checked', () => {
     try {
       prepareRun({ playbook: `${DIR}/whoami.yml`, inventories: [`${DIR}/connection.ini`], extraVars: {} });
