@@ -17,6 +17,8 @@ export const PLAY_YAML_SCHEMA = yaml.DEFAULT_SCHEMA.extend({ implicit: [yaml11Bo
 
 /** Bigger files are refused before parsing: no playbook, inventory or vars file comes near it. */
 export const MAX_YAML_BYTES = 32 * 1024 * 1024;
+/** Deeper nesting is refused while reading: js-yaml (and every walk after it) recurses per level. */
+export const MAX_YAML_DEPTH = 500;
 
 /**
  * Aliases share one node, so "billion laughs" loads fast and explodes in whatever walks the data
@@ -57,7 +59,9 @@ class AliasBudget {
 const UNQUOTED_TEMPLATE = /:\s*\{\{/;
 const QUOTE_HINT = 'quote a value that starts with {{ (msg: "{{ x }}"), as in Ansible';
 
+/** Thrown from js-yaml's listener to stop reading; turned into a positioned ValidationError. */
 class AliasBombSignal extends Error {}
+class TooDeepSignal extends Error {}
 
 export class YamlDoc {
   private readonly lineStarts: number[];
@@ -71,7 +75,7 @@ export class YamlDoc {
     for (let i = 0; i < source.length; i++) if (source.charCodeAt(i) === 10) this.lineStarts.push(i + 1);
     const stack: Array<{ start: number; children: Array<{ start: number; result: unknown; size: number }> }> = [];
     const budget = new AliasBudget();
-    let bomb: number | undefined;
+    let stopAt: number | undefined;
     if (Buffer.byteLength(source) > MAX_YAML_BYTES) {
       throw new ValidationError([{ pos: { file }, message: `file too large for a YAML document: ${Buffer.byteLength(source)} bytes, the limit is ${MAX_YAML_BYTES}` }]);
     }
@@ -82,6 +86,10 @@ export class YamlDoc {
         listener: (event, state) => {
           if (event === 'open') {
             stack.push({ start: state.position, children: [] });
+            if (stack.length > MAX_YAML_DEPTH) {
+              stopAt = state.position;
+              throw new TooDeepSignal();
+            }
             return;
           }
           const frame = stack.pop();
@@ -89,7 +97,7 @@ export class YamlDoc {
           const start = this.skipBlank(frame.start);
           const { size, alias } = budget.close(state.result, frame.children.map((c) => c.size));
           if (alias && budget.tooMuch) {
-            bomb = start;
+            stopAt = start;
             throw new AliasBombSignal();
           }
           const node = { start, result: state.result as unknown, size };
@@ -98,9 +106,12 @@ export class YamlDoc {
         },
       });
     } catch (e) {
+      if (e instanceof TooDeepSignal) {
+        throw new ValidationError([{ pos: this.posAt(stopAt), message: `YAML nested more than ${MAX_YAML_DEPTH} levels deep: refused` }]);
+      }
       if (e instanceof AliasBombSignal) {
         const message = `YAML aliases expand this document to over ${budget.expanded} nodes, ${budget.viaAlias} of them through aliases (an alias bomb?): refused, as Kubernetes does; write the data out or use fewer nested aliases`;
-        throw new ValidationError([{ pos: this.posAt(bomb), message }]);
+        throw new ValidationError([{ pos: this.posAt(stopAt), message }]);
       }
       if (e instanceof yaml.YAMLException) {
         const m = e.mark;

@@ -71,6 +71,15 @@ describe('bad input: YAML alias bombs and huge documents', () => {
     assert.ok(Math.abs(aliasRatioAllowed(2_200_000) - 0.545) < 1e-9);
   });
 
+  it('refuses nesting deeper than 500 levels at the level that goes too deep (js-yaml would overflow its stack)', () => {
+    const flow = `x: ${'['.repeat(50_000)}${']'.repeat(50_000)}\n`;
+    assert.throws(() => new YamlDoc('deep.yml', flow), /^ValidationError: deep\.yml:1:504: YAML nested more than 500 levels deep: refused$/);
+    const block = Array.from({ length: 3000 }, (_, i) => `${'  '.repeat(i)}a:`).join('\n');
+    assert.throws(() => new YamlDoc('deep.yml', block), /^ValidationError: deep\.yml:500:\d+: YAML nested more than 500 levels deep: refused$/);
+    const ok = `x: ${'['.repeat(400)}1${']'.repeat(400)}\n`;
+    assert.doesNotThrow(() => new YamlDoc('ok.yml', ok));
+  });
+
   it('refuses a document over the size limit before parsing it', () => {
     const text = `x: "${'a'.repeat(MAX_YAML_BYTES)}"\n`;
     assert.throws(() => new YamlDoc('big.yml', text), /^ValidationError: big\.yml: file too large for a YAML document: \d+ bytes, the limit is 33554432$/);
