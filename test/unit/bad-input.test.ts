@@ -73,7 +73,7 @@ describe('bad input: YAML alias bombs and huge documents', () => {
 
   it('refuses nesting deeper than 500 levels at the level that goes too deep (js-yaml would overflow its stack)', () => {
     const flow = `x: ${'['.repeat(50_000)}${']'.repeat(50_000)}\n`;
-    assert.throws(() => new YamlDoc('deep.yml', flow), /^ValidationError: deep\.yml:1:504: YAML nested more than 500 levels deep: refused$/);
+    assert.throws(() => new YamlDoc('deep.yml', flow), /^ValidationError: deep\.yml:1:503: YAML nested more than 500 levels deep: refused$/);
     const block = Array.from({ length: 3000 }, (_, i) => `${'  '.repeat(i)}a:`).join('\n');
     assert.throws(() => new YamlDoc('deep.yml', block), /^ValidationError: deep\.yml:500:\d+: YAML nested more than 500 levels deep: refused$/);
     const ok = `x: ${'['.repeat(400)}1${']'.repeat(400)}\n`;
