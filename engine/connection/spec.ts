@@ -206,7 +206,17 @@ function endpoint(
   return { host, port, user, keyFiles: keys.length ? keys : fallbackKeys };
 }
 
+/** A connection value is one line: a NUL or line break would cut a sudo password or an ssh option. The value may be secret: not echoed. */
+function checkOneLine(hostName: string, vars: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(vars)) {
+    if (!/^(ansible_|play_)|^host_key_checking$/.test(k) || typeof v !== 'string') continue;
+    const m = /[\0\r\n]/.exec(v);
+    if (m) throw bad(hostName, `${k}: must be one line: it contains ${m[0] === '\0' ? 'a NUL byte' : 'a line break'} at character ${m.index + 1}`);
+  }
+}
+
 export function connectionSpecFor(hostName: string, vars: Record<string, unknown>, env: SpecEnv = {}): ConnectionSpec {
+  checkOneLine(hostName, vars);
   const home = env.home ?? homedir();
   const kindRaw = str(vars.ansible_connection)?.toLowerCase() ?? (hostName === 'localhost' ? 'local' : 'ssh');
   let kind: ConnectionSpec['kind'];

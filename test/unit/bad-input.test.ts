@@ -105,6 +105,20 @@ describe('bad input: become and connection keywords', () => {
     }
   });
 
+  it('a connection variable holding a NUL or a line break is refused without echoing it (it may be a password)', () => {
+    try {
+      prepareRun({ playbook: `${DIR}/whoami.yml`, inventories: [`${DIR}/connection-lines.yml`], extraVars: {} });
+      assert.fail('expected a ValidationError');
+    } catch (e) {
+      assert.ok(e instanceof ValidationError, String(e));
+      assert.deepEqual(e.problems.map((p) => formatProblem(p).replaceAll(`${rootPath()}/`, '')), [
+        'test/fixtures/playbooks/bad-input/connection-lines.yml: host h1: ansible_become_password: must be one line: it contains a line break at character 7',
+        'test/fixtures/playbooks/bad-input/connection-lines.yml: host h1: ansible_user: must be one line: it contains a NUL byte at character 4',
+      ]);
+      assert.doesNotMatch(e.message, /s3cret/);
+    }
+  });
+
   it('ansible_become_flags become quoted words: options and their arguments only', () => {
     const spec = (flags: string) => connectionSpecFor('h', { ansible_connection: 'local', ansible_become_flags: flags }).become.flags;
     assert.equal(spec('-H  --preserve-env=PATH,HOME'), '-H --preserve-env=PATH,HOME');
