@@ -49,6 +49,14 @@ export function isTemplated(v: unknown): boolean {
   return typeof v === 'string' && v.includes('{{');
 }
 
+/** A value with a template anywhere inside: strings, list items, dict keys and values. */
+export function hasTemplate(v: unknown): boolean {
+  if (isTemplated(v)) return true;
+  if (Array.isArray(v)) return v.some(hasTemplate);
+  if (v !== null && typeof v === 'object') return Object.entries(v).some(([k, x]) => isTemplated(k) || hasTemplate(x));
+  return false;
+}
+
 export function typeName(v: unknown): string {
   if (v === null || v === undefined) return 'null';
   if (Array.isArray(v)) return 'list';

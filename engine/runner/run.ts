@@ -117,7 +117,17 @@ export function prepareRun(opts: Pick<PlaybookRunOptions, 'playbook' | 'inventor
     else throw e;
     throw new ValidationError(problems);
   }
-  problems.push(...staticValueProblems(playbook, opts.extraVars));
+  const hostVarsCache = new Map<string, Record<string, unknown>>();
+  problems.push(
+    ...staticValueProblems(playbook, opts.extraVars, {
+      hosts: (play) => {
+        const all = inventory.select(patternOf(play));
+        const limited = all.filter((h) => !limitHosts || limitHosts.has(h));
+        return limited.length ? limited : all;
+      },
+      vars: (h) => hostVarsCache.get(h) ?? hostVarsCache.set(h, inventory.hostVars(h)).get(h)!,
+    }),
+  );
   // From here on a play's hosts are its rendered pattern (`hosts: "{{ target }}"` with -e target=hv1).
   for (const play of playbook.plays) if (rendered.has(play)) play.hosts = rendered.get(play)!;
   const targets = playHosts(playbook, inventory, limitHosts);

@@ -21,9 +21,9 @@ const DIR = rootPath('test', 'fixtures', 'playbooks', 'bad-input');
 const INVENTORY = `${DIR}/inventory.ini`;
 
 /** prepareRun's problems, paths relative to the checkout. */
-function problemsOf(playbook: string, extraVars: Record<string, unknown> = {}): string[] {
+function problemsOf(playbook: string, extraVars: Record<string, unknown> = {}, inventory = INVENTORY): string[] {
   try {
-    prepareRun({ playbook: `${DIR}/${playbook}`, inventories: [INVENTORY], extraVars });
+    prepareRun({ playbook: `${DIR}/${playbook}`, inventories: [inventory], extraVars });
   } catch (e) {
     assert.ok(e instanceof ValidationError, `expected a ValidationError, got ${(e as Error).stack}`);
     return e.problems.map((p) => formatProblem(p).replaceAll(`${rootPath()}/`, ''));
@@ -144,6 +144,10 @@ describe('bad input: names, ranges and formats, not only types', () => {
     assert.deepEqual(problemsOf('known-values.yml', { from_e: 70000 }), expected('known-values.expected'));
     // With a good -e value the task-vars case is fine: -e wins over the task's vars.
     assert.equal(problemsOf('known-values.yml', { from_e: 9000 }).filter((p) => p.includes('from_e')).length, 0);
+  });
+
+  it('values the inventory gives each host are checked too, naming the hosts; play vars win over them', () => {
+    assert.deepEqual(problemsOf('inventory-values.yml', {}, `${DIR}/inventory-values.ini`), expected('inventory-values.expected'));
   });
 
   it('interface name rules: 15 bytes, no whitespace, / or :, nothing a shell would see', () => {
