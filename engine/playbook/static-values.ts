@@ -140,7 +140,9 @@ class StaticCheck {
   }
 
   private task(t: Task, scope: Scope): void {
-    const here = layer(layer(scope, t.vars), this.extra);
+    // The loop variable hides any other value of that name (an inventory `item` too).
+    const loopNames = t.loop === undefined ? [] : [t.loopVar, 'ansible_loop'];
+    const here = layer(layer(layer(scope, t.vars), Object.fromEntries(loopNames.map((n) => [n, null])), new Set(loopNames)), this.extra);
     this.become(t, here);
     const mod = getModule(t.module);
     if (!mod || mod.freeKeys) return;
