@@ -5,7 +5,7 @@ import { META_PARAMS, checkAbsolute } from '../file/params.js';
 import type { ModeParam } from '../file/mode-param.js';
 import { readPathWithContent } from '../file/meta.js';
 import { writeEdited } from '../lineinfile/text-file.js';
-import { diffText, metaChanges, type PathInfo } from '../file/parse.js';
+import { diffOmission, diffText, metaChanges, type PathInfo } from '../file/parse.js';
 import { setKeys, type IniChange } from './parse.js';
 import { iniKeyProblem, iniSectionProblem } from './checks.js';
 import { controlCharProblem } from '../file/line-checks.js';
@@ -116,7 +116,7 @@ export const iniModule: Module<IniParams, IniState> = {
   },
   async read(ctx, p) {
     const { info, content: buf } = await readPathWithContent(ctx.host, p.path);
-    if (buf !== null && diffText(buf) === undefined) throw new ModuleError(`${p.path} is not a text file`);
+    if (buf !== null && diffText(buf) === undefined) throw new ModuleError(`${p.path} is not a text file this module can edit: ${diffOmission(buf)}`);
     return { info, text: buf === null ? null : buf.toString('utf8') };
   },
   diff: (s, p) => diffIni(s, p),

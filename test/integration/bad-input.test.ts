@@ -49,6 +49,15 @@ describe('bad input through the CLI', function () {
     assert.equal(readFileSync(join(out, 'big.out'), 'utf8').length, 3_000_000);
   });
 
+  it('an ini file already holding a NUL byte is refused with the reason, and left as it was', () => {
+    const before = Buffer.from('[main]\nkey = a\0b\n');
+    writeFileSync(join(out, 'x.ini'), before);
+    const r = play(['run', join(DIR, 'ini-binary.yml'), '-i', join(DIR, 'local.ini'), '-e', `out_dir=${out}`]);
+    assert.equal(r.code, 4, r.out + r.err);
+    assert.match(r.out, new RegExp(`${out}/x\\.ini is not a text file this module can edit: binary content \\(it holds NUL bytes\\)`));
+    assert.deepEqual(readFileSync(join(out, 'x.ini')), before);
+  });
+
   it('play validate refuses a NUL in a parameter at file:line:col and writes nothing', () => {
     const r = play(['validate', join(DIR, 'control-chars.yml'), '-i', join(DIR, 'inventory.ini')]);
     assert.equal(r.code, 1, r.out + r.err);
