@@ -58,6 +58,31 @@ describe('bad input through the CLI', function () {
     assert.deepEqual(readFileSync(join(out, 'x.ini')), before);
   });
 
+  // Every bad input of issue 8 §3 through `play validate`: exit 1, each problem at file:line:col
+  // (connection variables at the inventory file and host), in under 2 s, never a stack trace.
+  for (const [playbook, inventory, extra, count] of [
+    ['control-chars.yml', 'inventory.ini', [], 6],
+    ['names.yml', 'inventory.ini', [], 11],
+    ['known-values.yml', 'inventory.ini', ['-e', 'from_e=70000'], 5],
+    ['become.yml', 'inventory.ini', ['-e', 'dba=postgres'], 3],
+    ['become-known.yml', 'inventory.ini', [], 3],
+    ['inventory-values.yml', 'inventory-values.ini', [], 2],
+    ['whoami.yml', 'connection.ini', [], 4],
+  ] as const) {
+    it(`play validate ${playbook} -i ${inventory}: ${count} problems, positioned, under 2 s, no stack`, () => {
+      const t0 = Date.now();
+      const r = play(['validate', join(DIR, playbook), '-i', join(DIR, inventory), ...extra]);
+      const ms = Date.now() - t0;
+      assert.equal(r.code, 1, r.out + r.err);
+      const problems = r.err.trimEnd().split('\n').slice(0, -1);
+      assert.equal(problems.length, count, r.err);
+      for (const p of problems) assert.match(p, inventory === 'connection.ini' ? /connection\.ini: host h\d: / : /\.yml:\d+:\d+: /);
+      assert.match(r.err, new RegExp(`${count} problems found; nothing was changed\n$`));
+      assert.doesNotMatch(r.err, /\n\s+at |internal error/);
+      assert.ok(ms < 2000, `took ${ms} ms`);
+    });
+  }
+
   it('play validate refuses a NUL in a parameter at file:line:col and writes nothing', () => {
     const r = play(['validate', join(DIR, 'control-chars.yml'), '-i', join(DIR, 'inventory.ini')]);
     assert.equal(r.code, 1, r.out + r.err);
