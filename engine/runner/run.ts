@@ -178,7 +178,15 @@ export async function runPlaybook(opts: PlaybookRunOptions, prepared = prepareRu
         for (const k of SECRET_VARS) if (v[k] !== undefined && v[k] !== null && typeof v[k] !== 'object') found.add(String(v[k]));
       };
       take(opts.extraVars);
-      for (const h of allHostNames) take(inventoryVars(h));
+      for (const h of allHostNames) {
+        take(inventoryVars(h));
+        // A templated password (`ansible_become_password: "{{ vault_pw }}"`) is masked as rendered too.
+        try {
+          take(connVars(h));
+        } catch (e) {
+          if (!(e instanceof PlayError)) throw e; // an unrenderable one is that host's connection error
+        }
+      }
       secrets = [...found];
     }
     return secrets;

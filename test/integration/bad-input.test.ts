@@ -26,6 +26,13 @@ describe('bad input through the CLI', function () {
     assert.doesNotMatch(r.out + r.err, /internal error|\n\s+at /);
   });
 
+  it('a templated become password is rendered to connect and masked as rendered in the output', () => {
+    const r = play(['run', join(DIR, 'secret.yml'), '-i', join(DIR, 'secret.ini')]);
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.match(r.out, /pw is \*{8}/);
+    assert.doesNotMatch(r.out + r.err, /Sup3rSecretPw/);
+  });
+
   for (const [what, args] of [
     ['in a playbook', ['validate', join(DIR, 'alias-bomb.yml'), '-i', join(DIR, 'inventory.ini')]],
     ['through -e @file', ['validate', join(DIR, 'whoami.yml'), '-i', join(DIR, 'inventory.ini'), '-e', `@${join(DIR, 'alias-bomb-vars.yml')}`]],
