@@ -14,6 +14,8 @@ export interface Change {
   /** Full text before/after, for `--diff` unified diffs of file content. */
   before?: string;
   after?: string;
+  /** Why there is no before/after for --diff (binary or huge content): --diff says so instead. */
+  diffOmitted?: string;
   /** Free text instead of from → to, e.g. "would run: systemctl restart libvirtd". */
   message?: string;
   /**

@@ -1,9 +1,12 @@
 // The one helper that quotes values for a remote POSIX sh (dash, not bash).
+import { PlayError } from './errors.js';
 
 /** Quote one word for POSIX sh: single quotes, with embedded ' written as '\''. */
 export function shQuote(value: string | number): string {
   const s = String(value);
-  if (s.includes('\0')) throw new Error('a shell argument cannot contain a NUL byte');
+  // Parameters are refused at validation; this guards values from elsewhere (facts, files) and
+  // fails the task like any user mistake, so ignore_errors and rescue still apply.
+  if (s.includes('\0')) throw new PlayError('a shell argument cannot contain a NUL byte (\\0)');
   if (s !== '' && /^[A-Za-z0-9_\/.,:=@%+-]+$/.test(s)) return s;
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }

@@ -20,7 +20,7 @@ export interface TaskResult {
   check: boolean;
   durationMs: number;
   /** Unified diffs for --diff (file content before/after). */
-  diffs?: Array<{ path: string; before: string; after: string }>;
+  diffs?: Array<{ path: string; before: string; after: string; omitted?: string }>;
 }
 
 export interface TaskEvent {

@@ -20,6 +20,8 @@ export interface ParamSpec {
   check?: (value: any) => string | undefined;
   /** Never printed, logged or written to reports (Ansible's no_log). */
   secret?: boolean;
+  /** May hold any byte, NUL included: it reaches the host as stdin data, never as a shell word. */
+  anyBytes?: boolean;
 }
 
 export type ParamSchema = Record<string, ParamSpec>;
@@ -33,9 +35,26 @@ export interface SchemaProblem {
 const TRUE = new Set(['yes', 'on', 'true', '1', 'y', 't']);
 const FALSE = new Set(['no', 'off', 'false', '0', 'n', 'f']);
 
+/** A boolean written as a word or number (yes/no, on/off, true/false, 1/0 …), else undefined. */
+export function boolWord(v: unknown): boolean | undefined {
+  if (typeof v === 'boolean') return v;
+  if (typeof v === 'number' && (v === 0 || v === 1)) return v === 1;
+  if (typeof v !== 'string') return undefined;
+  const w = v.trim().toLowerCase();
+  return TRUE.has(w) ? true : FALSE.has(w) ? false : undefined;
+}
+
 /** A string still holding a template is checked after rendering, not before. */
 export function isTemplated(v: unknown): boolean {
   return typeof v === 'string' && v.includes('{{');
+}
+
+/** A value with a template anywhere inside: strings, list items, dict keys and values. */
+export function hasTemplate(v: unknown): boolean {
+  if (isTemplated(v)) return true;
+  if (Array.isArray(v)) return v.some(hasTemplate);
+  if (v !== null && typeof v === 'object') return Object.entries(v).some(([k, x]) => isTemplated(k) || hasTemplate(x));
+  return false;
 }
 
 export function typeName(v: unknown): string {
@@ -47,7 +66,31 @@ export function typeName(v: unknown): string {
   return 'str';
 }
 
+/** Where a NUL byte sits in a value (strings, list items, dict keys and values), if anywhere. */
+function nulPath(v: unknown, path: string[]): string[] | undefined {
+  if (typeof v === 'string') return v.includes('\0') ? path : undefined;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const found = nulPath(v[i], [...path, String(i)]);
+      if (found) return found;
+    }
+  } else if (v !== null && typeof v === 'object') {
+    for (const [k, x] of Object.entries(v)) {
+      const found = k.includes('\0') ? [...path, JSON.stringify(k)] : nulPath(x, [...path, k]);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
 function coerce(spec: ParamSpec, v: unknown, path: string[], problems: SchemaProblem[], deferTemplates: boolean): unknown {
+  // Before the template check: a NUL stays a NUL after rendering. No command, argument or file
+  // line can carry one (the remote shell would cut the value there).
+  const nul = spec.anyBytes ? undefined : nulPath(v, path);
+  if (nul) {
+    problems.push({ path: nul, message: 'contains a NUL byte (\\0): no command, argument or file can hold one' });
+    return v;
+  }
   if (deferTemplates && isTemplated(v)) return v;
   const bad = (what: string) => {
     problems.push({ path, message: `expected ${what}, got ${typeName(v)} ${JSON.stringify(v)}` });
@@ -73,11 +116,8 @@ function coerce(spec: ParamSpec, v: unknown, path: string[], problems: SchemaPro
       else return bad('a number');
       break;
     case 'bool':
-      if (typeof v === 'boolean') out = v;
-      else if (typeof v === 'number' && (v === 0 || v === 1)) out = v === 1;
-      else if (typeof v === 'string' && TRUE.has(v.toLowerCase())) out = true;
-      else if (typeof v === 'string' && FALSE.has(v.toLowerCase())) out = false;
-      else return bad('a boolean (true/false)');
+      if (boolWord(v) === undefined) return bad('a boolean (true/false)');
+      out = boolWord(v);
       break;
     case 'list': {
       const arr = Array.isArray(v) ? v : typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : null;

@@ -15,12 +15,53 @@ const yaml11Bool = new yaml.Type('tag:yaml.org,2002:bool', {
 });
 export const PLAY_YAML_SCHEMA = yaml.DEFAULT_SCHEMA.extend({ implicit: [yaml11Bool] });
 
-interface NodeInfo {
-  start: number;
+/** Bigger files are refused before parsing: no playbook, inventory or vars file comes near it. */
+export const MAX_YAML_BYTES = 32 * 1024 * 1024;
+/** Deeper nesting is refused while reading: js-yaml (and every walk after it) recurses per level. */
+export const MAX_YAML_DEPTH = 500;
+
+/**
+ * Aliases share one node, so "billion laughs" loads fast and explodes in whatever walks the data
+ * later. Kubernetes' cap (go-yaml's allowedAliasRatio): nodes reached through aliases may be up to
+ * 99% of the expanded document while it has under 400,000 nodes, sliding to 10% at 4,000,000.
+ */
+export function aliasRatioAllowed(expanded: number): number {
+  if (expanded <= 400_000) return 0.99;
+  if (expanded >= 4_000_000) return 0.1;
+  return 0.99 - (0.89 * (expanded - 400_000)) / 3_600_000;
+}
+
+/** Counts the expanded document while js-yaml reads it; throws at the alias that goes too far. */
+class AliasBudget {
+  private readonly sizes = new WeakMap<object, number>();
+  expanded = 0;
+  viaAlias = 0;
+
+  /** The expanded size of a node that just closed; `childSizes` are its children's. */
+  close(result: unknown, childSizes: number[]): { size: number; alias: boolean } {
+    const known = result !== null && typeof result === 'object' ? this.sizes.get(result) : undefined;
+    if (known !== undefined) {
+      this.expanded += known;
+      this.viaAlias += known;
+      return { size: known, alias: true };
+    }
+    const size = 1 + childSizes.reduce((a, b) => a + b, 0);
+    if (result !== null && typeof result === 'object') this.sizes.set(result, size);
+    this.expanded += 1;
+    return { size, alias: false };
+  }
+
+  get tooMuch(): boolean {
+    return this.viaAlias > 100 && this.expanded > 1000 && this.viaAlias / this.expanded > aliasRatioAllowed(this.expanded);
+  }
 }
 
 const UNQUOTED_TEMPLATE = /:\s*\{\{/;
 const QUOTE_HINT = 'quote a value that starts with {{ (msg: "{{ x }}"), as in Ansible';
+
+/** Thrown from js-yaml's listener to stop reading; turned into a positioned ValidationError. */
+class AliasBombSignal extends Error {}
+class TooDeepSignal extends Error {}
 
 export class YamlDoc {
   private readonly lineStarts: number[];
@@ -32,7 +73,12 @@ export class YamlDoc {
   constructor(readonly file: string, readonly source: string) {
     this.lineStarts = [0];
     for (let i = 0; i < source.length; i++) if (source.charCodeAt(i) === 10) this.lineStarts.push(i + 1);
-    const stack: Array<{ start: number; children: Array<{ start: number; result: unknown }> }> = [];
+    const stack: Array<{ start: number; children: Array<{ start: number; result: unknown; size: number }> }> = [];
+    const budget = new AliasBudget();
+    let stopAt: number | undefined;
+    if (Buffer.byteLength(source) > MAX_YAML_BYTES) {
+      throw new ValidationError([{ pos: { file }, message: `file too large for a YAML document: ${Buffer.byteLength(source)} bytes, the limit is ${MAX_YAML_BYTES}` }]);
+    }
     try {
       this.data = yaml.load(source, {
         filename: file,
@@ -40,16 +86,33 @@ export class YamlDoc {
         listener: (event, state) => {
           if (event === 'open') {
             stack.push({ start: state.position, children: [] });
+            if (stack.length > MAX_YAML_DEPTH) {
+              stopAt = state.position;
+              throw new TooDeepSignal();
+            }
             return;
           }
           const frame = stack.pop();
           if (!frame) return;
-          const node = { start: this.skipBlank(frame.start), result: state.result as unknown };
+          const start = this.skipBlank(frame.start);
+          const { size, alias } = budget.close(state.result, frame.children.map((c) => c.size));
+          if (alias && budget.tooMuch) {
+            stopAt = start;
+            throw new AliasBombSignal();
+          }
+          const node = { start, result: state.result as unknown, size };
           this.record(node.start, node.result, frame.children);
           stack[stack.length - 1]?.children.push(node);
         },
       });
     } catch (e) {
+      if (e instanceof TooDeepSignal) {
+        throw new ValidationError([{ pos: this.posAt(stopAt), message: `YAML nested more than ${MAX_YAML_DEPTH} levels deep: refused` }]);
+      }
+      if (e instanceof AliasBombSignal) {
+        const message = `YAML aliases expand this document to over ${budget.expanded} nodes, ${budget.viaAlias} of them through aliases (an alias bomb?): refused, as Kubernetes does; write the data out or use fewer nested aliases`;
+        throw new ValidationError([{ pos: this.posAt(stopAt), message }]);
+      }
       if (e instanceof yaml.YAMLException) {
         const m = e.mark;
         const line = m ? (source.split('\n')[m.line] ?? '') : '';

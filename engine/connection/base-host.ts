@@ -17,7 +17,7 @@ export interface BecomeSettings {
   user: string;
   /** Sent on stdin to `sudo -S`, never on a command line, never logged. */
   password?: string;
-  /** Extra sudo flags from ansible_become_flags. */
+  /** Extra sudo flags from ansible_become_flags, already split and quoted word by word (spec.ts). */
   flags?: string;
 }
 

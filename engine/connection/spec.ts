@@ -3,6 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { PlayError } from '../errors.js';
+import { shJoin } from '../quote.js';
+import { userNameProblem } from '../name-rules.js';
 import type { BecomeSettings } from './base-host.js';
 import type { HostKeyChecking } from './known-hosts.js';
 import { expandPath, lookupSshConfig, parseSshConfig, type SshConfigBlock, type SshConfigValues } from './ssh-config.js';
@@ -66,6 +68,26 @@ function toPort(v: unknown, host: string, name: string): number | undefined {
   if (s === undefined) return undefined;
   if (!/^[0-9]+$/.test(s) || Number(s) < 1 || Number(s) > 65535) throw bad(host, `${name} must be a port number 1-65535, got '${s}'`);
   return Number(s);
+}
+
+/**
+ * ansible_become_flags split into words like a shell would and quoted word by word: Ansible's sudo
+ * plugin pastes the string into the remote command, where `-H; reboot` would run reboot.
+ * Every word must be a plain option or an option's argument (the first starts with '-').
+ */
+function becomeFlags(v: unknown, host: string): string | undefined {
+  const s = str(v);
+  if (s === undefined || s.trim() === '') return undefined;
+  let words: string[];
+  try {
+    words = splitShellWords(s);
+  } catch (e) {
+    throw bad(host, `ansible_become_flags: ${(e as Error).message.replace('ssh arguments', 'sudo flags')}`);
+  }
+  if (!words[0].startsWith('-')) throw bad(host, `ansible_become_flags must be sudo options (starting with '-'), got '${s}'`);
+  const odd = words.find((w) => !/^[A-Za-z0-9_=.,:\/@%+-]+$/.test(w));
+  if (odd !== undefined) throw bad(host, `ansible_become_flags: ${JSON.stringify(odd)} is not a sudo option or argument (letters, digits and - _ = . , : / @ % + only)`);
+  return shJoin(words);
 }
 
 /** Splits ssh arguments like a POSIX shell would (quotes, backslashes), as Ansible does with shlex. */
@@ -184,7 +206,17 @@ function endpoint(
   return { host, port, user, keyFiles: keys.length ? keys : fallbackKeys };
 }
 
+/** A connection value is one line: a NUL or line break would cut a sudo password or an ssh option. The value may be secret: not echoed. */
+function checkOneLine(hostName: string, vars: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(vars)) {
+    if (!/^(ansible_|play_)|^host_key_checking$/.test(k) || typeof v !== 'string') continue;
+    const m = /[\0\r\n]/.exec(v);
+    if (m) throw bad(hostName, `${k}: must be one line: it contains ${m[0] === '\0' ? 'a NUL byte' : 'a line break'} at character ${m.index + 1}`);
+  }
+}
+
 export function connectionSpecFor(hostName: string, vars: Record<string, unknown>, env: SpecEnv = {}): ConnectionSpec {
+  checkOneLine(hostName, vars);
   const home = env.home ?? homedir();
   const kindRaw = str(vars.ansible_connection)?.toLowerCase() ?? (hostName === 'localhost' ? 'local' : 'ssh');
   let kind: ConnectionSpec['kind'];
@@ -235,11 +267,15 @@ export function connectionSpecFor(hostName: string, vars: Record<string, unknown
   const method = str(vars.ansible_become_method)?.toLowerCase() ?? 'sudo';
   if (method !== 'sudo') throw bad(hostName, `ansible_become_method '${method}' is not supported: only sudo`);
   const becomePassword = str(vars.ansible_become_password) ?? str(vars.ansible_become_pass);
+  const becomeUser = str(vars.ansible_become_user) ?? 'root';
+  const userProblem = userNameProblem(becomeUser);
+  if (userProblem) throw bad(hostName, `ansible_become_user: ${userProblem}`);
+  const flags = becomeFlags(vars.ansible_become_flags, hostName);
   const become: BecomeSettings = {
     enabled: toBool(vars.ansible_become, hostName, 'ansible_become') ?? false,
-    user: str(vars.ansible_become_user) ?? 'root',
+    user: becomeUser,
     ...(becomePassword !== undefined ? { password: becomePassword } : {}),
-    ...(str(vars.ansible_become_flags) ? { flags: str(vars.ansible_become_flags) } : {}),
+    ...(flags ? { flags } : {}),
   };
 
   const agent = env.agent ?? process.env.SSH_AUTH_SOCK;

@@ -37,7 +37,9 @@ export function detailLines(r: TaskResult, verbose: boolean): string[] {
 }
 
 export function unifiedDiffs(r: TaskResult): string[] {
-  return (r.diffs ?? []).map((d) => createTwoFilesPatch(`${d.path} (before)`, `${d.path} (after)`, d.before, d.after, undefined, undefined, { context: 3 }));
+  return (r.diffs ?? []).map((d) =>
+    d.omitted ? `diff of ${d.path} omitted: ${d.omitted}` : createTwoFilesPatch(`${d.path} (before)`, `${d.path} (after)`, d.before, d.after, undefined, undefined, { context: 3 }),
+  );
 }
 
 export function recapLines(c: ChalkInstance, hosts: Record<string, HostRecord>, durationMs: number, columns = Infinity): string[] {

@@ -4,6 +4,7 @@
 import { isAbsolute, relative } from 'node:path';
 import { PlayError, type Problem } from '../errors.js';
 import { connectionSpecFor } from '../connection/spec.js';
+import { renderConnectionVars } from '../connection/templated-vars.js';
 import { someHosts } from './validate.js';
 
 /** The inventory file as the inventory loader shows it: relative when under the working directory. */
@@ -16,8 +17,15 @@ function shown(path: string): string {
  * Every mistake of one host: connectionSpecFor stops at the first, so the variable it names is
  * dropped and the rest read again (a message naming no variable of the host ends the search).
  */
-function hostProblems(host: string, vars: Record<string, unknown>): string[] {
+function hostProblems(host: string, raw: Record<string, unknown>): string[] {
   const out: string[] = [];
+  let vars: Record<string, unknown>;
+  try {
+    vars = renderConnectionVars(host, raw);
+  } catch (e) {
+    if (!(e instanceof PlayError)) throw e;
+    return [e.message.replace(`host ${host}: `, '')];
+  }
   const left = { ...vars };
   for (;;) {
     try {

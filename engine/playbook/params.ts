@@ -1,7 +1,7 @@
 // A task's module: which key names it (FQCN aliases too), its parameters (free-form string,
 // `args:`), their positions, and the schema check done before any host is touched.
 import type { SourcePos } from '../errors.js';
-import { validateParams, isTemplated, type SchemaProblem } from '../schema.js';
+import { validateParams, hasTemplate, type SchemaProblem } from '../schema.js';
 import type { Module } from '../module.js';
 import { getModule } from '../../modules/index.js';
 import { isDict, type Dict, type Reader } from './reader.js';
@@ -15,13 +15,6 @@ export function resolveModule(key: string): string | undefined {
   if (getModule(key)) return key;
   for (const p of FQCN_PREFIXES) if (key.startsWith(p) && getModule(key.slice(p.length))) return key.slice(p.length);
   return undefined;
-}
-
-function hasTemplate(v: unknown): boolean {
-  if (isTemplated(v)) return true;
-  if (Array.isArray(v)) return v.some(hasTemplate);
-  if (isDict(v)) return Object.entries(v).some(([k, x]) => isTemplated(k) || hasTemplate(x));
-  return false;
 }
 
 /** Positions of every key and list item below `node`, keyed by dotted path (`settings.net.core.x`). */

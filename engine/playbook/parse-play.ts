@@ -8,7 +8,7 @@ import { YamlDoc } from '../yaml.js';
 import { validatePattern } from '../inventory/patterns.js';
 import type { Play, Task, TaskNode } from './types.js';
 import { IDENTIFIER, isDict, Reader, type Dict } from './reader.js';
-import { notifyPos, readHandlers, readTaskList } from './parse-task.js';
+import { becomeOf, becomeUserOf, notifyPos, readHandlers, readTaskList } from './parse-task.js';
 import { collectingRoles, readRoles } from './roles.js';
 
 const PLAY_KEYS = [
@@ -127,8 +127,8 @@ export function readPlay(r: Reader, play: Dict, dir: string): Play {
     hosts,
     vars,
     varsFiles,
-    become: r.bool(play, 'become') ?? false,
-    becomeUser: r.str(play, 'become_user'),
+    become: becomeOf(r, play) ?? false,
+    becomeUser: becomeUserOf(r, play),
     gatherFacts: gather ?? true,
     serial: serialOf(r, play),
     maxFailPercentage: r.num(play, 'max_fail_percentage', 0, 100),

@@ -1,7 +1,8 @@
 // Tasks, blocks, `meta: flush_handlers` and handlers: keywords checked and typed, the module
 // found and its parameters validated, conditions parsed (syntax errors point into the text).
 import type { SourcePos } from '../errors.js';
-import { closest } from '../schema.js';
+import { closest, isTemplated } from '../schema.js';
+import { userNameProblem } from '../name-rules.js';
 import { checkExpression } from '../expr.js';
 import { getModule, moduleNames } from '../../modules/index.js';
 import type { Block, FlushHandlers, Task, TaskCommon, TaskNode } from './types.js';
@@ -43,6 +44,21 @@ function conditions(r: Reader, node: Dict, key: string): Array<string | boolean>
   return out;
 }
 
+/** become: a boolean, or a template rendered per host at run time. */
+export function becomeOf(r: Reader, node: Dict): boolean | string | undefined {
+  const v = node.become;
+  if (typeof v === 'string' && isTemplated(v)) return v;
+  return r.bool(node, 'become');
+}
+
+/** become_user: a user name, or a template rendered per host at run time (checked again then). */
+export function becomeUserOf(r: Reader, node: Dict): string | undefined {
+  const v = r.str(node, 'become_user');
+  const problem = v === undefined || isTemplated(v) ? undefined : userNameProblem(v);
+  if (problem) r.add(r.at(node, 'become_user'), `become_user: ${problem}`);
+  return v;
+}
+
 function common(r: Reader, node: Dict): TaskCommon {
   const ie = node.ignore_errors;
   let ignoreErrors: boolean | string | undefined;
@@ -54,8 +70,8 @@ function common(r: Reader, node: Dict): TaskCommon {
     name: r.str(node, 'name'),
     when: conditions(r, node, 'when') ?? [],
     tags: r.strList(node, 'tags', true),
-    become: r.bool(node, 'become'),
-    becomeUser: r.str(node, 'become_user'),
+    become: becomeOf(r, node),
+    becomeUser: becomeUserOf(r, node),
     vars,
     ignoreErrors,
     delegateTo: r.str(node, 'delegate_to'),

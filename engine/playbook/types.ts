@@ -7,7 +7,8 @@ export interface TaskCommon {
   /** `when:` conditions (all must hold); each an expression string (or a literal boolean). */
   when: Array<string | boolean>;
   tags: string[];
-  become?: boolean;
+  /** A boolean, or a template rendered per host at run time (`become: "{{ use_sudo }}"`). */
+  become?: boolean | string;
   becomeUser?: string;
   /** Task-level `vars:`. */
   vars: Record<string, unknown>;
@@ -74,7 +75,7 @@ export interface Play {
   vars: Record<string, unknown>;
   /** Paths resolved relative to the playbook, already loaded into `vars` in order. */
   varsFiles: string[];
-  become: boolean;
+  become: boolean | string;
   becomeUser?: string;
   gatherFacts: boolean;
   /** Batch sizes: numbers or "30%" strings; empty = all hosts in one batch. */

@@ -191,6 +191,8 @@ function checkCommon(c: VarCheck, node: TaskCommon, known: Set<string>, owner: s
   if (node.name) c.template(node.name, known, at('name'));
   c.expression(node.when, known, at('when'));
   if (node.delegateTo) c.template(node.delegateTo, known, at('delegate_to'));
+  if (node.becomeUser) c.template(node.becomeUser, known, at('become_user'));
+  if (typeof node.become === 'string') c.template(node.become, known, at('become'));
   if (typeof node.ignoreErrors === 'string') c.expression([node.ignoreErrors], known, at('ignore_errors'));
   c.deep(node.vars, '', known, (p) => ({ pos: node.keyPos.vars ?? node.pos, owner, field: `vars.${p}` }));
 }
@@ -274,6 +276,9 @@ export function checkPlayVariables(play: Play, hostSets: HostVarSet[] | undefine
   const known = base ?? new Set<string>();
   const none = new Set<string>();
   c.deep(play.vars, '', known, (p) => ({ pos: play.keyPos.vars ?? play.pos, owner: `in play '${play.name}'`, field: `vars.${p}` }));
+  for (const [field, text] of [['become_user', play.becomeUser], ['become', play.become]] as const) {
+    if (typeof text === 'string') c.template(text, known, { pos: play.keyPos[field] ?? play.pos, owner: `in play '${play.name}'`, field });
+  }
   checkNodes(c, play.tasks, known, none);
   for (const h of play.handlers) checkTask(c, h, known, none);
 }

@@ -8,7 +8,8 @@ export interface Inherited {
   when: Array<string | boolean>;
   tags: string[];
   vars: Record<string, unknown>;
-  become?: boolean;
+  /** A boolean, or a template rendered per task (`become: "{{ use_sudo }}"`). */
+  become?: boolean | string;
   becomeUser?: string;
   ignoreErrors?: boolean | string;
   delegateTo?: string;

@@ -11,11 +11,13 @@ import { rootPath } from '../paths.js';
 import { loadPlaybook } from '../playbook/load.js';
 import { hostVarSets } from '../playbook/host-sets.js';
 import { connectionProblems } from '../playbook/connection-checks.js';
+import { staticValueProblems } from '../playbook/static-values.js';
 import { emptyPatternProblem, renderHostsPattern } from '../playbook/targets.js';
 import { ANSIBLE_FACT_VARIABLES } from '../facts-aliases.js';
 import type { HostVarSet } from '../playbook/validate.js';
 import { loadInventory, validatePattern, type Inventory } from '../inventory/index.js';
 import { ConnectionPool } from '../connection/pool.js';
+import { renderConnectionVars } from '../connection/templated-vars.js';
 import { gatherFacts } from '../facts.js';
 import type { HostState } from './vars.js';
 import type { RunObserver } from './events.js';
@@ -115,6 +117,17 @@ export function prepareRun(opts: Pick<PlaybookRunOptions, 'playbook' | 'inventor
     else throw e;
     throw new ValidationError(problems);
   }
+  const hostVarsCache = new Map<string, Record<string, unknown>>();
+  problems.push(
+    ...staticValueProblems(playbook, opts.extraVars, {
+      hosts: (play) => {
+        const all = inventory.select(patternOf(play));
+        const limited = all.filter((h) => !limitHosts || limitHosts.has(h));
+        return limited.length ? limited : all;
+      },
+      vars: (h) => hostVarsCache.get(h) ?? hostVarsCache.set(h, inventory.hostVars(h)).get(h)!,
+    }),
+  );
   // From here on a play's hosts are its rendered pattern (`hosts: "{{ target }}"` with -e target=hv1).
   for (const play of playbook.plays) if (rendered.has(play)) play.hosts = rendered.get(play)!;
   const targets = playHosts(playbook, inventory, limitHosts);
@@ -153,7 +166,7 @@ export async function runPlaybook(opts: PlaybookRunOptions, prepared = prepareRu
     }
     return v;
   };
-  const connVars = (h: string) => ({ ...inventoryVars(h), ...opts.extraVars });
+  const connVars = (h: string) => renderConnectionVars(h, { ...inventoryVars(h), ...opts.extraVars });
   const allHostNames = [...inventory.hosts.keys()];
   // Every host's secrets, not only the current one's: {{hostvars.hv2.ansible_become_password}}
   // rendered on hv1 must be masked too. Numbers count (an INI inventory types 12345678).
@@ -165,7 +178,15 @@ export async function runPlaybook(opts: PlaybookRunOptions, prepared = prepareRu
         for (const k of SECRET_VARS) if (v[k] !== undefined && v[k] !== null && typeof v[k] !== 'object') found.add(String(v[k]));
       };
       take(opts.extraVars);
-      for (const h of allHostNames) take(inventoryVars(h));
+      for (const h of allHostNames) {
+        take(inventoryVars(h));
+        // A templated password (`ansible_become_password: "{{ vault_pw }}"`) is masked as rendered too.
+        try {
+          take(connVars(h));
+        } catch (e) {
+          if (!(e instanceof PlayError)) throw e; // an unrenderable one is that host's connection error
+        }
+      }
       secrets = [...found];
     }
     return secrets;

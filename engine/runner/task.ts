@@ -11,7 +11,7 @@ import { getModule } from '../../modules/index.js';
 import { renderDeep, renderString, templateVariables, type TemplateOrigin } from '../template.js';
 import { evaluateCondition, expressionVariables } from '../expr.js';
 import type { Inherited } from './iterator.js';
-import { taskHost } from './task-host.js';
+import { renderBecome, renderBecomeUser, taskHost } from './task-host.js';
 import { redactResult } from './redact.js';
 
 export interface TaskRun {
@@ -22,7 +22,7 @@ export interface TaskRun {
   vars: Record<string, unknown>;
   check: boolean;
   /** Become defaults of the play (task and blocks override). */
-  playBecome: boolean;
+  playBecome: boolean | string;
   playBecomeUser?: string;
   /** Opens (once per run) the connection of a host by inventory name. */
   connect(hostName: string): Promise<Host>;
@@ -80,8 +80,8 @@ interface SingleOutcome {
 
 async function moduleLoop(run: TaskRun, mod: Module, params: Record<string, unknown>, vars: Record<string, unknown>, check: boolean): Promise<SingleOutcome> {
   const task = run.task;
-  const become = task.become ?? run.inherited.become ?? run.playBecome;
-  const becomeUser = task.becomeUser ?? run.inherited.becomeUser ?? run.playBecomeUser;
+  const become = renderBecome(task.become ?? run.inherited.become ?? run.playBecome, vars, origin(run, 'become'));
+  const becomeUser = renderBecomeUser(task.becomeUser ?? run.inherited.becomeUser ?? run.playBecomeUser, vars, origin(run, 'become_user'));
   const target = task.delegateTo ?? run.inherited.delegateTo;
   const targetName = target ? String(renderString(target, vars, origin(run, 'delegate_to'))) : run.hostName;
 
@@ -433,7 +433,9 @@ function ignored(run: TaskRun, status: string): boolean | undefined {
 }
 
 function diffsOf(changes: Change[]): TaskResult['diffs'] {
-  const d = changes.filter((c) => c.before !== undefined || c.after !== undefined).map((c) => ({ path: c.path, before: c.before ?? '', after: c.after ?? '' }));
+  const d = changes
+    .filter((c) => c.before !== undefined || c.after !== undefined || c.diffOmitted)
+    .map((c) => ({ path: c.path, before: c.before ?? '', after: c.after ?? '', ...(c.diffOmitted ? { omitted: c.diffOmitted } : {}) }));
   return d.length ? d : undefined;
 }
 

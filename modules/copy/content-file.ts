@@ -4,7 +4,7 @@ import { ModuleError } from '../../engine/errors.js';
 import { runChecked } from '../../engine/host.js';
 import { shQuote } from '../../engine/quote.js';
 import { applyMeta, readPathWithContent } from '../file/meta.js';
-import { diffText, metaChanges, metaFacet, type PathInfo } from '../file/parse.js';
+import { diffOmission, diffText, metaChanges, metaFacet, type PathInfo } from '../file/parse.js';
 import type { ModeParam } from '../file/mode-param.js';
 
 export interface ContentParams {
@@ -46,6 +46,10 @@ export function diffContent(s: ContentState, p: ContentParams): DiffResult {
     const before = diffText(current);
     const after = diffText(want);
     if (before !== undefined && after !== undefined) Object.assign(c, { before, after });
+    else {
+      const omitted = [['old', diffOmission(current)], ['new', diffOmission(want)]].filter(([, why]) => why).map(([side, why]) => `${side} content: ${why}`);
+      c.diffOmitted = omitted.join('; ');
+    }
     changes.push(c);
   }
   changes.push(...metaChanges(p.dest, info.target, { mode: p.mode, owner: p.owner, group: p.group }));

@@ -20,7 +20,7 @@ export const copyModule: Module<CopyParams, ContentState> = {
     'copy beside dest) and the file is only replaced when it succeeds.',
   params: {
     dest: { type: 'str', required: true, description: 'Absolute path of the file on the host.', aliases: ['path'] },
-    content: { type: 'str', description: 'The file content, exactly (no newline is added).' },
+    content: { type: 'str', anyBytes: true, description: 'The file content, exactly (no newline is added).' },
     src: { type: 'str', description: "A controller file, relative to the playbook's directory." },
     ...META_PARAMS,
     backup: { type: 'bool', default: true, description: 'Keep the previous content as DEST.<timestamp>~.' },

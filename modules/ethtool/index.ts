@@ -1,6 +1,7 @@
 // ethtool: NIC offload features (-k/-K), ring sizes (-g/-G) and channels (-l/-L).
 // One read round trip; apply runs -G/-K/-L only for what differs. Settings the driver cannot
 // change are per-setting findings (failures, or warnings with `unsupported: warn`).
+import { interfaceNameProblem } from '../../engine/name-rules.js';
 import type { Change, DiffResult, Module, ModuleContext } from '../../engine/module.js';
 import type { ParamSchema, ParamSpec } from '../../engine/schema.js';
 import { closest } from '../../engine/schema.js';
@@ -55,7 +56,7 @@ const amount = (what: string): ParamSpec => ({
 });
 
 const params: ParamSchema = {
-  interface: { type: 'str', required: true, description: 'Network interface, e.g. eth1.' },
+  interface: { type: 'str', required: true, description: 'Network interface, e.g. eth1.', check: interfaceNameProblem },
   rings: {
     type: 'dict',
     description: 'Ring sizes (ethtool -G).',

@@ -1,6 +1,7 @@
 // Parameter specs shared by every module that manages a path's metadata.
 import type { ParamSchema } from '../../engine/schema.js';
 import { modeProblem } from './mode-param.js';
+import { accountProblem } from '../../engine/name-rules.js';
 
 export const META_PARAMS: ParamSchema = {
   mode: {
@@ -11,8 +12,8 @@ export const META_PARAMS: ParamSchema = {
       'and its octal value does not; any other (420 from 0o644, 511 from 0o777, 888) is refused, not guessed.',
     check: modeProblem,
   },
-  owner: { type: 'str', description: 'User name or numeric uid that owns the path.' },
-  group: { type: 'str', description: 'Group name or numeric gid of the path.' },
+  owner: { type: 'str', description: 'User name or numeric uid that owns the path.', check: accountProblem },
+  group: { type: 'str', description: 'Group name or numeric gid of the path.', check: accountProblem },
 };
 
 /** An absolute path, or a message naming the parameter. */

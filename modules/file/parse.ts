@@ -136,10 +136,20 @@ export function metaFacet(path: string, c: Change): 'mode' | 'owner' | 'group' |
   return undefined;
 }
 
+/** Content above this is not diffed: a unified diff of it would flood the terminal and the log. */
+export const MAX_DIFF_BYTES = 1024 * 1024;
+
+/** Why --diff cannot show this content as text, or undefined when it can. */
+export function diffOmission(b: Buffer | null): string | undefined {
+  if (b === null) return undefined;
+  if (b.length > MAX_DIFF_BYTES) return `${b.length} bytes, over the ${MAX_DIFF_BYTES}-byte limit for diffs`;
+  if (b.includes(0)) return 'binary content (it holds NUL bytes)';
+  if (!Buffer.from(b.toString('utf8'), 'utf8').equals(b)) return 'binary content (not valid UTF-8)';
+  return undefined;
+}
+
 /** Text for --diff when both sides are text (valid UTF-8 without NUL bytes) and not huge. */
 export function diffText(b: Buffer | null): string | undefined {
   if (b === null) return '';
-  if (b.length > 1024 * 1024 || b.includes(0)) return undefined;
-  const s = b.toString('utf8');
-  return Buffer.from(s, 'utf8').equals(b) ? s : undefined;
+  return diffOmission(b) === undefined ? b.toString('utf8') : undefined;
 }

@@ -1,5 +1,5 @@
 // Keys and section names that would change an ini file's structure instead of naming one entry.
-import { lineBreakProblem } from '../file/line-checks.js';
+import { controlCharProblem } from '../file/line-checks.js';
 
 /**
  * A key must read back as itself: no line break, no `=` (it would end the key), not starting
@@ -9,7 +9,7 @@ import { lineBreakProblem } from '../file/line-checks.js';
 export function iniKeyProblem(field: string, key: string): string | undefined {
   const shown = JSON.stringify(key);
   if (key === '') return `${field}: a key cannot be empty`;
-  const lb = lineBreakProblem(field, key);
+  const lb = controlCharProblem(field, key);
   if (lb) return lb;
   if (key.includes('=')) return `${field}: key ${shown} cannot contain '=' (it would end the key there)`;
   if (/^[[#;]/.test(key)) return `${field}: key ${shown} cannot start with '${key[0]}' (it would read as a ${key[0] === '[' ? 'section header' : 'comment'})`;
@@ -21,7 +21,7 @@ export function iniKeyProblem(field: string, key: string): string | undefined {
 export function iniSectionProblem(field: string, section: string): string | undefined {
   const shown = JSON.stringify(section);
   if (section === '') return `${field}: a section name cannot be empty (leave section unset for keys outside any section)`;
-  const lb = lineBreakProblem(field, section);
+  const lb = controlCharProblem(field, section);
   if (lb) return lb;
   if (/[[\]]/.test(section)) return `${field}: section ${shown} cannot contain '[' or ']' (write the name without brackets)`;
   if (section.trim() !== section) return `${field}: section ${shown} cannot start or end with whitespace`;

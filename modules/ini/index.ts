@@ -5,10 +5,10 @@ import { META_PARAMS, checkAbsolute } from '../file/params.js';
 import type { ModeParam } from '../file/mode-param.js';
 import { readPathWithContent } from '../file/meta.js';
 import { writeEdited } from '../lineinfile/text-file.js';
-import { diffText, metaChanges, type PathInfo } from '../file/parse.js';
+import { diffOmission, diffText, metaChanges, type PathInfo } from '../file/parse.js';
 import { setKeys, type IniChange } from './parse.js';
 import { iniKeyProblem, iniSectionProblem } from './checks.js';
-import { lineBreakProblem } from '../file/line-checks.js';
+import { controlCharProblem } from '../file/line-checks.js';
 
 export interface IniParams {
   path: string;
@@ -108,15 +108,15 @@ export const iniModule: Module<IniParams, IniState> = {
     const problems = [
       p.section === undefined ? undefined : iniSectionProblem('section', p.section),
       p.option === undefined ? undefined : iniKeyProblem('option', p.option),
-      lineBreakProblem('value', p.value),
-      ...Object.entries(p.settings ?? {}).flatMap(([k, v]) => [iniKeyProblem(`settings.${k}`, k), lineBreakProblem(`settings.${k}`, v)]),
+      controlCharProblem('value', p.value),
+      ...Object.entries(p.settings ?? {}).flatMap(([k, v]) => [iniKeyProblem(`settings.${k}`, k), controlCharProblem(`settings.${k}`, v)]),
     ];
     for (const m of problems) if (m) errs.push(m);
     return errs;
   },
   async read(ctx, p) {
     const { info, content: buf } = await readPathWithContent(ctx.host, p.path);
-    if (buf !== null && diffText(buf) === undefined) throw new ModuleError(`${p.path} is not a text file`);
+    if (buf !== null && diffText(buf) === undefined) throw new ModuleError(`${p.path} is not a text file this module can edit: ${diffOmission(buf)}`);
     return { info, text: buf === null ? null : buf.toString('utf8') };
   },
   diff: (s, p) => diffIni(s, p),

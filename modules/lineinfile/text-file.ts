@@ -6,7 +6,7 @@ import type { Host } from '../../engine/host.js';
 import { ModuleError } from '../../engine/errors.js';
 import type { ModeParam } from '../file/mode-param.js';
 import { applyMeta, readPathWithContent } from '../file/meta.js';
-import { diffText, metaChanges, metaFacet, type PathInfo } from '../file/parse.js';
+import { diffOmission, diffText, metaChanges, metaFacet, type PathInfo } from '../file/parse.js';
 
 export interface TextFileParams {
   path: string;
@@ -58,7 +58,7 @@ export function textFileParts<P extends TextFileParams>(edit: TextEdit<P>): Pick
   return {
     async read(ctx, p) {
       const { info, content } = await readPathWithContent(ctx.host, p.path);
-      if (content !== null && diffText(content) === undefined) throw new ModuleError(`${p.path} is not a text file`);
+      if (content !== null && diffText(content) === undefined) throw new ModuleError(`${p.path} is not a text file this module can edit: ${diffOmission(content)}`);
       return { info, text: content === null ? null : content.toString('utf8') };
     },
     diff: (s, p) => diffTextFile(s, p, edit),

@@ -1,5 +1,6 @@
 // mtu: the interface MTU (`ip link set dev X mtu N`, disruptive: the link flaps) and the path
 // MTU towards the migration peers, verified with don't-fragment pings of the full frame size.
+import { interfaceNameProblem, mtuProblem } from '../../engine/name-rules.js';
 import type { Change, DiffResult, Module, ModuleContext } from '../../engine/module.js';
 import type { ParamSchema } from '../../engine/schema.js';
 import { ModuleError } from '../../engine/errors.js';
@@ -25,13 +26,13 @@ export interface MtuState {
 const PEER_RE = /^[A-Za-z0-9_][A-Za-z0-9.:_%-]*$/;
 
 const params: ParamSchema = {
-  interface: { type: 'str', required: true, description: 'Network interface, e.g. eth1.' },
+  interface: { type: 'str', required: true, description: 'Network interface, e.g. eth1.', check: interfaceNameProblem },
   mtu: {
     type: 'int',
     required: true,
     description: 'Wanted MTU in bytes (e.g. 9000 for jumbo frames).',
-    // The upper bound is the device's (ip -d shows max_mtu); read checks it, so check mode sees it too.
-    check: (v: number) => (v < 68 ? `must be at least 68, got ${v}` : v > 2 ** 31 - 1 ? `must be at most ${2 ** 31 - 1}, got ${v}` : undefined),
+    // The device's own bounds (ip -d shows min_mtu/max_mtu) are checked by read, so check mode sees them too.
+    check: mtuProblem,
   },
   set: {
     type: 'bool',

@@ -8,8 +8,9 @@ import type { ParamSchema } from '../../engine/schema.js';
 import { ModuleError } from '../../engine/errors.js';
 import { sh } from '../../engine/quote.js';
 import { markedScript, parseMarked, type Section } from '../../engine/facts-parse.js';
-import { lineBreakProblem } from '../file/line-checks.js';
-import { KEY_RE, canonicalKey, editSysctlFile, normalizeValue, parseKeySection, parseSysctlFile, procPath, whyReadOnly, writeProblem, type KeyRead } from './parse.js';
+import { controlCharProblem, lineBreakProblem } from '../file/line-checks.js';
+import { minimumNote, satisfies, settingOf, settingProblem, target, type Setting } from './compare.js';
+import { KEY_RE, canonicalKey, editSysctlFile, parseKeySection, parseSysctlFile, procPath, whyReadOnly, writeProblem, type KeyRead } from './parse.js';
 
 export interface SysctlParams {
   settings: Record<string, unknown>;
@@ -29,19 +30,35 @@ const params: ParamSchema = {
   settings: {
     type: 'dict',
     required: true,
-    description: 'Kernel parameters: key → value (multi-value keys as "4096 87380 16777216"; booleans become 1/0).',
+    description:
+      'Kernel parameters: key → value (multi-value keys as "4096 87380 16777216"; booleans become 1/0), compared exactly; ' +
+      'or key → { value, compare: minimum } for sizes: each field at least the value, a bigger one on the host kept.',
     values: {
       type: 'raw',
-      description: 'a string, number or boolean',
-      check: (v) => (['string', 'number', 'boolean'].includes(typeof v) ? undefined : `expected a string, number or boolean, got ${JSON.stringify(v)}`),
+      description: 'a string, number or boolean; or { value, compare: exact | minimum }',
+      check: settingProblem,
     },
   },
   persist: { type: 'bool', default: true, description: 'Also keep the values in `file`, so they survive a reboot.' },
   file: { type: 'str', default: '/etc/sysctl.d/90-live-migration.conf', description: 'The sysctl.d drop-in to keep our keys in (other lines are kept).' },
 };
 
-/** Canonical key → normalised desired value. */
-const desired = (p: SysctlParams): Array<[string, string]> => Object.entries(p.settings).map(([k, v]) => [canonicalKey(k), normalizeValue(v)]);
+/** Canonical key → the wanted value and how the host's value is compared with it. */
+const desired = (p: SysctlParams): Array<[string, Setting]> => Object.entries(p.settings).map(([k, v]) => [canonicalKey(k), settingOf(v)]);
+
+/**
+ * Each key's value for the drop-in: kept when the file already satisfies the setting, else what
+ * the running value will be (a minimum never persists less than the host runs now).
+ */
+function fileValues(st: SysctlState, want: Array<[string, Setting]>): Record<string, string> {
+  const persisted = st.file === undefined || st.file === null ? {} : parseSysctlFile(st.file);
+  const out: Record<string, string> = {};
+  for (const [key, s] of want) {
+    const cur = persisted[key];
+    out[key] = cur !== undefined && satisfies(cur, s) ? cur : target(st.keys[key]?.value, s);
+  }
+  return out;
+}
 
 function keySection(i: number, key: string): Section {
   const p = procPath(key);
@@ -77,38 +94,45 @@ function diff(st: SysctlState, p: SysctlParams): DiffResult {
   const fileChanges: Change[] = [];
   const persisted = st.file === undefined || st.file === null ? {} : parseSysctlFile(st.file);
   const want = desired(p);
-  for (const [key, value] of want) {
+  const inFile = fileValues(st, want);
+  for (const [key, s] of want) {
     const k = st.keys[key];
     if (!k || !k.exists) {
       failures.push(`${key} is not a sysctl key on ${st.host} (no ${procPath(key)})`);
       continue;
     }
     if (k.value === null) failures.push(`${key} cannot be read on ${st.host}: ${k.readError}`);
-    else if (k.value !== value) {
+    else if (!satisfies(k.value, s)) {
       if (!k.writable) failures.push(`${key} cannot be set on ${st.host}: ${whyReadOnly(k)} — running value stays ${k.value}`);
-      else changes.push({ path: `runtime ${key}`, from: k.value, to: value });
+      else changes.push(valueChange(`runtime ${key}`, k.value, target(k.value, s), s));
     }
     if (p.persist) {
       const cur = persisted[key];
-      if (cur === undefined) fileChanges.push({ path: `file ${p.file} ${key}`, to: value, message: 'missing line' });
-      else if (cur !== value) fileChanges.push({ path: `file ${p.file} ${key}`, from: cur, to: value });
+      if (cur === undefined) fileChanges.push({ path: `file ${p.file} ${key}`, to: inFile[key], message: 'missing line' });
+      else if (!satisfies(cur, s)) fileChanges.push(valueChange(`file ${p.file} ${key}`, cur, inFile[key], s));
     }
   }
   if (fileChanges.length) {
     // One unified diff of the whole file, carried by the first file change.
     const before = st.file ?? '';
-    fileChanges[0] = { ...fileChanges[0], before, after: editSysctlFile(st.file ?? newDropIn(want), Object.fromEntries(want)) };
+    fileChanges[0] = { ...fileChanges[0], before, after: editSysctlFile(st.file ?? newDropIn(inFile), inFile) };
   }
   return { changes: [...changes, ...fileChanges], failures };
+}
+
+/** `from → to`, with the minimum's wording when the setting is one. */
+function valueChange(path: string, from: string, to: string, s: Setting): Change {
+  const note = minimumNote(s, to);
+  return note ? { path, from, to, message: `'${from}' → '${to}' (${note})` } : { path, from, to };
 }
 
 const DROP_IN_TEMPLATE = rootPath('templates', 'sysctl-live-migration.conf.hbs');
 let dropInText: string | undefined;
 
 /** A drop-in that does not exist yet is rendered from templates/ (later runs edit it in place). */
-function newDropIn(want: Iterable<[string, string]>): string {
+function newDropIn(values: Record<string, string>): string {
   dropInText ??= readFileSync(DROP_IN_TEMPLATE, 'utf8');
-  return renderFile(dropInText, { settings: Object.fromEntries(want) }, { file: DROP_IN_TEMPLATE });
+  return renderFile(dropInText, { settings: values }, { file: DROP_IN_TEMPLATE });
 }
 
 async function apply(ctx: ModuleContext, p: SysctlParams, changes: Change[], st: SysctlState): Promise<ApplyOutcome> {
@@ -131,7 +155,8 @@ async function apply(ctx: ModuleContext, p: SysctlParams, changes: Change[], st:
   }
   const backups: string[] = [];
   if (changes.some((c) => c.path.startsWith('file '))) {
-    const content = editSysctlFile(st.file ?? newDropIn(desired(p)), Object.fromEntries(desired(p)));
+    const values = fileValues(st, desired(p));
+    const content = editSysctlFile(st.file ?? newDropIn(values), values);
     const w = await ctx.host.writeFile(p.file, content, { backup: true });
     if (w.backupPath) backups.push(w.backupPath);
   }
@@ -150,18 +175,25 @@ export const sysctl: Module<SysctlParams, SysctlState> = {
     '`net.core.rmem_max` is read-only) is a clear error naming the key, found by read (so check mode sees it)',
     'and, after `sysctl -w`, by reading the value back. The file is written atomically with a backup, and',
     'only our keys are edited. A value with a line break is refused (it would add lines to the file).',
+    '',
+    'Buffer sizes want "at least", not "exactly": `{ value: ..., compare: minimum }` is in sync when every',
+    'field of the host\'s value is at least the wanted one; a lower field is raised and a higher one kept',
+    '(`4096 131072 33554432` stays when 4096 87380 16777216 is wanted), and the drop-in never persists less than',
+    'the host runs. Flags and modes keep the default `compare: exact`.',
   ].join('\n'),
   params,
   examples: [
     "sysctl:\n  settings:\n    net.ipv4.tcp_rmem: 4096 87380 16777216\n    net.ipv4.tcp_wmem: 4096 65536 16777216\n    net.ipv4.tcp_mtu_probing: 1",
     'sysctl:\n  settings: { vm.swappiness: 10 }\n  persist: false',
+    'sysctl:\n  settings:\n    net.core.rmem_max: { value: 16777216, compare: minimum }\n    net.ipv4.tcp_rmem: { value: 4096 87380 16777216, compare: minimum }',
   ],
   validate(p) {
     const out: string[] = [];
     for (const k of Object.keys(p.settings ?? {})) {
       if (!KEY_RE.test(k) || k.includes('..')) out.push(`sysctl.settings: '${k}' is not a sysctl key name`);
       else {
-        const lb = lineBreakProblem(`sysctl.settings.${k}`, p.settings[k]);
+        const raw = p.settings[k];
+        const lb = controlCharProblem(`sysctl.settings.${k}`, raw !== null && typeof raw === 'object' ? (raw as { value?: unknown }).value : raw);
         if (lb) out.push(lb);
       }
     }

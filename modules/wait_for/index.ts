@@ -1,4 +1,5 @@
 // wait_for: wait on the host until a port opens or closes, or a path appears or goes.
+import { portProblem } from '../../engine/name-rules.js';
 import type { Module } from '../../engine/module.js';
 import { CommandFailedError, ModuleError } from '../../engine/errors.js';
 import { describeWait, parseWait, waitScript, type WaitForParams, type WaitResult } from './parse.js';
@@ -15,7 +16,7 @@ export const waitForModule: Module<WaitForParams, WaitResult> = {
     'delegate_to: localhost, host: "{{ ansible_host }}", port: 22.',
   params: {
     host: { type: 'str', default: '127.0.0.1', description: 'Address whose port to wait for (seen from where the task runs).' },
-    port: { type: 'int', description: 'TCP port to wait for.', check: (v) => (typeof v === 'number' && (v < 1 || v > 65535) ? 'must be between 1 and 65535' : undefined) },
+    port: { type: 'int', description: 'TCP port to wait for.', check: portProblem },
     path: { type: 'str', description: 'Absolute path to wait for (instead of port).' },
     state: { type: 'str', default: 'started', choices: ['started', 'stopped', 'present', 'absent'], description: 'started/present: wait until open or there; stopped/absent: until closed or gone.' },
     delay: { type: 'int', default: 0, description: 'Seconds to wait before the first test.' },

@@ -131,7 +131,9 @@ describe('ethtool diff', () => {
 
 describe('ethtool apply commands', () => {
   it('one -G, one -K, one -L, short names, quoted device', () => {
-    const d = normalizeDiff(ethtool.diff!(stateOf('mlx5-reference', 'eth 1'), params({ interface: 'eth 1', features: { gro: false, 'tx-nocache-copy': true }, rings: { rx: 'max' }, channels: { combined: 8 } })));
+    // Validation refuses 'eth 1' as a name; the commands quote the device all the same.
+    const valid = params({ interface: 'eth1', features: { gro: false, 'tx-nocache-copy': true }, rings: { rx: 'max' }, channels: { combined: 8 } });
+    const d = normalizeDiff(ethtool.diff!(stateOf('mlx5-reference', 'eth 1'), { ...valid, interface: 'eth 1' }));
     assert.deepEqual(commandsFor('eth 1', d.changes), [
       "ethtool -G 'eth 1' rx 8192",
       "ethtool -K 'eth 1' gro off tx-nocache-copy on",
