@@ -211,6 +211,8 @@ async function runOne(run: TaskRun, mod: Module, vars: Record<string, unknown>, 
       out = await moduleLoop(run, mod, params, vars, check);
     } catch (e) {
       if (e instanceof UnreachableSignal) throw e;
+      // The connection died under the task: the host is unreachable, not the task failed.
+      if (e instanceof ConnectionError) throw new UnreachableSignal(e.message);
       if (!(e instanceof PlayError)) throw e;
       out = { status: 'failed', changes: e.attempted ?? [], msg: e.message, warnings: [], data: e.data };
     }
