@@ -6,10 +6,12 @@ import { TimeoutError } from '../errors.js';
 /**
  * `deadline` (epoch ms, from the task's `timeout:`) bounds every command, so a timed-out task
  * really stops its command instead of only being reported as failed while it runs on.
+ * `signal` (the run's interruption) stops every command, read and write of the task when it
+ * aborts; a module's own cleanup passes `signal: undefined` to run after the interruption.
  */
-export function taskHost(base: Host, become: boolean, becomeUser: string | undefined, deadline?: number): Host {
-  const withBecome = <T extends { become?: boolean; becomeUser?: string }>(o: T | undefined): T =>
-    ({ become, becomeUser, ...(o ?? {}) }) as T;
+export function taskHost(base: Host, become: boolean, becomeUser: string | undefined, deadline?: number, signal?: AbortSignal): Host {
+  const withBecome = <T extends { become?: boolean; becomeUser?: string; signal?: AbortSignal }>(o: T | undefined): T =>
+    ({ become, becomeUser, signal, ...(o ?? {}) }) as T;
   const bounded = (o: RunOptions): RunOptions => {
     if (deadline === undefined) return o;
     const left = deadline - Date.now();
@@ -20,7 +22,7 @@ export function taskHost(base: Host, become: boolean, becomeUser: string | undef
     name: base.name,
     run: async (cmd: string, opts?: RunOptions) => base.run(cmd, bounded(withBecome(opts))),
     runBytes: async (cmd: string, opts?: RunOptions) => base.runBytes(cmd, bounded(withBecome(opts))),
-    readFile: (path: string, opts?: { become?: boolean; becomeUser?: string }) => base.readFile(path, withBecome(opts)),
+    readFile: (path: string, opts?: { become?: boolean; becomeUser?: string; signal?: AbortSignal }) => base.readFile(path, withBecome(opts)),
     writeFile: (path: string, content: string | Buffer, opts?: WriteOptions) => base.writeFile(path, content, withBecome(opts)),
     close: () => base.close(),
   };

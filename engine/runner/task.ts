@@ -31,6 +31,8 @@ export interface TaskRun {
   log(line: string): void;
   /** Epoch ms by which every command of the task must end (from `timeout:`). */
   deadline?: number;
+  /** The run's interruption (Ctrl-C, SIGTERM): aborting it stops the task's commands. */
+  signal?: AbortSignal;
 }
 
 export interface TaskOutcome {
@@ -89,7 +91,7 @@ async function moduleLoop(run: TaskRun, mod: Module, params: Record<string, unkn
   let host: Host | undefined;
   if (needsHost) {
     try {
-      host = taskHost(await run.connect(targetName), become, becomeUser, run.deadline);
+      host = taskHost(await run.connect(targetName), become, becomeUser, run.deadline, run.signal);
     } catch (e) {
       if (e instanceof ConnectionError) throw new UnreachableSignal(e.message);
       throw e;
@@ -232,9 +234,10 @@ async function runOne(run: TaskRun, mod: Module, vars: Record<string, unknown>, 
     if (!untilConds) break;
     const untilVars = task.register ? { ...vars, [task.register]: registerValue(out) } : vars;
     if (out.status !== 'failed' && evaluateCondition(untilConds, untilVars, origin(run, 'until'))) break;
+    if (run.signal?.aborted) break;
     if (attempt < attempts) {
       run.log(`${run.hostName}: retrying '${displayName(task)}' (${attempts - attempt} left)`);
-      await sleep(task.delay * 1000);
+      await sleep(task.delay * 1000, undefined, { signal: run.signal }).catch(() => undefined);
     } else if (out.status !== 'failed') {
       out = { ...out, status: 'failed', msg: `until condition still false after ${attempts} attempts` };
     }
@@ -251,7 +254,26 @@ function withTimeout<T>(p: Promise<T>, seconds: number | undefined, what: string
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
+/** A task the interruption reached: not started (skipped), or stopped while running (failed). */
+function interruptedOutcome(result: TaskResult, signal: AbortSignal | undefined, started: boolean): TaskResult {
+  if (!signal?.aborted) return result;
+  const why = signal.reason instanceof Error ? signal.reason.message : 'the run was interrupted';
+  if (!started) return { ...result, status: 'skipped', msg: `not run: ${why}` };
+  if (result.status !== 'failed' && result.status !== 'unreachable') return result;
+  const msg = result.msg?.includes(why) ? result.msg : `stopped: ${why}${result.msg ? `\n${result.msg}` : ''}`;
+  return { ...result, status: 'failed', ignored: undefined, msg };
+}
+
 export async function runTask(given: TaskRun): Promise<TaskOutcome> {
+  if (given.signal?.aborted) {
+    const r: TaskResult = { status: 'skipped', changes: [], warnings: [], check: given.check, durationMs: 0 };
+    return { result: interruptedOutcome(r, given.signal, false) };
+  }
+  const out = await runTaskBody(given);
+  return { ...out, result: interruptedOutcome(out.result, given.signal, true) };
+}
+
+async function runTaskBody(given: TaskRun): Promise<TaskOutcome> {
   const started = Date.now();
   const task = given.task;
   const secrets = [...given.secrets];
