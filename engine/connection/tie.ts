@@ -22,7 +22,8 @@ export function tiedToChannel(simple: string): string {
   return [
     'exec 3<&0 </dev/null',
     `setsid ${simple} 3<&- & c=$!`,
-    `{ while read -r _; do :; done; kill -TERM -$c; sleep ${TERM_GRACE_S}; kill -KILL -$c; } <&3 >/dev/null 2>&1 3<&- & w=$!`,
+    // (A channel closed at once may beat setsid: wait for the group to exist before killing it.)
+    `{ while read -r _; do :; done; while kill -0 $c && ! kill -0 -$c; do sleep 0.01; done; kill -TERM -$c; sleep ${TERM_GRACE_S}; kill -KILL -$c; } <&3 >/dev/null 2>&1 3<&- & w=$!`,
     'exec 3<&-',
     'wait $c; r=$?',
     'kill $w 2>/dev/null',

@@ -2,7 +2,7 @@
 // connection, a host that stops answering, Ctrl-C/SIGTERM, an interrupted upload, backups.
 // Each fault is made for real: a session sshd killed or stopped, a signal sent to `play`.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -205,6 +205,35 @@ describe('faults during a run (faults)', function () {
       assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
     });
   }
+
+  describe('on connection: local', () => {
+    const localRun = (dir: string, tasks: string) => {
+      writeFileSync(join(dir, 'hosts.ini'), 'localhost ansible_connection=local\n');
+      writeFileSync(join(dir, 'pb.yml'), `- hosts: localhost\n  gather_facts: false\n  tasks:\n${tasks}`);
+      return ['run', join(dir, 'pb.yml'), '-i', join(dir, 'hosts.ini'), '--state-dir', join(dir, 'state'), '--report', `json=${join(dir, 'report.json')}`];
+    };
+
+    it('SIGINT kills a local command too (its process group) and exits 130', async () => {
+      const dir = scratch();
+      const cmd = `sleep 38.${randomBytes(2).readUInt16BE() % 1000}`;
+      const { child, ended } = startPlay(localRun(dir, `    - command: ${cmd}\n`));
+      await waitFor(cmd, 20_000, () => running(cmd) === 1);
+      child.kill('SIGINT');
+      const r = await ended;
+      assert.equal(r.code, 130, r.out + r.err);
+      await waitFor(`${cmd} to end`, 2000, () => running(cmd) === 0);
+      assert.equal(JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')).interrupted, 'SIGINT');
+    });
+
+    it('output piped to head: no EPIPE crash, the run goes on to its end and writes its report', () => {
+      const dir = scratch();
+      const args = localRun(dir, '    - command: echo one\n    - command: sleep 0.3\n    - command: echo three\n').map((a) => `'${a}'`).join(' ');
+      const r = spawnSync('bash', ['-c', `'${process.execPath}' '${CLI}' ${args} | head -1; echo "rc=\${PIPESTATUS[0]}" >&2`], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', CI: 'true' } });
+      assert.equal(r.stdout, `inventory: ${join(dir, 'hosts.ini')}\n`);
+      assert.equal(r.stderr, 'rc=0\n');
+      assert.equal(JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')).summary.changed, 1);
+    });
+  });
 
   describe('an interrupted 30 MB upload leaves the old file and no temp file', () => {
     let big: string;
