@@ -63,8 +63,14 @@ describe('faults: commands tied to their channel', () => {
     const r = sh(tiedToChannel(simpleShell(`${marker} & wait`)), '');
     assert.ok(Date.now() - t0 < 3000);
     assert.equal(r.signal, 'SIGTERM', 'dies of the same TERM its command got');
-    const left = spawnSync('pgrep', ['-f', `^${marker}$`], { encoding: 'utf8' });
-    assert.equal(left.stdout.trim(), '', `${marker} still running`);
+    const left = readdirSync('/proc').filter((e) => {
+      try {
+        return /^[0-9]+$/.test(e) && readFileSync(`/proc/${e}/cmdline`, 'utf8').replace(/\0+$/, '').replace(/\0/g, ' ') === marker;
+      } catch {
+        return false; // gone meanwhile
+      }
+    });
+    assert.deepEqual(left, [], `${marker} still running`);
   });
 });
 
