@@ -10,6 +10,7 @@ import { recapLines } from './output/format.js';
 import { templateHelpLines } from './output/help-templates.js';
 import { prepareRun, runPlaybook, resolveInventories, resolvePlaybook, TOOL_VERSION, type PlaybookRunOptions } from './runner/run.js';
 import { parseExtraVars } from './extra-vars.js';
+import type { RunRecord } from './results.js';
 import { interruptOnSignals } from './interrupt.js';
 import { getModule, moduleNames } from '../modules/index.js';
 import { describeSchema } from './schema.js';
@@ -104,20 +105,27 @@ async function doRun(playbook: string, flags: RunFlags, mode: 'run' | 'check'): 
   const reports = parseReports(flags.report);
   const prepared = prepareRun(opts); // every validation problem before any host is touched
   out(chalk.dim(inventoryLine(prepared.inventoryPaths, flags.inventory.length === 0)));
+  // Installed until the reports and history are written: a signal after the run must not kill
+  // the process half-way through them (each is written atomically anyway).
   const interrupt = interruptOnSignals(err, graceS);
-  let record;
   try {
-    record = await runPlaybook({ ...opts, signal: interrupt.signal, hurry: interrupt.hurry, interruptGraceMs: graceS * 1000 }, prepared);
+    const record = await runPlaybook({ ...opts, signal: interrupt.signal, hurry: interrupt.hurry, interruptGraceMs: graceS * 1000 }, prepared);
+    afterRun(record, mode, flags, chalk);
+    await runCheckExtras(record, { reports, stateDir: flags.stateDir, sinceLast: !!flags.sinceLast, write: out, chalk, columns: terminalColumns() });
+    return record.exitCode;
   } finally {
     interrupt.dispose();
   }
+}
+
+const terminalColumns = () => (process.stdout.isTTY ? (process.stdout.columns ?? Infinity) : Infinity);
+
+/** The interruption notice and the recap (a drift check shows its recap with -v only). */
+function afterRun(record: RunRecord, mode: 'run' | 'check', flags: RunFlags, chalk: ReturnType<typeof makeChalk>): void {
   out('');
   if (record.interrupted) out(chalk.red(`INTERRUPTED by ${record.interrupted}: the recap and reports show what ran until then`));
   // A drift check answers with the per-host drift and the summary line; the recap is detail.
-  const columns = process.stdout.isTTY ? (process.stdout.columns ?? Infinity) : Infinity;
-  if (mode === 'run' || flags.verbose) for (const l of recapLines(chalk, record.hosts, record.durationMs, columns)) out(l);
-  await runCheckExtras(record, { reports, stateDir: flags.stateDir, sinceLast: !!flags.sinceLast, write: out, chalk, columns });
-  return record.exitCode;
+  if (mode === 'run' || flags.verbose) for (const l of recapLines(chalk, record.hosts, record.durationMs, terminalColumns())) out(l);
 }
 
 export async function main(argv = process.argv): Promise<number> {
