@@ -242,7 +242,7 @@ export async function runPlaybook(opts: PlaybookRunOptions, prepared = prepareRu
 }
 
 /** Resolves when the run is done, or once an interruption's grace period is over. */
-async function untilDoneOrGraceOver(work: Promise<void>, opts: Pick<PlaybookRunOptions, 'signal' | 'interruptGraceMs' | 'hurry'>): Promise<void> {
+export async function untilDoneOrGraceOver(work: Promise<void>, opts: Pick<PlaybookRunOptions, 'signal' | 'interruptGraceMs' | 'hurry'>): Promise<void> {
   const signal = opts.signal;
   if (!signal) return work;
   let timer: NodeJS.Timeout | undefined;

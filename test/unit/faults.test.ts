@@ -12,6 +12,7 @@ import { effectiveKeepalive, keepaliveConfig } from '../../engine/connection/ssh
 import { simpleShell, tiedToChannel, untie } from '../../engine/connection/tie.js';
 import { PlayError } from '../../engine/errors.js';
 import { interruptExitCode, interruptName } from '../../engine/results.js';
+import { untilDoneOrGraceOver } from '../../engine/runner/run.js';
 import { InterruptedError } from '../../engine/errors.js';
 
 const env = { home: '/nonexistent', sshConfig: [], agent: '', hostKeyCheckingEnv: '' };
@@ -39,7 +40,8 @@ describe('faults: keepalive settings', () => {
   });
 });
 
-describe('faults: commands tied to their channel', () => {
+describe('faults: commands tied to their channel', function () {
+  this.timeout(10_000);
   const sh = (script: string, stdin: string) => spawnSync('/bin/sh', ['-c', script], { input: stdin, encoding: 'utf8', timeout: 10_000 });
 
   it('untie gives back the command asked for, awkward quotes included', () => {
@@ -52,7 +54,7 @@ describe('faults: commands tied to their channel', () => {
 
   it('keeps the exit status, output and stderr of the command (run by /bin/sh, stdin held open)', () => {
     // A pipe that stays open for the whole command, as the SSH channel does.
-    const r = spawnSync('/bin/sh', ['-c', `sleep 2 | { ${tiedToChannel(simpleShell('echo out; echo err >&2; exit 3'))}\n}`], { encoding: 'utf8' });
+    const r = spawnSync('/bin/sh', ['-c', `sleep 1 | { ${tiedToChannel(simpleShell('echo out; echo err >&2; exit 3'))}\n}`], { encoding: 'utf8' });
     assert.deepEqual([r.status, r.stdout, r.stderr], [3, 'out\n', 'err\n']);
   });
 
@@ -107,6 +109,37 @@ describe('faults: verified writes', () => {
 });
 
 describe('faults: interruption', () => {
+  const never = new Promise<void>(() => undefined);
+  const timed = async (p: Promise<void>) => {
+    const t0 = Date.now();
+    await p;
+    return Date.now() - t0;
+  };
+
+  it('waits for the run itself, however long, when nothing interrupts it', async () => {
+    const run = new AbortController();
+    assert.ok((await timed(untilDoneOrGraceOver(new Promise((r) => setTimeout(r, 150)), { signal: run.signal, interruptGraceMs: 10 }))) >= 140);
+  });
+
+  it('after an interruption, waits the grace period for running tasks, and no longer', async () => {
+    const run = new AbortController();
+    setTimeout(() => run.abort(), 50);
+    const took = await timed(untilDoneOrGraceOver(never, { signal: run.signal, interruptGraceMs: 200 }));
+    assert.ok(took >= 240 && took < 1000, `${took} ms`);
+    const quick = new AbortController();
+    setTimeout(() => quick.abort(), 20);
+    assert.ok((await timed(untilDoneOrGraceOver(new Promise((r) => setTimeout(r, 60)), { signal: quick.signal, interruptGraceMs: 5000 }))) < 1000, 'tasks that stop in time end it');
+  });
+
+  it('a second signal (hurry) ends the grace period at once', async () => {
+    const run = new AbortController();
+    const hurry = new AbortController();
+    setTimeout(() => run.abort(), 20);
+    setTimeout(() => hurry.abort(), 80);
+    const took = await timed(untilDoneOrGraceOver(never, { signal: run.signal, hurry: hurry.signal, interruptGraceMs: 10_000 }));
+    assert.ok(took >= 70 && took < 1000, `${took} ms`);
+  });
+
   it('exits 128 + the signal number, and names the signal the run was interrupted by', () => {
     assert.equal(interruptExitCode('SIGINT'), 130);
     assert.equal(interruptExitCode('SIGTERM'), 143);
