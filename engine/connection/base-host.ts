@@ -112,21 +112,13 @@ export abstract class BaseHost implements Host {
     return r.stdout;
   }
 
-  /** Paths written with a backup during this run (one connection = one run): path → backup. */
-  private readonly backedUp = new Map<string, string | undefined>();
-
   async writeFile(path: string, content: string | Buffer, opts: WriteOptions = {}): Promise<WriteResult> {
     if (!path.startsWith('/')) throw new PlayError(`refusing to write ${path}: remote paths must be absolute`);
     const data = Buffer.isBuffer(content) ? content : Buffer.from(content, 'utf8');
-    // One backup per file per run: the content a later task replaces was written by this run,
-    // and the first backup already holds what the file was before the run.
-    const backup = !!opts.backup && !this.backedUp.has(path);
-    const script = writeScript(path, data, { ...opts, backup });
-    const r = await this.runRaw(script, { stdin: data, become: opts.become, becomeUser: opts.becomeUser, signal: opts.signal });
+    const r = await this.runRaw(writeScript(path, data, opts), { stdin: data, become: opts.become, becomeUser: opts.becomeUser, signal: opts.signal });
     if (r.code === INCOMPLETE_UPLOAD) throw new PlayError(`${this.name}: ${path} was not written: ${r.stderr.toString('utf8').trim() || 'the upload was incomplete'}`);
     if (r.code !== 0) throw new CommandFailedError(this.name, `write ${path}`, r.code, r.stderr.toString('utf8'), r.signal);
-    if (opts.backup && !this.backedUp.has(path)) this.backedUp.set(path, r.stdout.toString('utf8').trim() || undefined);
-    const backupPath = this.backedUp.get(path);
+    const backupPath = r.stdout.toString('utf8').trim();
     return backupPath ? { backupPath } : {};
   }
 }

@@ -8,6 +8,7 @@ import { emptyStats } from '../results.js';
 import { ConnectionError, formatPos } from '../errors.js';
 import { numberNodes, rootInherited, walk, type Feedback, type Inherited, type Step, type WalkOutcome } from './iterator.js';
 import { runTask, type TaskOutcome } from './task.js';
+import type { RunBackups } from './task-host.js';
 import { hostView, hostvarLayers, layerVars, lazyHostvars, type HostState } from './vars.js';
 import type { RunObserver } from './events.js';
 
@@ -34,6 +35,8 @@ export interface PlayEnv {
   observer: RunObserver;
   /** The run's interruption: no task starts once it aborts, running ones are stopped. */
   signal?: AbortSignal;
+  /** Backups made so far in the run (one per file per run). */
+  backups?: RunBackups;
 }
 
 interface HostRun {
@@ -238,6 +241,7 @@ async function runBatch(
         secrets: env.secretsOf(hr.name),
         log: (l) => env.observer.verbose?.(l),
         signal: env.signal,
+        backups: env.backups,
       });
     let outcome: TaskOutcome;
     if (task.runOnce) {

@@ -21,6 +21,7 @@ import { gatherFacts } from '../facts.js';
 import type { HostState } from './vars.js';
 import type { RunObserver } from './events.js';
 import { runPlay } from './play.js';
+import type { RunBackups } from './task-host.js';
 
 /** Variables whose values are secrets wherever they appear in output, reports and history. */
 const SECRET_VARS = ['ansible_become_password', 'ansible_become_pass', 'ansible_password', 'ansible_ssh_pass', 'ansible_ssh_password'];
@@ -157,6 +158,7 @@ export async function runPlaybook(opts: PlaybookRunOptions, prepared = prepareRu
   const records: Record<string, HostRecord> = {};
   const hostStates = new Map<string, HostState>();
   const deadHosts = new Set<string>();
+  const backups: RunBackups = new Map();
   const pool = new ConnectionPool(opts.sshKeepaliveS === undefined ? {} : { keepalive: { ...DEFAULT_KEEPALIVE, intervalS: opts.sshKeepaliveS } });
   const varsCache = new Map<string, Record<string, unknown>>();
   const inventoryVars = (h: string) => {
@@ -207,6 +209,7 @@ export async function runPlaybook(opts: PlaybookRunOptions, prepared = prepareRu
         deadHosts,
         observer: opts.observer,
         signal: opts.signal,
+        backups,
       });
       if (aborted) break;
     }

@@ -11,7 +11,7 @@ import { getModule } from '../../modules/index.js';
 import { renderDeep, renderString, templateVariables, type TemplateOrigin } from '../template.js';
 import { evaluateCondition, expressionVariables } from '../expr.js';
 import type { Inherited } from './iterator.js';
-import { taskHost } from './task-host.js';
+import { taskHost, type RunBackups } from './task-host.js';
 import { redactResult } from './redact.js';
 
 export interface TaskRun {
@@ -33,6 +33,8 @@ export interface TaskRun {
   deadline?: number;
   /** The run's interruption (Ctrl-C, SIGTERM): aborting it stops the task's commands. */
   signal?: AbortSignal;
+  /** Backups made so far in this run: one per file per run. */
+  backups?: RunBackups;
 }
 
 export interface TaskOutcome {
@@ -91,7 +93,7 @@ async function moduleLoop(run: TaskRun, mod: Module, params: Record<string, unkn
   let host: Host | undefined;
   if (needsHost) {
     try {
-      host = taskHost(await run.connect(targetName), become, becomeUser, run.deadline, run.signal);
+      host = taskHost(await run.connect(targetName), become, becomeUser, run.deadline, run.signal, run.backups);
     } catch (e) {
       if (e instanceof ConnectionError) throw new UnreachableSignal(e.message);
       throw e;
