@@ -13,6 +13,8 @@ import { simpleShell, tiedToChannel, untie } from '../../engine/connection/tie.j
 import { PlayError } from '../../engine/errors.js';
 import { interruptExitCode, interruptName } from '../../engine/results.js';
 import { untilDoneOrGraceOver } from '../../engine/runner/run.js';
+import { taskHost } from '../../engine/runner/task-host.js';
+import { LocalHost } from '../../engine/connection/local.js';
 import { InterruptedError } from '../../engine/errors.js';
 
 const env = { home: '/nonexistent', sshConfig: [], agent: '', hostKeyCheckingEnv: '' };
@@ -105,6 +107,33 @@ describe('faults: verified writes', () => {
     assert.equal(write(data, altered).status, INCOMPLETE_UPLOAD, 'same length, other bytes');
     assert.equal(readFileSync(join(dir, 'f'), 'utf8'), 'old\n');
     assert.deepEqual(readdirSync(dir), ['f']);
+  });
+});
+
+describe('faults: one backup per file per run', () => {
+  let dir: string;
+  before(() => (dir = mkdtempSync(join(tmpdir(), 'play-backup-'))));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const backupsOf = (name: string) => readdirSync(dir).filter((f) => f.startsWith(`${name}.`) && f.endsWith('~'));
+
+  it('a run backs a file up once, before its first change, and reports that backup for every later write', async () => {
+    const f = join(dir, 'a.ini');
+    writeFileSync(f, 'before\n');
+    const host = taskHost(new LocalHost('localhost'), false, undefined, undefined, undefined, new Map());
+    const results = [];
+    for (const v of ['1', '2', '3']) results.push(await host.writeFile(f, `v${v}\n`, { backup: true }));
+    assert.equal(backupsOf('a.ini').length, 1);
+    assert.equal(readFileSync(join(dir, backupsOf('a.ini')[0]), 'utf8'), 'before\n');
+    assert.ok(results.every((r) => r.backupPath === join(dir, backupsOf('a.ini')[0])));
+    assert.equal(readFileSync(f, 'utf8'), 'v3\n');
+  });
+
+  it('outside a run (no run memory) every write keeps its backup, as before', async () => {
+    const f = join(dir, 'b.ini');
+    writeFileSync(f, 'before\n');
+    const host = taskHost(new LocalHost('localhost'), false, undefined);
+    for (const v of ['1', '2']) await host.writeFile(f, `v${v}\n`, { backup: true });
+    assert.equal(backupsOf('b.ini').length, 2);
   });
 });
 
