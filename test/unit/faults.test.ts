@@ -13,6 +13,10 @@ import { simpleShell, tiedToChannel, untie } from '../../engine/connection/tie.j
 import { PlayError } from '../../engine/errors.js';
 import { interruptExitCode, interruptName } from '../../engine/results.js';
 import { untilDoneOrGraceOver } from '../../engine/runner/run.js';
+import { driftDiffCommand } from '../../engine/report-cli.js';
+import { saveRun } from '../../engine/report/index.js';
+import type { RunRecord } from '../../engine/results.js';
+import { loadRecord } from './report-fixture.js';
 import { taskHost } from '../../engine/runner/task-host.js';
 import { LocalHost } from '../../engine/connection/local.js';
 import { InterruptedError } from '../../engine/errors.js';
@@ -175,5 +179,25 @@ describe('faults: interruption', () => {
     const c = new AbortController();
     c.abort(new InterruptedError('interrupted by SIGTERM', 'SIGTERM'));
     assert.equal(interruptName(c.signal), 'SIGTERM');
+  });
+
+  it('an interrupted check is never the baseline of play drift diff (it saw only part of the fleet)', async () => {
+    const state = mkdtempSync(join(tmpdir(), 'play-int-hist-'));
+    try {
+      const base = loadRecord();
+      const at = (t: string, extra: Partial<RunRecord> = {}): RunRecord => ({ ...structuredClone(base), startedAt: t, ...extra });
+      saveRun(state, at('2026-11-24T08:00:00.000Z'));
+      saveRun(state, at('2026-11-24T08:15:00.000Z'));
+      // The latest check was interrupted before it reached hv2: its missing drift is no news.
+      const cut = at('2026-11-24T08:30:00.000Z', { interrupted: 'SIGTERM', exitCode: 143 });
+      cut.hosts.hv2.tasks = cut.hosts.hv2.tasks.slice(0, 1);
+      saveRun(state, cut);
+      const lines: string[] = [];
+      assert.equal(await driftDiffCommand(base.playbook, base.inventory, state, (l) => lines.push(l)), 0);
+      assert.equal(lines[0], 'latest check: 2026-11-24T08:15:00.000Z');
+      assert.match(lines[1], /0 new, 0 resolved, 3 still drifted/);
+    } finally {
+      rmSync(state, { recursive: true, force: true });
+    }
   });
 });
