@@ -222,6 +222,13 @@ export async function runPlaybook(opts: PlaybookRunOptions, prepared = prepareRu
     await settledWithin(plays, 2000);
     await opts.observer.finish?.();
   }
+  return runRecord(opts, playbook.file, inventoryPaths, allHostNames, records, started);
+}
+
+/** The record the recap, reports and history are made from. */
+function runRecord(
+  opts: PlaybookRunOptions, playbookFile: string, inventoryPaths: string[], allHostNames: string[], records: Record<string, HostRecord>, started: Date,
+): RunRecord {
   const ended = new Date();
   const interruptedBy = opts.signal?.aborted ? interruptName(opts.signal) : undefined;
   // Recap and reports in inventory order, not in the order hosts happened to finish.
@@ -232,7 +239,7 @@ export async function runPlaybook(opts: PlaybookRunOptions, prepared = prepareRu
     tool: 'play',
     toolVersion: TOOL_VERSION,
     command: opts.command,
-    playbook: playbook.file,
+    playbook: playbookFile,
     inventory: inventoryPaths.map((p) => resolve(p)),
     check: opts.check,
     startedAt: started.toISOString(),
