@@ -15,6 +15,8 @@ export interface PoolOptions {
   maxChannels?: number;
   /** The run's keepalive default (--ssh-keepalive); inventory variables override it. */
   keepalive?: Keepalive;
+  /** The run's interruption: connections still being made are given up. */
+  signal?: AbortSignal;
   /** Overrides for home, ~/.ssh/config and the agent (tests). */
   env?: SpecEnv;
 }
@@ -51,7 +53,7 @@ export class ConnectionPool {
       host.become = { ...spec.become };
     } else {
       const warn = (m: string) => (this.opts.onWarning ? this.opts.onWarning(hostName, m) : process.stderr.write(`[WARNING]: ${m}\n`));
-      host = await SshHost.connect(spec, { maxChannels: this.opts.maxChannels, onWarning: warn, jumpCache: this.jumps, keepalive: this.opts.keepalive });
+      host = await SshHost.connect(spec, { maxChannels: this.opts.maxChannels, onWarning: warn, jumpCache: this.jumps, keepalive: this.opts.keepalive, signal: this.opts.signal });
     }
     this.count++;
     this.opts.onConnect?.(hostName);

@@ -25,6 +25,8 @@ export interface SshHostOptions {
   jumpCache?: Map<string, Promise<Client>>;
   /** The run's keepalive (--ssh-keepalive); a host's own variables override it. */
   keepalive?: Keepalive;
+  /** The run's interruption: a connection still being made is given up at once. */
+  signal?: AbortSignal;
 }
 
 // What ssh2 calls the algorithms that can verify each known_hosts key type.
@@ -282,12 +284,16 @@ async function connectOne(spec: ConnectionSpec, ep: SshEndpoint, via: Client | u
     sock = await new Promise<Socket>((resolve, reject) => {
       // Our own socket with Nagle off: ssh2's default costs ~40 ms per exec round trip.
       const s = netConnect({ host: ep.host, port: ep.port, noDelay: true });
-      const t = setTimeout(() => {
+      const giveUp = (e: Error) => {
+        clearTimeout(t);
+        off();
         s.destroy();
-        reject(new ConnectionError(hostName, `${hostName}: ${timeoutMsg()}`));
-      }, spec.connectTimeoutMs);
-      s.once('connect', () => (clearTimeout(t), resolve(s)));
-      s.once('error', (e: NodeJS.ErrnoException) => (clearTimeout(t), reject(new ConnectionError(hostName, `${hostName}: ${socketReason(e, ep)}`))));
+        reject(e);
+      };
+      const t = setTimeout(() => giveUp(new ConnectionError(hostName, `${hostName}: ${timeoutMsg()}`)), spec.connectTimeoutMs);
+      const off = onAbort(opts.signal, () => giveUp(interrupted(hostName, opts.signal!)));
+      s.once('connect', () => (clearTimeout(t), off(), resolve(s)));
+      s.once('error', (e: NodeJS.ErrnoException) => giveUp(new ConnectionError(hostName, `${hostName}: ${socketReason(e, ep)}`)));
     });
   }
 
@@ -337,12 +343,15 @@ async function connectOne(spec: ConnectionSpec, ep: SshEndpoint, via: Client | u
     const fail = (e: Error) => {
       if (settled) return;
       settled = true;
+      off();
       client.end();
       sock.destroy();
       reject(e);
     };
+    const off = onAbort(opts.signal, () => fail(interrupted(hostName, opts.signal!)));
     client.once('ready', () => {
       settled = true;
+      off();
       if ('setNoDelay' in sock) (sock as Socket).setNoDelay(true);
       resolve(client);
     });
@@ -372,4 +381,15 @@ export function effectiveKeepalive(spec: Pick<ConnectionSpec, 'keepalive'>, opts
  */
 export function keepaliveConfig(k: Keepalive): Pick<ConnectConfig, 'keepaliveInterval' | 'keepaliveCountMax'> {
   return { keepaliveInterval: k.intervalS * 1000, keepaliveCountMax: Math.max(0, k.countMax - 1) };
+}
+
+/** Calls `fn` when `signal` aborts (at once if it already has); returns the way to stop listening. */
+function onAbort(signal: AbortSignal | undefined, fn: () => void): () => void {
+  if (!signal) return () => undefined;
+  if (signal.aborted) {
+    queueMicrotask(fn);
+    return () => undefined;
+  }
+  signal.addEventListener('abort', fn, { once: true });
+  return () => signal.removeEventListener('abort', fn);
 }

@@ -159,7 +159,8 @@ export async function runPlaybook(opts: PlaybookRunOptions, prepared = prepareRu
   const hostStates = new Map<string, HostState>();
   const deadHosts = new Set<string>();
   const backups: RunBackups = new Map();
-  const pool = new ConnectionPool(opts.sshKeepaliveS === undefined ? {} : { keepalive: { ...DEFAULT_KEEPALIVE, intervalS: opts.sshKeepaliveS } });
+  const keepalive = opts.sshKeepaliveS === undefined ? undefined : { ...DEFAULT_KEEPALIVE, intervalS: opts.sshKeepaliveS };
+  const pool = new ConnectionPool({ keepalive, signal: opts.signal });
   const varsCache = new Map<string, Record<string, unknown>>();
   const inventoryVars = (h: string) => {
     let v = varsCache.get(h);

@@ -211,6 +211,27 @@ describe('faults during a run (faults)', function () {
     });
   }
 
+  it('Ctrl-C while a host is still connecting (its sshd frozen): the connection attempt is given up at once', async () => {
+    const dir = scratch();
+    const cmd = `sleep 36.${randomBytes(2).readUInt16BE() % 1000}`;
+    writeFileSync(join(dir, 'pb.yml'), `- hosts: all\n  gather_facts: false\n  tasks:\n    - command: ${cmd}\n`);
+    // The listener frozen: the kernel accepts the TCP connection, the SSH banner never comes.
+    const listener = Number(readFileSync(lab.hosts[1].pidFile, 'utf8').trim());
+    process.kill(listener, 'SIGSTOP');
+    try {
+      const { child, ended } = startPlay([...runArgs(dir, 'pb.yml'), '-e', 'ansible_timeout=50']);
+      await waitFor(`${cmd} on hv1 and hv3`, 20_000, () => running(cmd) === 2);
+      const t0 = Date.now();
+      child.kill('SIGINT');
+      const r = await ended;
+      assert.equal(r.code, 130, r.out + r.err);
+      assert.ok(Date.now() - t0 < 3000, `took ${Date.now() - t0} ms`);
+      assert.match(r.out, /failed: hv2\n(.*\n)*?\s+hv2: stopped: interrupted by SIGINT/);
+    } finally {
+      process.kill(listener, 'SIGCONT');
+    }
+  });
+
   describe('on connection: local', () => {
     const localRun = (dir: string, tasks: string) => {
       writeFileSync(join(dir, 'hosts.ini'), 'localhost ansible_connection=local\n');
