@@ -10,6 +10,8 @@ import { recapLines } from './output/format.js';
 import { templateHelpLines } from './output/help-templates.js';
 import { prepareRun, runPlaybook, resolveInventories, resolvePlaybook, TOOL_VERSION, type PlaybookRunOptions } from './runner/run.js';
 import { parseExtraVars } from './extra-vars.js';
+import type { RunRecord } from './results.js';
+import { interruptOnSignals } from './interrupt.js';
 import { getModule, moduleNames } from '../modules/index.js';
 import { describeSchema } from './schema.js';
 import { loadInventory } from './inventory/index.js';
@@ -38,6 +40,8 @@ interface RunFlags {
   report: string[];
   stateDir?: string;
   sinceLast?: boolean;
+  interruptGrace: string;
+  sshKeepalive?: string;
 }
 
 function addRunOptions(cmd: Command): Command {
@@ -52,6 +56,8 @@ function addRunOptions(cmd: Command): Command {
     .option('-e, --extra-vars <vars>', 'key=value, @file.yml or a YAML mapping (repeatable; highest precedence)', collect, [])
     .option('--report <format=path>', 'write a report: json=PATH, junit=PATH, prometheus=PATH (repeatable)', collect, [])
     .option('--state-dir <dir>', 'where run history is kept (default ~/.local/state/play)')
+    .option('--interrupt-grace <seconds>', 'after Ctrl-C/SIGTERM, how long running tasks get to stop and clean up before every connection is cut', '10')
+    .option('--ssh-keepalive <seconds>', 'SSH keepalive interval; a host that answers none of 3 in a row is unreachable (default 5; 0 turns it off; play_ssh_keepalive_interval/_count_max per host win)')
     .option('-v, --verbose', 'more detail, and stack traces for engine faults');
 }
 
@@ -94,16 +100,32 @@ async function doRun(playbook: string, flags: RunFlags, mode: 'run' | 'check'): 
     command: mode,
     observer: pickRenderer(mode, flags)({ verbose: !!flags.verbose, diff: !!flags.diff, showUnchanged: true, write: out, chalk }),
   };
+  const graceS = wholeNumber('--interrupt-grace', flags.interruptGrace, 0);
+  if (flags.sshKeepalive !== undefined) opts.sshKeepaliveS = wholeNumber('--ssh-keepalive', flags.sshKeepalive, 0);
   const reports = parseReports(flags.report);
   const prepared = prepareRun(opts); // every validation problem before any host is touched
   out(chalk.dim(inventoryLine(prepared.inventoryPaths, flags.inventory.length === 0)));
-  const record = await runPlaybook(opts, prepared);
+  // Installed until the reports and history are written: a signal after the run must not kill
+  // the process half-way through them (each is written atomically anyway).
+  const interrupt = interruptOnSignals(err, graceS);
+  try {
+    const record = await runPlaybook({ ...opts, signal: interrupt.signal, hurry: interrupt.hurry, interruptGraceMs: graceS * 1000 }, prepared);
+    afterRun(record, mode, flags, chalk);
+    await runCheckExtras(record, { reports, stateDir: flags.stateDir, sinceLast: !!flags.sinceLast, write: out, chalk, columns: terminalColumns() });
+    return record.exitCode;
+  } finally {
+    interrupt.dispose();
+  }
+}
+
+const terminalColumns = () => (process.stdout.isTTY ? (process.stdout.columns ?? Infinity) : Infinity);
+
+/** The interruption notice and the recap (a drift check shows its recap with -v only). */
+function afterRun(record: RunRecord, mode: 'run' | 'check', flags: RunFlags, chalk: ReturnType<typeof makeChalk>): void {
   out('');
+  if (record.interrupted) out(chalk.red(`INTERRUPTED by ${record.interrupted}: the recap and reports show what ran until then`));
   // A drift check answers with the per-host drift and the summary line; the recap is detail.
-  const columns = process.stdout.isTTY ? (process.stdout.columns ?? Infinity) : Infinity;
-  if (mode === 'run' || flags.verbose) for (const l of recapLines(chalk, record.hosts, record.durationMs, columns)) out(l);
-  await runCheckExtras(record, { reports, stateDir: flags.stateDir, sinceLast: !!flags.sinceLast, write: out, chalk, columns });
-  return record.exitCode;
+  if (mode === 'run' || flags.verbose) for (const l of recapLines(chalk, record.hosts, record.durationMs, terminalColumns())) out(l);
 }
 
 export async function main(argv = process.argv): Promise<number> {
@@ -285,12 +307,37 @@ const invokedDirectly = (() => {
   }
 })();
 
-if (invokedDirectly) main().then(
-  (c) => {
-    process.exitCode = c;
-  },
-  (e) => {
-    process.stderr.write(`internal error: ${(e as Error).stack ?? e}\n`);
+/**
+ * `play … | head`: once the reader is gone, output is dropped instead of crashing on EPIPE; the
+ * run itself goes on to its end (hosts half-changed, reports and history unwritten would be worse).
+ */
+function quietOnClosedPipes(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+      stream.write = (() => true) as typeof stream.write;
+    });
+  }
+}
+
+if (invokedDirectly) {
+  quietOnClosedPipes();
+  let settled = false;
+  // The event loop drained while main() still waited: a lost callback, never a quiet exit 0.
+  process.once('beforeExit', () => {
+    if (settled) return;
+    process.stderr.write('internal error (a bug in play): the run stopped before it ended (a pending operation never completed)\n');
     process.exitCode = 1;
-  },
-);
+  });
+  main().then(
+    (c) => {
+      settled = true;
+      process.exitCode = c;
+    },
+    (e) => {
+      settled = true;
+      process.stderr.write(`internal error: ${(e as Error).stack ?? e}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -80,3 +80,11 @@ export class ModuleError extends PlayError {}
 export class ConvergenceError extends PlayError {}
 
 export class TimeoutError extends PlayError {}
+
+/** The run was interrupted (Ctrl-C, SIGTERM) while this was running: it was stopped. */
+export class InterruptedError extends PlayError {
+  /** The signal that interrupted the run (SIGINT, SIGTERM), when one did. */
+  constructor(message: string, readonly signalName?: string) {
+    super(message);
+  }
+}

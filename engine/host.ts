@@ -19,6 +19,8 @@ export interface RunOptions {
   becomeUser?: string;
   /** Prefix LC_ALL=C (default true): output that is parsed must not be localised. */
   cLocale?: boolean;
+  /** Aborting it stops the command on the host; the call rejects with InterruptedError. */
+  signal?: AbortSignal;
 }
 
 export interface WriteOptions {
@@ -30,6 +32,8 @@ export interface WriteOptions {
   backup?: boolean;
   become?: boolean;
   becomeUser?: string;
+  /** Aborting it cuts the upload: the host keeps the old file (the content is verified first). */
+  signal?: AbortSignal;
 }
 
 export interface WriteResult {
@@ -44,7 +48,7 @@ export interface Host {
   /** Like run, but stdout as bytes: for output that carries file content (binary-safe). */
   runBytes(command: string, opts?: RunOptions): Promise<Omit<RunResult, 'stdout'> & { stdout: Buffer }>;
   /** Reads a whole file; null if it does not exist. */
-  readFile(path: string, opts?: { become?: boolean; becomeUser?: string }): Promise<Buffer | null>;
+  readFile(path: string, opts?: { become?: boolean; becomeUser?: string; signal?: AbortSignal }): Promise<Buffer | null>;
   /** Writes atomically (temp file in the same directory + rename), keeping mode/owner. */
   writeFile(path: string, content: string | Buffer, opts?: WriteOptions): Promise<WriteResult>;
   close(): Promise<void>;

@@ -39,7 +39,8 @@ export async function runCheckExtras(record: RunRecord, o: AfterRunOptions): Pro
   // On a terminal the summary wraps between words (the terminal would cut them in two).
   for (const row of wrapWords(s.line.split(' '), o.columns ?? Infinity)) o.write(color(row));
   const stateDir = o.stateDir ?? defaultStateDir();
-  const previous = o.sinceLast ? loadRuns(stateDir, record.playbook, record.inventory).find((r) => r.check === record.check) : undefined;
+  // An interrupted check saw only part of the fleet: never the baseline of a comparison.
+  const previous = o.sinceLast ? loadRuns(stateDir, record.playbook, record.inventory).find((r) => r.check === record.check && !r.interrupted) : undefined;
   // History first: a report that fails to write must not cost the record of the run.
   saveRun(stateDir, record);
   const since = o.sinceLast ? (previous ? driftDiff(previous, record) : null) : undefined;
@@ -51,7 +52,7 @@ export async function runCheckExtras(record: RunRecord, o: AfterRunOptions): Pro
 
 export async function driftDiffCommand(playbook: string, inventories: string[], stateDir: string | undefined, write: (l: string) => void): Promise<number> {
   // historyKey resolves the paths, so relative and absolute spellings share one history.
-  const runs = loadRuns(stateDir ?? defaultStateDir(), playbook, inventories).filter((r) => r.check);
+  const runs = loadRuns(stateDir ?? defaultStateDir(), playbook, inventories).filter((r) => r.check && !r.interrupted);
   if (runs.length < 2) {
     throw new PlayError(`drift diff needs two recorded checks of ${playbook} with this inventory; found ${runs.length} (run 'play check' twice)`);
   }

@@ -1,5 +1,6 @@
 // What a run produces: per host, per task results, and the run record that reports are made from.
 import type { Change } from './module.js';
+import { constants as osConstants } from 'node:os';
 
 export type TaskStatus = 'ok' | 'changed' | 'failed' | 'skipped' | 'unreachable';
 
@@ -63,7 +64,21 @@ export interface RunRecord {
   endedAt: string;
   durationMs: number;
   hosts: Record<string, HostRecord>;
+  /** Set when the run was interrupted: the signal (SIGINT, SIGTERM); the record holds what ran. */
+  interrupted?: string;
   exitCode: number;
+}
+
+/** The signal name an interruption carries as its reason (InterruptedError.signalName), else SIGINT. */
+export function interruptName(signal: AbortSignal): string {
+  const r = signal.reason as { signalName?: unknown } | undefined;
+  return typeof r?.signalName === 'string' ? r.signalName : 'SIGINT';
+}
+
+/** 128 + the signal's number, as a shell reports a command killed by it: SIGINT 130, SIGTERM 143. */
+export function interruptExitCode(signalName: string): number {
+  const n = (osConstants.signals as Record<string, number>)[signalName];
+  return 128 + (n ?? 2);
 }
 
 export const emptyStats = (): HostStats => ({ ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: 0, rescued: 0, ignored: 0 });

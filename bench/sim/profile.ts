@@ -2,6 +2,7 @@
 // that answers one command. Captured from a real namespace host by bench/capture-profile.ts.
 import { readFileSync } from 'node:fs';
 import { splitWords } from './words.js';
+import { untie } from '../../engine/connection/tie.js';
 
 export interface CannedReply {
   stdout: string;
@@ -61,7 +62,7 @@ export function compileProfile(profile: Profile): CompiledProfile {
 
 /** Strips the engine's `LC_ALL=C; export LC_ALL; ` so profiles match the command itself. */
 export function unwrapCommand(command: string): string {
-  return command.replace(LOCALE_PREFIX, '');
+  return untie(command).replace(LOCALE_PREFIX, '');
 }
 
 /** Path written by an engine writeFile script, or undefined if the command is not one. */

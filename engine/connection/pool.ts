@@ -2,7 +2,7 @@
 // callers, and remember a failed connect (the host is unreachable for the rest of the run).
 import { LocalHost } from './local.js';
 import type { BaseHost } from './base-host.js';
-import { connectionSpecFor, type SpecEnv } from './spec.js';
+import { connectionSpecFor, type Keepalive, type SpecEnv } from './spec.js';
 import type { Client } from 'ssh2';
 import { SshHost } from './ssh.js';
 
@@ -13,6 +13,10 @@ export interface PoolOptions {
   onWarning?(host: string, message: string): void;
   /** Exec channels open at once per connection. */
   maxChannels?: number;
+  /** The run's keepalive default (--ssh-keepalive); inventory variables override it. */
+  keepalive?: Keepalive;
+  /** The run's interruption: connections still being made are given up. */
+  signal?: AbortSignal;
   /** Overrides for home, ~/.ssh/config and the agent (tests). */
   env?: SpecEnv;
 }
@@ -49,7 +53,7 @@ export class ConnectionPool {
       host.become = { ...spec.become };
     } else {
       const warn = (m: string) => (this.opts.onWarning ? this.opts.onWarning(hostName, m) : process.stderr.write(`[WARNING]: ${m}\n`));
-      host = await SshHost.connect(spec, { maxChannels: this.opts.maxChannels, onWarning: warn, jumpCache: this.jumps });
+      host = await SshHost.connect(spec, { maxChannels: this.opts.maxChannels, onWarning: warn, jumpCache: this.jumps, keepalive: this.opts.keepalive, signal: this.opts.signal });
     }
     this.count++;
     this.opts.onConnect?.(hostName);

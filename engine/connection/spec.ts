@@ -33,7 +33,34 @@ export interface ConnectionSpec {
   knownHostsFiles: string[];
   hostKeyChecking: HostKeyChecking;
   connectTimeoutMs: number;
+  /** Dead-peer detection set for this host (unset: the run's default, see keepaliveFor). */
+  keepalive: Partial<Keepalive>;
   become: BecomeSettings;
+}
+
+/** A host that answers no keepalive for intervalS × countMax seconds is unreachable. */
+export interface Keepalive {
+  /** Seconds between keepalives on a silent connection; 0 turns them off. */
+  intervalS: number;
+  countMax: number;
+}
+
+export const DEFAULT_KEEPALIVE: Keepalive = { intervalS: 5, countMax: 3 };
+
+function toCount(v: unknown, host: string, name: string, min: number): number | undefined {
+  const s = str(v);
+  if (s === undefined) return undefined;
+  if (!/^[0-9]+$/.test(s) || Number(s) < min) throw bad(host, `${name} must be a whole number${min ? ` of at least ${min}` : ''}, got '${s}'`);
+  return Number(s);
+}
+
+/** play_ssh_keepalive_* first, then ServerAliveInterval/ServerAliveCountMax in the ssh arguments. */
+function keepaliveFrom(vars: Record<string, unknown>, args: Map<string, string>, host: string): Partial<Keepalive> {
+  const intervalS =
+    toCount(vars.play_ssh_keepalive_interval, host, 'play_ssh_keepalive_interval', 0) ?? toCount(args.get('serveraliveinterval'), host, 'ServerAliveInterval', 0);
+  const countMax =
+    toCount(vars.play_ssh_keepalive_count_max, host, 'play_ssh_keepalive_count_max', 1) ?? toCount(args.get('serveralivecountmax'), host, 'ServerAliveCountMax', 1);
+  return { ...(intervalS !== undefined ? { intervalS } : {}), ...(countMax !== undefined ? { countMax } : {}) };
 }
 
 export interface SpecEnv {
@@ -290,6 +317,7 @@ export function connectionSpecFor(hostName: string, vars: Record<string, unknown
     knownHostsFiles,
     hostKeyChecking,
     connectTimeoutMs: Math.round(Number(timeoutS) * 1000),
+    keepalive: keepaliveFrom(vars, args, hostName),
     become,
   };
 }

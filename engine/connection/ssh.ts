@@ -5,9 +5,9 @@ import { connect as netConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import ssh2, { type AnyAuthMethod, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { ConnectionError, HostKeyError, TimeoutError } from '../errors.js';
-import { BaseHost, type RawResult } from './base-host.js';
+import { BaseHost, interrupted, type ExecControl, type RawResult } from './base-host.js';
 import { checkHostKey, knownKeyTypes } from './known-hosts.js';
-import type { ConnectionSpec, SshEndpoint } from './spec.js';
+import { DEFAULT_KEEPALIVE, type ConnectionSpec, type Keepalive, type SshEndpoint } from './spec.js';
 
 // ssh2 is CommonJS: its named exports are only reachable through the default import.
 const { Client, utils } = ssh2;
@@ -23,6 +23,10 @@ export interface SshHostOptions {
    * sessions held open on the bastion. The owner (the pool) ends them after the run.
    */
   jumpCache?: Map<string, Promise<Client>>;
+  /** The run's keepalive (--ssh-keepalive); a host's own variables override it. */
+  keepalive?: Keepalive;
+  /** The run's interruption: a connection still being made is given up at once. */
+  signal?: AbortSignal;
 }
 
 // What ssh2 calls the algorithms that can verify each known_hosts key type.
@@ -96,7 +100,11 @@ export class SshHost extends BaseHost {
   private readonly waiting: Waiter[] = [];
   private closed = false;
   private lostReason?: string;
+  /** The connection is gone (closed by us, lost, or ended by a failed keepalive). */
+  private ended = false;
   private readonly maxChannels: number;
+  /** A closed channel does not stop a command on the host: tie every command to its channel. */
+  protected override readonly tieCommands = true;
 
   private constructor(
     name: string,
@@ -104,14 +112,19 @@ export class SshHost extends BaseHost {
     private readonly jumps: Client[],
     private readonly where: string,
     opts: SshHostOptions,
+    ka: Keepalive,
   ) {
     super(name);
     this.maxChannels = opts.maxChannels ?? 8;
     client.on('close', () => {
-      if (!this.closed) this.lostReason = `SSH connection to ${name} (${where}) was lost`;
+      this.ended = true;
+      if (!this.closed) this.lostReason ??= `SSH connection to ${name} (${where}) was lost`;
     });
     client.on('error', (e: Error) => {
-      this.lostReason = `SSH connection to ${name} (${where}) failed: ${e.message}`;
+      this.lostReason =
+        e.message === 'Keepalive timeout'
+          ? `${name} (${where}) stopped answering: no reply to SSH keepalives for ${ka.intervalS * ka.countMax} s (play_ssh_keepalive_interval × play_ssh_keepalive_count_max, or --ssh-keepalive)`
+          : `SSH connection to ${name} (${where}) failed: ${e.message}`;
     });
   }
 
@@ -139,7 +152,7 @@ export class SshHost extends BaseHost {
         }
       }
       const client = await connectOne(spec, spec.target, via, opts, spec.hostName);
-      const host = new SshHost(spec.hostName, client, jumps, `${spec.target.host}:${spec.target.port}`, opts);
+      const host = new SshHost(spec.hostName, client, jumps, `${spec.target.host}:${spec.target.port}`, opts, effectiveKeepalive(spec, opts));
       host.become = { ...spec.become };
       return host;
     } catch (e) {
@@ -162,7 +175,7 @@ export class SshHost extends BaseHost {
     else this.open--;
   }
 
-  private openChannel(command: string, stdin: Buffer | undefined, timeoutMs: number | undefined): Promise<RawResult> {
+  private openChannel(command: string, stdin: Buffer | undefined, timeoutMs: number | undefined, ctl: ExecControl): Promise<RawResult> {
     return new Promise((resolve, reject) => {
       const refused = (e: Error) =>
         // The server refused another session (its MaxSessions is lower than our limit).
@@ -170,45 +183,47 @@ export class SshHost extends BaseHost {
       try {
         // Listen in the callback itself, not a microtask later: under load the exit status
         // can arrive in the same read as the channel's opening, and its event would be lost.
-        this.client.exec(command, (err, stream) => (err ? refused(err) : this.collect(stream, command, stdin, timeoutMs).then(resolve, reject)));
+        this.client.exec(command, (err, stream) => (err ? refused(err) : this.collect(stream, command, stdin, timeoutMs, ctl).then(resolve, reject)));
       } catch (e) {
         refused(e as Error);
       }
     });
   }
 
-  protected async execRaw(command: string, stdin: Buffer | undefined, timeoutMs: number | undefined): Promise<RawResult> {
+  protected async execRaw(command: string, stdin: Buffer | undefined, timeoutMs: number | undefined, ctl: ExecControl = {}): Promise<RawResult> {
     if (this.closed || this.lostReason) throw new ConnectionError(this.name, this.lostReason ?? `${this.name}: the SSH connection is closed`);
     await this.acquire();
     try {
-      return await this.openChannel(command, stdin, timeoutMs);
+      if (ctl.signal?.aborted) throw interrupted(this.name, ctl.signal);
+      return await this.openChannel(command, stdin, timeoutMs, ctl);
     } finally {
       this.release();
     }
   }
 
-  private collect(stream: ClientChannel, command: string, stdin: Buffer | undefined, timeoutMs: number | undefined): Promise<RawResult> {
+  private collect(stream: ClientChannel, command: string, stdin: Buffer | undefined, timeoutMs: number | undefined, ctl: ExecControl): Promise<RawResult> {
     return new Promise((resolve, reject) => {
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       let code: number | null = null;
       let signal: string | null = null;
       let done = false;
+      // Stop waiting now; the host ends the command once it sees the channel close (tie.ts).
+      const giveUp = (e: Error) => {
+        done = true;
+        if (timer) clearTimeout(timer);
+        ctl.signal?.removeEventListener('abort', onAbort);
+        stream.close();
+        reject(e);
+      };
+      const onAbort = () => giveUp(interrupted(this.name, ctl.signal!));
       const timer = timeoutMs
         ? setTimeout(() => {
-            // Do not wait for the server's close: a killed shell can leave children holding
-            // its output open. The server ends the session once they are gone.
-            done = true;
-            try {
-              stream.signal('KILL');
-            } catch {
-              /* the server may not support signals: closing is enough */
-            }
-            stream.close();
             const cmd = command.length > 200 ? `${command.slice(0, 200)}...` : command;
-            reject(new TimeoutError(`command timed out after ${timeoutMs / 1000} s on ${this.name}: ${cmd}`));
+            giveUp(new TimeoutError(`command timed out after ${timeoutMs / 1000} s on ${this.name}: ${cmd}`));
           }, timeoutMs)
         : undefined;
+      ctl.signal?.addEventListener('abort', onAbort, { once: true });
       stream.on('data', (b: Buffer) => out.push(b));
       stream.stderr.on('data', (b: Buffer) => err.push(b));
       stream.on('exit', (c: number | null, sig?: string) => {
@@ -217,24 +232,33 @@ export class SshHost extends BaseHost {
       });
       stream.on('close', () => {
         if (timer) clearTimeout(timer);
+        ctl.signal?.removeEventListener('abort', onAbort);
         if (done) return;
         done = true;
         if (code === null && signal === null && this.lostReason) return reject(new ConnectionError(this.name, this.lostReason));
         resolve({ stdout: Buffer.concat(out), stderr: Buffer.concat(err), code, signal });
       });
-      // Always send EOF: `cat > file` and friends wait for it.
-      stream.end(stdin ?? undefined);
+      // A tied command reads its channel's stdin to learn that the channel closed: no EOF then.
+      // Any other gets EOF after its input: `cat > file` and friends wait for it.
+      if (!ctl.keepStdinOpen) stream.end(stdin ?? undefined);
+      else if (stdin?.length) stream.write(stdin);
     });
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const done = new Promise<void>((r) => this.client.once('close', () => r()));
-    this.client.end();
-    // end() has sent the disconnect; sshd's close can lag by up to a second, and waiting
-    // for it would add that second to every run. Give it a moment, then drop the socket.
-    await Promise.race([done, new Promise((r) => setTimeout(r, 50).unref())]);
+    if (!this.ended) {
+      const done = new Promise<void>((r) => this.client.once('close', () => r()));
+      this.client.end();
+      // end() has sent the disconnect; sshd's close can lag by up to a second, and waiting
+      // for it would add that second to every run. Give it a moment, then drop the socket.
+      // The timer stays referenced: with a lost connection no 'close' comes again, and an
+      // unreferenced timer let the event loop drain and the run end silently with exit 0.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([done, new Promise((r) => (timer = setTimeout(r, 50)))]);
+      clearTimeout(timer);
+    }
     this.client.destroy();
     for (const j of this.jumps.reverse()) j.end();
   }
@@ -260,12 +284,16 @@ async function connectOne(spec: ConnectionSpec, ep: SshEndpoint, via: Client | u
     sock = await new Promise<Socket>((resolve, reject) => {
       // Our own socket with Nagle off: ssh2's default costs ~40 ms per exec round trip.
       const s = netConnect({ host: ep.host, port: ep.port, noDelay: true });
-      const t = setTimeout(() => {
+      const giveUp = (e: Error) => {
+        clearTimeout(t);
+        off();
         s.destroy();
-        reject(new ConnectionError(hostName, `${hostName}: ${timeoutMsg()}`));
-      }, spec.connectTimeoutMs);
-      s.once('connect', () => (clearTimeout(t), resolve(s)));
-      s.once('error', (e: NodeJS.ErrnoException) => (clearTimeout(t), reject(new ConnectionError(hostName, `${hostName}: ${socketReason(e, ep)}`))));
+        reject(e);
+      };
+      const t = setTimeout(() => giveUp(new ConnectionError(hostName, `${hostName}: ${timeoutMsg()}`)), spec.connectTimeoutMs);
+      const off = onAbort(opts.signal, () => giveUp(interrupted(hostName, opts.signal!)));
+      s.once('connect', () => (clearTimeout(t), off(), resolve(s)));
+      s.once('error', (e: NodeJS.ErrnoException) => giveUp(new ConnectionError(hostName, `${hostName}: ${socketReason(e, ep)}`)));
     });
   }
 
@@ -289,8 +317,7 @@ async function connectOne(spec: ConnectionSpec, ep: SshEndpoint, via: Client | u
     sock: sock as ConnectConfig['sock'],
     username: ep.user,
     readyTimeout: Math.max(1, deadline - Date.now()),
-    keepaliveInterval: 15_000,
-    keepaliveCountMax: 4,
+    ...keepaliveConfig(effectiveKeepalive(spec, opts)),
     // Ask first for the key types we already know, so a host with several keys offers one we can check.
     ...(known.length ? { algorithms: { serverHostKey: { prepend: known } as never } } : {}),
     hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
@@ -316,12 +343,15 @@ async function connectOne(spec: ConnectionSpec, ep: SshEndpoint, via: Client | u
     const fail = (e: Error) => {
       if (settled) return;
       settled = true;
+      off();
       client.end();
       sock.destroy();
       reject(e);
     };
+    const off = onAbort(opts.signal, () => fail(interrupted(hostName, opts.signal!)));
     client.once('ready', () => {
       settled = true;
+      off();
       if ('setNoDelay' in sock) (sock as Socket).setNoDelay(true);
       resolve(client);
     });
@@ -338,4 +368,28 @@ async function connectOne(spec: ConnectionSpec, ep: SshEndpoint, via: Client | u
     client.once('close', () => fail(hostKeyError ?? new ConnectionError(hostName, `${hostName}: ${ep.host}:${ep.port} closed the connection during the SSH handshake`)));
     client.connect(config);
   });
+}
+
+/** The host's own settings, else the run's (--ssh-keepalive), else 5 s × 3. */
+export function effectiveKeepalive(spec: Pick<ConnectionSpec, 'keepalive'>, opts: Pick<SshHostOptions, 'keepalive'>): Keepalive {
+  return { ...DEFAULT_KEEPALIVE, ...opts.keepalive, ...spec.keepalive };
+}
+
+/**
+ * ssh2 gives up when a keepalive is due and countMax are already unanswered: one interval
+ * later than interval × countMax. One fewer makes the documented figure true (5 s × 3 = 15 s).
+ */
+export function keepaliveConfig(k: Keepalive): Pick<ConnectConfig, 'keepaliveInterval' | 'keepaliveCountMax'> {
+  return { keepaliveInterval: k.intervalS * 1000, keepaliveCountMax: Math.max(0, k.countMax - 1) };
+}
+
+/** Calls `fn` when `signal` aborts (at once if it already has); returns the way to stop listening. */
+function onAbort(signal: AbortSignal | undefined, fn: () => void): () => void {
+  if (!signal) return () => undefined;
+  if (signal.aborted) {
+    queueMicrotask(fn);
+    return () => undefined;
+  }
+  signal.addEventListener('abort', fn, { once: true });
+  return () => signal.removeEventListener('abort', fn);
 }

@@ -62,7 +62,8 @@ export function listrRenderer(o: RendererOptions): RunObserver {
                     ),
                 },
               ],
-              { exitOnError: false, rendererOptions: { collapseSubtasks: false, collapseErrors: false, showErrorMessage: true } },
+              // The CLI owns SIGINT (the run's interruption): listr2's own handler calls process.exit.
+              { exitOnError: false, registerSignalListeners: false, rendererOptions: { collapseSubtasks: false, collapseErrors: false, showErrorMessage: true } },
             )
           : new Listr(
               [
@@ -83,7 +84,7 @@ export function listrRenderer(o: RendererOptions): RunObserver {
                   },
                 },
               ],
-              { exitOnError: false },
+              { exitOnError: false, registerSignalListeners: false },
             );
       running = list.run().catch(() => undefined);
     },

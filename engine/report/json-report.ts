@@ -46,6 +46,8 @@ export interface JsonReport {
   startedAt: string;
   endedAt: string;
   durationMs: number;
+  /** Set when the run was interrupted (SIGINT, SIGTERM): the report holds what ran until then. */
+  interrupted?: string;
   exitCode: number;
   summary: RunSummary;
   hosts: HostReport[];
@@ -116,6 +118,7 @@ export function toJsonReport(record: RunRecord, sinceLast?: DriftDiff | null): J
     startedAt: record.startedAt,
     endedAt: record.endedAt,
     durationMs: record.durationMs,
+    ...(record.interrupted !== undefined ? { interrupted: record.interrupted } : {}),
     exitCode: record.exitCode,
     summary: summarize(record),
     hosts,

@@ -57,6 +57,7 @@ export function renderJunit(record: RunRecord): string {
       ['inventory', record.inventory.map((i) => resolve(i)).join(',')],
       ['command', record.command],
       ['verdict', h.verdict],
+      ...(record.interrupted ? [['interrupted', record.interrupted]] : []),
     ]
       .map(([name, value]) => `      <property${xmlAttrs({ name, value })}/>`)
       .join('\n')}\n    </properties>`;

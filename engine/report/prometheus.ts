@@ -53,9 +53,11 @@ export function renderPrometheus(record: RunRecord): string {
   mode.samples.push({ labels: run, value: record.check ? 1 : 0 });
   const exit = fam('play_last_exit_code', 'Exit code of the last run (check: 0 in sync, 2 drift, 4 errors or unreachable, 6 both).');
   exit.samples.push({ labels: run, value: record.exitCode });
+  const interrupted = fam('play_last_run_interrupted', '1 when the last run was interrupted (SIGINT, SIGTERM) before it ended: its figures are partial.');
+  interrupted.samples.push({ labels: run, value: record.interrupted ? 1 : 0 });
 
   const out: string[] = [];
-  for (const f of [drift, hostInSync, unreachable, errors, unknown, taskInSync, last, duration, mode, exit]) {
+  for (const f of [drift, hostInSync, unreachable, errors, unknown, taskInSync, last, duration, mode, exit, interrupted]) {
     out.push(`# HELP ${f.name} ${promHelp(f.help)}`, `# TYPE ${f.name} gauge`);
     for (const s of f.samples) out.push(`${f.name}${labels(s.labels)} ${s.value}`);
   }

@@ -60,5 +60,6 @@ export function summarize(record: RunRecord): RunSummary {
   const otherUnknown = all.filter((h) => h.record.unreachable === undefined && h.verdict === 'unknown').length;
   if (otherUnknown) tail.push(`${otherUnknown} unknown`);
   if (tail.length) line += `; ${tail.join(', ')}`;
+  if (record.interrupted) line = `interrupted by ${record.interrupted}: ${line}`;
   return { ...s, line };
 }

@@ -8,6 +8,7 @@ import { emptyStats } from '../results.js';
 import { ConnectionError, formatPos } from '../errors.js';
 import { numberNodes, rootInherited, walk, type Feedback, type Inherited, type Step, type WalkOutcome } from './iterator.js';
 import { runTask, type TaskOutcome } from './task.js';
+import type { RunBackups } from './task-host.js';
 import { hostView, hostvarLayers, layerVars, lazyHostvars, type HostState } from './vars.js';
 import type { RunObserver } from './events.js';
 
@@ -32,6 +33,10 @@ export interface PlayEnv {
   /** Hosts that failed or were unreachable earlier in the run: later plays skip them. */
   deadHosts: Set<string>;
   observer: RunObserver;
+  /** The run's interruption: no task starts once it aborts, running ones are stopped. */
+  signal?: AbortSignal;
+  /** Backups made so far in the run (one per file per run). */
+  backups?: RunBackups;
 }
 
 interface HostRun {
@@ -102,7 +107,7 @@ export async function runPlay(play: Play, env: PlayEnv): Promise<{ aborted: bool
     const batch = hosts.slice(start, start + size);
     start += size;
     const { aborted, allFailed } = await runBatch(play, batch, hosts, env, order, rescuable, strategy, limit);
-    if (aborted || allFailed) return { aborted: true };
+    if (aborted || allFailed || env.signal?.aborted) return { aborted: true };
   }
   return { aborted: false };
 }
@@ -195,6 +200,7 @@ async function runBatch(
     await Promise.all(
       batch.map((h) =>
         limit(async () => {
+          if (env.signal?.aborted) return;
           const t0 = new Date();
           try {
             const conn = await env.connect(h);
@@ -234,6 +240,8 @@ async function runBatch(
         connect: env.connect,
         secrets: env.secretsOf(hr.name),
         log: (l) => env.observer.verbose?.(l),
+        signal: env.signal,
+        backups: env.backups,
       });
     let outcome: TaskOutcome;
     if (task.runOnce) {
@@ -324,10 +332,11 @@ async function runBatch(
     hrs.forEach((hr, i) => feed(hr, results[i]));
   };
 
+  const stopped = () => aborted || !!env.signal?.aborted;
   if (strategy === 'linear') {
     for (;;) {
       const live = [...runs.values()].filter((hr) => !hr.next.done && !hr.failed);
-      if (live.length === 0 || aborted) break;
+      if (live.length === 0 || stopped()) break;
       const min = Math.min(...live.map((hr) => (hr.next.value as Step).order));
       const group = live.filter((hr) => (hr.next.value as Step).order === min);
       await stepOnce(group, group[0].next.value as Step);
@@ -336,14 +345,14 @@ async function runBatch(
   } else {
     await Promise.all(
       [...runs.values()].map(async (hr) => {
-        while (!hr.next.done && !hr.failed && !aborted) {
+        while (!hr.next.done && !hr.failed && !stopped()) {
           await stepOnce([hr], hr.next.value as Step);
           checkFailurePolicy();
         }
       }),
     );
   }
-  if (!aborted) await runHandlers(batchAlive);
+  if (!stopped()) await runHandlers(batchAlive);
   const allFailed = batch.every((h) => env.deadHosts.has(h));
   return { aborted, allFailed };
 }

@@ -5,7 +5,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import type { Playbook, Play } from '../playbook/types.js';
 import type { RunRecord, HostRecord } from '../results.js';
-import { exitCodeFor } from '../results.js';
+import { exitCodeFor, interruptExitCode, interruptName } from '../results.js';
 import { PlayError, ValidationError, type Problem } from '../errors.js';
 import { rootPath } from '../paths.js';
 import { loadPlaybook } from '../playbook/load.js';
@@ -18,10 +18,12 @@ import type { HostVarSet } from '../playbook/validate.js';
 import { loadInventory, validatePattern, type Inventory } from '../inventory/index.js';
 import { ConnectionPool } from '../connection/pool.js';
 import { renderConnectionVars } from '../connection/templated-vars.js';
+import { DEFAULT_KEEPALIVE } from '../connection/spec.js';
 import { gatherFacts } from '../facts.js';
 import type { HostState } from './vars.js';
 import type { RunObserver } from './events.js';
 import { runPlay } from './play.js';
+import type { RunBackups } from './task-host.js';
 
 /** Variables whose values are secrets wherever they appear in output, reports and history. */
 const SECRET_VARS = ['ansible_become_password', 'ansible_become_pass', 'ansible_password', 'ansible_ssh_pass', 'ansible_ssh_password'];
@@ -40,7 +42,20 @@ export interface PlaybookRunOptions {
   detailedExitcodes: boolean;
   command: 'run' | 'check';
   observer: RunObserver;
+  /**
+   * The run's interruption (one AbortController per run, made by the CLI): once aborted no task
+   * starts, running commands are stopped on the hosts, and the run ends with what it has.
+   */
+  signal?: AbortSignal;
+  /** How long running tasks get to finish (clean up) after the interruption; default 10 s. */
+  interruptGraceMs?: number;
+  /** Aborted: stop waiting for the grace period (a second Ctrl-C). */
+  hurry?: AbortSignal;
+  /** Seconds between SSH keepalives (--ssh-keepalive); inventory variables override it. */
+  sshKeepaliveS?: number;
 }
+
+export const DEFAULT_INTERRUPT_GRACE_MS = 10_000;
 
 const require = createRequire(import.meta.url);
 export const TOOL_VERSION: string = (require('../../../package.json') as { version: string }).version;
@@ -156,7 +171,9 @@ export async function runPlaybook(opts: PlaybookRunOptions, prepared = prepareRu
   const records: Record<string, HostRecord> = {};
   const hostStates = new Map<string, HostState>();
   const deadHosts = new Set<string>();
-  const pool = new ConnectionPool();
+  const backups: RunBackups = new Map();
+  const keepalive = opts.sshKeepaliveS === undefined ? undefined : { ...DEFAULT_KEEPALIVE, intervalS: opts.sshKeepaliveS };
+  const pool = new ConnectionPool({ keepalive, signal: opts.signal });
   const varsCache = new Map<string, Record<string, unknown>>();
   const inventoryVars = (h: string) => {
     let v = varsCache.get(h);
@@ -191,8 +208,9 @@ export async function runPlaybook(opts: PlaybookRunOptions, prepared = prepareRu
     }
     return secrets;
   };
-  try {
+  const plays = (async () => {
     for (const play of playbook.plays) {
+      if (opts.signal?.aborted) break;
       const { aborted } = await runPlay(play, {
         check: opts.check,
         forks: opts.forks,
@@ -212,14 +230,29 @@ export async function runPlaybook(opts: PlaybookRunOptions, prepared = prepareRu
         records,
         deadHosts,
         observer: opts.observer,
+        signal: opts.signal,
+        backups,
       });
       if (aborted) break;
     }
+  })();
+  try {
+    await untilDoneOrGraceOver(plays, opts);
   } finally {
+    // After an interruption's grace this cuts every connection: what still runs is stopped.
     await pool.closeAll();
+    await settledWithin(plays, 2000);
     await opts.observer.finish?.();
   }
+  return runRecord(opts, playbook.file, inventoryPaths, allHostNames, records, started);
+}
+
+/** The record the recap, reports and history are made from. */
+function runRecord(
+  opts: PlaybookRunOptions, playbookFile: string, inventoryPaths: string[], allHostNames: string[], records: Record<string, HostRecord>, started: Date,
+): RunRecord {
   const ended = new Date();
+  const interruptedBy = opts.signal?.aborted ? interruptName(opts.signal) : undefined;
   // Recap and reports in inventory order, not in the order hosts happened to finish.
   const hosts: Record<string, HostRecord> = {};
   for (const h of allHostNames) if (records[h]) hosts[h] = records[h];
@@ -228,15 +261,47 @@ export async function runPlaybook(opts: PlaybookRunOptions, prepared = prepareRu
     tool: 'play',
     toolVersion: TOOL_VERSION,
     command: opts.command,
-    playbook: playbook.file,
+    playbook: playbookFile,
     inventory: inventoryPaths.map((p) => resolve(p)),
     check: opts.check,
     startedAt: started.toISOString(),
     endedAt: ended.toISOString(),
     durationMs: ended.getTime() - started.getTime(),
     hosts,
-    exitCode: exitCodeFor(hosts, opts.detailedExitcodes),
+    ...(interruptedBy ? { interrupted: interruptedBy } : {}),
+    exitCode: interruptedBy ? interruptExitCode(interruptedBy) : exitCodeFor(hosts, opts.detailedExitcodes),
   };
+}
+
+/** Resolves when the run is done, or once an interruption's grace period is over. */
+export async function untilDoneOrGraceOver(work: Promise<void>, opts: Pick<PlaybookRunOptions, 'signal' | 'interruptGraceMs' | 'hurry'>): Promise<void> {
+  const signal = opts.signal;
+  if (!signal) return work;
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort = () => {};
+  const graceOver = new Promise<void>((resolve) => {
+    const hurry = () => resolve();
+    onAbort = () => {
+      timer = setTimeout(resolve, opts.interruptGraceMs ?? DEFAULT_INTERRUPT_GRACE_MS);
+      opts.hurry?.addEventListener('abort', hurry, { once: true });
+      if (opts.hurry?.aborted) resolve();
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    await Promise.race([work, graceOver]);
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Waits for `p` at most `ms` (its failure is the caller's concern elsewhere). */
+async function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p.catch(() => undefined), new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
 }
 
 

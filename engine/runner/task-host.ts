@@ -1,6 +1,6 @@
 // The Host a module sees for one task: become settings of the task applied by default,
 // so no module has to remember to pass them.
-import type { Host, RunOptions, WriteOptions } from '../host.js';
+import type { Host, RunOptions, WriteOptions, WriteResult } from '../host.js';
 import { PlayError, TimeoutError, formatPos } from '../errors.js';
 import { renderString, type TemplateOrigin } from '../template.js';
 import { userNameProblem } from '../name-rules.js';
@@ -9,10 +9,12 @@ import { boolWord } from '../schema.js';
 /**
  * `deadline` (epoch ms, from the task's `timeout:`) bounds every command, so a timed-out task
  * really stops its command instead of only being reported as failed while it runs on.
+ * `signal` (the run's interruption) stops every command, read and write of the task when it
+ * aborts; a module's own cleanup passes `signal: undefined` to run after the interruption.
  */
-export function taskHost(base: Host, become: boolean, becomeUser: string | undefined, deadline?: number): Host {
-  const withBecome = <T extends { become?: boolean; becomeUser?: string }>(o: T | undefined): T =>
-    ({ become, becomeUser, ...(o ?? {}) }) as T;
+export function taskHost(base: Host, become: boolean, becomeUser: string | undefined, deadline?: number, signal?: AbortSignal, backups?: RunBackups): Host {
+  const withBecome = <T extends { become?: boolean; becomeUser?: string; signal?: AbortSignal }>(o: T | undefined): T =>
+    ({ become, becomeUser, signal, ...(o ?? {}) }) as T;
   const bounded = (o: RunOptions): RunOptions => {
     if (deadline === undefined) return o;
     const left = deadline - Date.now();
@@ -23,8 +25,8 @@ export function taskHost(base: Host, become: boolean, becomeUser: string | undef
     name: base.name,
     run: async (cmd: string, opts?: RunOptions) => base.run(cmd, bounded(withBecome(opts))),
     runBytes: async (cmd: string, opts?: RunOptions) => base.runBytes(cmd, bounded(withBecome(opts))),
-    readFile: (path: string, opts?: { become?: boolean; becomeUser?: string }) => base.readFile(path, withBecome(opts)),
-    writeFile: (path: string, content: string | Buffer, opts?: WriteOptions) => base.writeFile(path, content, withBecome(opts)),
+    readFile: (path: string, opts?: { become?: boolean; becomeUser?: string; signal?: AbortSignal }) => base.readFile(path, withBecome(opts)),
+    writeFile: (path: string, content: string | Buffer, opts?: WriteOptions) => writeOnce(base, backups, path, content, withBecome(opts)),
     close: () => base.close(),
   };
 }
@@ -46,4 +48,25 @@ export function renderBecomeUser(raw: string | undefined, vars: Record<string, u
   const problem = user === undefined ? `expected a user name, got ${JSON.stringify(v)}` : userNameProblem(user);
   if (problem) throw new PlayError(`${formatPos(where)}: become_user: ${problem}`);
   return user;
+}
+
+/** Backups made during one run, by host and path (see writeOnce). */
+export type RunBackups = Map<string, { backupPath?: string }>;
+
+/**
+ * One backup per file per run: the content a later task replaces was written by this run, and
+ * the first backup already holds the file as it was before the run (a 2,000-task playbook
+ * editing one ini file left 399 backups of it). Later writes report that first backup.
+ */
+async function writeOnce(base: Host, backups: RunBackups | undefined, path: string, content: string | Buffer, opts: WriteOptions): Promise<WriteResult> {
+  if (!backups || !opts.backup) return base.writeFile(path, content, opts);
+  const key = `${base.name}\0${path}`;
+  const first = backups.get(key);
+  if (first) {
+    await base.writeFile(path, content, { ...opts, backup: false });
+    return first.backupPath ? { backupPath: first.backupPath } : {};
+  }
+  const r = await base.writeFile(path, content, opts);
+  backups.set(key, { backupPath: r.backupPath });
+  return r;
 }

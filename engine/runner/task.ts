@@ -11,7 +11,7 @@ import { getModule } from '../../modules/index.js';
 import { renderDeep, renderString, templateVariables, type TemplateOrigin } from '../template.js';
 import { evaluateCondition, expressionVariables } from '../expr.js';
 import type { Inherited } from './iterator.js';
-import { renderBecome, renderBecomeUser, taskHost } from './task-host.js';
+import { renderBecome, renderBecomeUser, taskHost, type RunBackups } from './task-host.js';
 import { redactResult } from './redact.js';
 
 export interface TaskRun {
@@ -31,6 +31,10 @@ export interface TaskRun {
   log(line: string): void;
   /** Epoch ms by which every command of the task must end (from `timeout:`). */
   deadline?: number;
+  /** The run's interruption (Ctrl-C, SIGTERM): aborting it stops the task's commands. */
+  signal?: AbortSignal;
+  /** Backups made so far in this run: one per file per run. */
+  backups?: RunBackups;
 }
 
 export interface TaskOutcome {
@@ -89,7 +93,7 @@ async function moduleLoop(run: TaskRun, mod: Module, params: Record<string, unkn
   let host: Host | undefined;
   if (needsHost) {
     try {
-      host = taskHost(await run.connect(targetName), become, becomeUser, run.deadline);
+      host = taskHost(await run.connect(targetName), become, becomeUser, run.deadline, run.signal, run.backups);
     } catch (e) {
       if (e instanceof ConnectionError) throw new UnreachableSignal(e.message);
       throw e;
@@ -211,6 +215,8 @@ async function runOne(run: TaskRun, mod: Module, vars: Record<string, unknown>, 
       out = await moduleLoop(run, mod, params, vars, check);
     } catch (e) {
       if (e instanceof UnreachableSignal) throw e;
+      // The connection died under the task: the host is unreachable, not the task failed.
+      if (e instanceof ConnectionError) throw new UnreachableSignal(e.message);
       if (!(e instanceof PlayError)) throw e;
       out = { status: 'failed', changes: e.attempted ?? [], msg: e.message, warnings: [], data: e.data };
     }
@@ -230,9 +236,10 @@ async function runOne(run: TaskRun, mod: Module, vars: Record<string, unknown>, 
     if (!untilConds) break;
     const untilVars = task.register ? { ...vars, [task.register]: registerValue(out) } : vars;
     if (out.status !== 'failed' && evaluateCondition(untilConds, untilVars, origin(run, 'until'))) break;
+    if (run.signal?.aborted) break;
     if (attempt < attempts) {
       run.log(`${run.hostName}: retrying '${displayName(task)}' (${attempts - attempt} left)`);
-      await sleep(task.delay * 1000);
+      await sleep(task.delay * 1000, undefined, { signal: run.signal }).catch(() => undefined);
     } else if (out.status !== 'failed') {
       out = { ...out, status: 'failed', msg: `until condition still false after ${attempts} attempts` };
     }
@@ -249,7 +256,26 @@ function withTimeout<T>(p: Promise<T>, seconds: number | undefined, what: string
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
+/** A task the interruption reached: not started (skipped), or stopped while running (failed). */
+function interruptedOutcome(result: TaskResult, signal: AbortSignal | undefined, started: boolean): TaskResult {
+  if (!signal?.aborted) return result;
+  const why = signal.reason instanceof Error ? signal.reason.message : 'the run was interrupted';
+  if (!started) return { ...result, status: 'skipped', msg: `not run: ${why}` };
+  if (result.status !== 'failed' && result.status !== 'unreachable') return result;
+  const msg = result.msg?.includes(why) ? result.msg : `stopped: ${why}${result.msg ? `\n${result.msg}` : ''}`;
+  return { ...result, status: 'failed', ignored: undefined, msg };
+}
+
 export async function runTask(given: TaskRun): Promise<TaskOutcome> {
+  if (given.signal?.aborted) {
+    const r: TaskResult = { status: 'skipped', changes: [], warnings: [], check: given.check, durationMs: 0 };
+    return { result: interruptedOutcome(r, given.signal, false) };
+  }
+  const out = await runTaskBody(given);
+  return { ...out, result: interruptedOutcome(out.result, given.signal, true) };
+}
+
+async function runTaskBody(given: TaskRun): Promise<TaskOutcome> {
   const started = Date.now();
   const task = given.task;
   const secrets = [...given.secrets];

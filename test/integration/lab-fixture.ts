@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { labDown, labUp, readCommandsLog, type LabInfo } from '../../engine/lab/index.js';
 import { sshdPaths } from '../../engine/lab/sshd.js';
 import { ConnectionPool } from '../../engine/connection/pool.js';
+import { untie } from '../../engine/connection/tie.js';
 import type { BaseHost } from '../../engine/connection/base-host.js';
 
 export type { LabInfo, LabHost } from '../../engine/lab/index.js';
@@ -34,9 +35,12 @@ export async function stopLab(name: string): Promise<void> {
 
 const hostIndex = (host: string | number): number => (typeof host === 'number' ? host : Number(/^hv([0-9]+)$/.exec(host)?.[1] ?? NaN));
 
-/** Every command host ran over SSH, oldest first, exactly as sent (multi-line ones intact). */
+/**
+ * Every command host ran over SSH, oldest first, as the engine asked for it (multi-line ones
+ * intact): the wrapper that ties a command to its channel (engine/connection/tie.ts) is removed.
+ */
 export function commandsLog(name: string, host: string | number): string[] {
-  return readCommandsLog(sshdPaths(name, hostIndex(host)).commandsLog);
+  return readCommandsLog(sshdPaths(name, hostIndex(host)).commandsLog).map(untie);
 }
 
 /** How many SSH connections the host's sshd has accepted since the lab came up. */

@@ -155,6 +155,20 @@ describe('report: json', () => {
     assert.match(junit, /<system-out>eth1 mtu: 1500 → 9000 \(disruptive\)<\/system-out>/);
   });
 
+  it('an interrupted run says so in every report, and the JSON one validates', () => {
+    const rec = { ...loadRecord(), interrupted: 'SIGTERM', exitCode: 143 };
+    const report = JSON.parse(renderJsonReport(rec));
+    assert.ok(validate(report), JSON.stringify(validate.errors, null, 2));
+    assert.equal(report.interrupted, 'SIGTERM');
+    assert.match(report.summary.line, /^interrupted by SIGTERM: \d\/3 hosts drifted/);
+    assert.ok(!('interrupted' in JSON.parse(renderJsonReport(loadRecord()))), 'absent from a run that ended by itself');
+    assert.match(renderJunit(rec), /<property name="interrupted" value="SIGTERM"\/>/);
+    const prom = renderPrometheus(rec);
+    assert.match(prom, /^play_last_run_interrupted\{playbook="[^"]+"\} 1$/m);
+    assert.equal(spawnSync('promtool', ['check', 'metrics'], { input: prom, encoding: 'utf8' }).status, 0);
+    assert.match(renderPrometheus(loadRecord()), /^play_last_run_interrupted\{playbook="[^"]+"\} 0$/m);
+  });
+
   it('the schema rejects what the renderer must never produce', () => {
     const report = toJsonReport(loadRecord());
     const noReason = structuredClone(report);
