@@ -38,6 +38,8 @@ export interface PlaybookRunOptions {
   detailedExitcodes: boolean;
   command: 'run' | 'check';
   observer: RunObserver;
+  /** Aborted when the run is interrupted (the CLI's Ctrl-C/SIGTERM): reaches every module's ctx.signal. */
+  signal?: AbortSignal;
 }
 
 const require = createRequire(import.meta.url);
@@ -191,6 +193,7 @@ export async function runPlaybook(opts: PlaybookRunOptions, prepared = prepareRu
         records,
         deadHosts,
         observer: opts.observer,
+        signal: opts.signal,
       });
       if (aborted) break;
     }
