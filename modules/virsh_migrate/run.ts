@@ -73,7 +73,8 @@ export async function runMigration(ctx: ModuleContext, p: MigrateParams, plan: M
   const t0 = Date.now();
   const flags = migrateFlags(p, usePostcopy, plan.sourcePersistent);
   ctx.progress(`starting: virsh migrate ${flags.join(' ')} ${domain} → ${plan.dstName}`);
-  const migrating = src.run(sh`virsh migrate ${flags} ${domain} ${plan.destUri}`);
+  const limitS = steering.cfg.completionTimeoutS + 120;
+  const migrating = src.run(migrateScript(domain, flags, plan.destUri, limitS));
   let finished = false;
   void migrating.finally(() => (finished = true));
 
@@ -110,15 +111,45 @@ export async function runMigration(ctx: ModuleContext, p: MigrateParams, plan: M
     else abort(a.why);
   };
 
-  const limitS = steering.cfg.completionTimeoutS + 120;
   const watcher = startWatcher(src, domain, limitS, onSample);
   const result = await migrating;
   watcher.stop();
   ctx.signal.removeEventListener('abort', onSignal);
   await chain;
-  const totalS = (Date.now() - t0) / 1000;
-  if (result.code === 0) return success(ctx, p, plan, steering, seen, totalS, warnings);
+  const out = parseMigrateOutput(result.stdout);
+  const totalS = out.wallS ?? (Date.now() - t0) / 1000;
+  if (result.code === 0) return success(ctx, p, plan, steering, seen, totalS, warnings, out.event);
   throw await failure(ctx, p, plan, steering, seen, totalS, result.stderr, new Date(t0));
+}
+
+/**
+ * `virsh migrate` with the source's job-completed event listened for around it: the event
+ * carries the final statistics even after post-copy, and after the domain left the source
+ * (where `domjobinfo --completed` has nothing left to show). Timestamps taken on the source.
+ */
+export function migrateScript(domain: string, flags: string[], uri: string, limitS: number): string {
+  return [
+    'ev=$(mktemp)',
+    `${sh`virsh -q event --domain ${domain} --event job-completed --timeout ${Math.ceil(limitS)}`} >"$ev" 2>&1 & evp=$!`,
+    'sleep 0.3', // the listener registers before the job can end
+    'echo "@@t0 $(date +%s.%N)"',
+    sh`virsh migrate ${flags} ${domain} ${uri}`,
+    'rc=$?',
+    'echo "@@t1 $(date +%s.%N)"',
+    // A completed job's event is on its way; a failed one never comes.
+    'if [ $rc -eq 0 ]; then i=0; while kill -0 $evp 2>/dev/null && [ $i -lt 30 ]; do sleep 0.1; i=$((i+1)); done; fi',
+    'kill $evp 2>/dev/null; wait $evp 2>/dev/null',
+    'echo "@@event"; cat "$ev"; rm -f "$ev"',
+    'exit $rc',
+  ].join('\n');
+}
+
+export function parseMigrateOutput(stdout: string): { wallS?: number; event?: JobInfo } {
+  const t0 = Number(/^@@t0 (\S+)$/m.exec(stdout)?.[1]);
+  const t1 = Number(/^@@t1 (\S+)$/m.exec(stdout)?.[1]);
+  const evText = stdout.split(/^@@event$/m)[1] ?? '';
+  const event = /job-completed/.test(evText) ? { ...parseJobInfo(evText), type: 'completed' as const } : undefined;
+  return { wallS: Number.isFinite(t1 - t0) ? t1 - t0 : undefined, event };
 }
 
 /**
@@ -146,9 +177,10 @@ function baseMetrics(p: MigrateParams, steering: Steering, seen: Seen, totalS: n
   };
 }
 
-async function success(ctx: ModuleContext, p: MigrateParams, plan: MigrationPlan, steering: Steering, seen: Seen, totalS: number, warnings: string[]): Promise<ApplyOutcome> {
-  // The source keeps the completed job's statistics (after post-copy too); the destination's are empty.
-  const done = parseJobInfo((await plan.src.run(sh`virsh domjobinfo --completed --rawstats ${p.domain}`)).stdout);
+async function success(ctx: ModuleContext, p: MigrateParams, plan: MigrationPlan, steering: Steering, seen: Seen, totalS: number, warnings: string[], event?: JobInfo): Promise<ApplyOutcome> {
+  // The source's job-completed event; else the destination's completed job (empty after post-copy).
+  const done = event ?? parseJobInfo((await plan.dst.run(sh`virsh domjobinfo --completed --rawstats ${p.domain}`)).stdout);
+  if (done.type !== 'completed') warnings.push('no final job statistics (event or completed job): figures are from the last sample');
   const st = done.type === 'completed' ? done.stats : (seen.last?.stats ?? {});
   const elapsedS = (st.time_elapsed ?? totalS * 1000) / 1000;
   const dataBytes = st.data_processed ?? st.memory_processed ?? 0;
