@@ -44,7 +44,9 @@ export function progressLine(j: JobInfo, downtimeMs: number, postcopy: boolean):
   const left = st.data_remaining ?? st.memory_remaining ?? 0;
   const pct = total ? Math.min(100, Math.floor((100 * (total - left)) / total)) : 0;
   const dirty = (st.memory_dirty_rate ?? 0) * (st.memory_page_size ?? 4096);
-  const parts = [`${pct}%`, `${Math.round(mib(left))} MiB left`, `${Math.round(mib(st.memory_bps ?? 0))} MiB/s`, `dirty ${Math.round(mib(dirty))} MiB/s`, `pass ${st.memory_iteration ?? 1}`];
+  const pass = st.memory_iteration ?? 1;
+  // QEMU measures the dirty rate from the second pass on.
+  const parts = [`${pct}%`, `${Math.round(mib(left))} MiB left`, `${Math.round(mib(st.memory_bps ?? 0))} MiB/s`, pass > 1 ? `dirty ${Math.round(mib(dirty))} MiB/s` : 'dirty rate n/a', `pass ${pass}`];
   parts.push(postcopy ? 'post-copy' : `downtime ≤ ${downtimeMs} ms`);
   return parts.join(' · ');
 }
@@ -99,6 +101,8 @@ export async function runMigration(ctx: ModuleContext, p: MigrateParams, plan: M
     seen.peakBps = Math.max(seen.peakBps, st.memory_bps ?? 0);
     seen.dirtyBps = Math.max(seen.dirtyBps, (st.memory_dirty_rate ?? 0) * (st.memory_page_size ?? 4096));
     seen.iterations = st.memory_iteration ?? seen.iterations;
+    // During setup the job has no figures yet (remaining 0 would look like the best progress ever).
+    if (!st.data_total) return;
     for (const a of steering.next({ t: (st.time_elapsed ?? Date.now() - t0) / 1000, remaining: st.data_remaining ?? st.memory_remaining ?? 0, iteration: st.memory_iteration ?? 1 })) act(a);
     ctx.progress(progressLine(j, seen.downtimeLimitMs, steering.inPostcopy));
   };
