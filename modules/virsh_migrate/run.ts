@@ -36,6 +36,7 @@ interface Seen {
 
 const mib = (b: number) => b / MiB;
 const r1 = (x: number) => Math.round(x * 10) / 10;
+const r2 = (x: number) => Math.round(x * 100) / 100;
 
 /** `42% · 120 MiB left · 85 MiB/s · dirty 16 MiB/s · pass 3 · downtime ≤ 150 ms` */
 export function progressLine(j: JobInfo, downtimeMs: number, postcopy: boolean): string {
@@ -170,7 +171,7 @@ async function abortUntilDone(src: Host, domain: string, finished: () => boolean
 
 function baseMetrics(p: MigrateParams, steering: Steering, seen: Seen, totalS: number): Metrics {
   return {
-    total_s: r1(totalS * 100) / 100,
+    total_s: r2(totalS),
     policy: p.policy,
     strategy: steering.strategy(p.auto_converge),
     iterations: seen.iterations,
@@ -190,7 +191,7 @@ async function success(ctx: ModuleContext, p: MigrateParams, plan: MigrationPlan
   const dataBytes = st.data_processed ?? st.memory_processed ?? 0;
   const metrics: Metrics = {
     ...baseMetrics(p, steering, seen, totalS),
-    job_s: r1(elapsedS * 100) / 100,
+    job_s: r2(elapsedS),
     downtime_ms: st.downtime_net ?? st.downtime ?? -1,
     setup_ms: st.setup_time ?? -1,
     data_mib: r1(mib(dataBytes)),

@@ -1,0 +1,181 @@
+// Live migration on a real 3-host libvirt lab (TCG guests, TLS control path and data over eth1),
+// through the real `play` CLI: playbooks/migrate-vm.yml (check, migrate, second run), the
+// preflight failures, Ctrl-C during a p2p migration, and the policies on a link slower than the
+// guest's dirty rate (precopy aborts at its timeout, converge finishes it).
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { labDown, labUp, labGuest, guestLocation, guestSerialLog, parseSerialLog, hostExec, hostExecOk, labLink, type LabInfo } from '../../engine/lab/index.js';
+import { testLabName, testOctet } from './lab-fixture.js';
+import { CLI, play } from './play-cli.js';
+
+const LAB = testLabName('mig');
+const GUEST = 'g1';
+
+interface TaskJson {
+  task: string;
+  status?: string;
+  messages: string[];
+  metrics?: Record<string, number | string>;
+}
+
+describe('virsh_migrate on a libvirt lab', function () {
+  this.timeout(240_000);
+  let lab: LabInfo;
+  let dir: string;
+  let inv: string;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'play-mig-'));
+    await labDown(LAB);
+    lab = await labUp({ name: LAB, hosts: 3, octet: testOctet(33), libvirt: true });
+    inv = lab.inventoryPath;
+    await labGuest(lab, { name: GUEST, on: 'hv1', memoryMib: 256, dirtyRateMib: 16 });
+  });
+  after(async () => {
+    if (lab) await labDown(LAB);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const rx = async (host: string) => Number((await hostExecOk(lab, host, 'cat /sys/class/net/eth1/statistics/rx_bytes')).trim());
+  const jobType = async (host: string) => (await hostExec(lab, host, `virsh -q domjobinfo ${GUEST}`)).stdout;
+  const report = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as { hosts: Array<{ name: string; tasks: TaskJson[] }> };
+  const migrateTask = (file: string, host: string) => report(file).hosts.find((h) => h.name === host)!.tasks.find((t) => t.task.startsWith('Migrate'))!;
+
+  it('migrate-vm.yml: --check touches nothing, the guest moves over eth1 without rebooting, a second run changes nothing', async () => {
+    const check = play(['run', 'migrate-vm.yml', '-i', inv, '-e', `vm=${GUEST}`, '-e', 'to=hv2', '--check']);
+    assert.equal(check.code, 0, check.out + check.err);
+    assert.match(check.out, new RegExp(`would migrate ${GUEST} from hv1 to hv2 \\(0\\.25 GiB; estimated [0-9.]+ s at`));
+    assert.deepEqual(await guestLocation(lab, GUEST), ['hv1']);
+    assert.match(await jobType('hv1'), /Job type:\s+None/);
+
+    const rxBefore = await rx('hv2');
+    const json = join(dir, 'run.json');
+    const prom = join(dir, 'run.prom');
+    const run = play(['run', 'migrate-vm.yml', '-i', inv, '-e', `vm=${GUEST}`, '-e', 'to=hv2', '--report', `json=${json}`, '--report', `prometheus=${prom}`]);
+    assert.equal(run.code, 0, run.out + run.err);
+    assert.deepEqual(await guestLocation(lab, GUEST), ['hv2']);
+    const received = (await rx('hv2')) - rxBefore;
+    assert.ok(received > 64 * 1048576, `only ${received} bytes crossed hv2's eth1`);
+    // One boot, and the tick counter kept rising across the switch-over.
+    const ticksAt = parseSerialLog(await guestSerialLog(lab, GUEST)).ticks.length;
+    await new Promise((r) => setTimeout(r, 2500));
+    const log = parseSerialLog(await guestSerialLog(lab, GUEST));
+    assert.equal(log.boots, 1);
+    assert.equal(log.gaps, 0);
+    assert.ok(log.ticks.length > ticksAt, 'the guest ticks on hv2');
+
+    const t = migrateTask(json, 'hv1');
+    assert.equal(t.status, 'changed');
+    for (const k of ['total_s', 'downtime_ms', 'setup_ms', 'data_mib', 'avg_mibps', 'peak_mibps', 'iterations', 'strategy']) assert.ok(t.metrics?.[k] !== undefined, `metric ${k} missing`);
+    assert.ok(Number(t.metrics!.downtime_ms) >= 0 && Number(t.metrics!.downtime_ms) <= 500);
+    const text = readFileSync(prom, 'utf8');
+    assert.match(text, /^play_virsh_migrate_total_seconds\{host="hv1",.*\} [0-9.]+$/m);
+    assert.match(text, /^play_virsh_migrate_downtime_seconds\{host="hv1",.*\} [0-9.e-]+$/m);
+    assert.match(text, /^play_virsh_migrate_strategy_info\{host="hv1",.*value="precopy"\} 1$/m);
+    console.log(`      migrated in ${t.metrics!.total_s} s (job ${t.metrics!.job_s} s), downtime ${t.metrics!.downtime_ms} ms, ${t.metrics!.data_mib} MiB, ${received} B on eth1`);
+
+    const again = play(['run', 'migrate-vm.yml', '-i', inv, '-e', `vm=${GUEST}`, '-e', 'to=hv2', '--detailed-exitcodes']);
+    assert.equal(again.code, 0, again.out + again.err);
+    assert.match(again.out, /hv2\s+ok=2\s+changed=0/);
+  });
+
+  it('preflight: a missing domain, an unreachable destination libvirt and too little memory fail before anything starts', async () => {
+    const pb = join(dir, 'preflight.yml');
+    const hv3 = lab.hosts.find((h) => h.name === 'hv3')!;
+    writeFileSync(
+      pb,
+      `- hosts: hv2
+  gather_facts: false
+  tasks:
+    - name: Missing domain
+      virsh_migrate: { domain: nope, to: hv1 }
+      ignore_errors: true
+    - name: Unreachable destination libvirt
+      virsh_migrate: { domain: ${GUEST}, to: hv3, dest_uri: "qemu+tls://${hv3.migrationIp}:1/system?pkipath=/etc/pki/libvirt-client" }
+      ignore_errors: true
+    - name: Not enough memory
+      virsh_migrate: { domain: ${GUEST}, to: hv1, reserve_memory_mib: 100000000 }
+      ignore_errors: true
+`,
+    );
+    const json = join(dir, 'preflight.json');
+    const r = play(['run', pb, '-i', inv, '--report', `json=${json}`]);
+    assert.equal(r.code, 0, r.out + r.err);
+    const tasks = report(json).hosts.find((h) => h.name === 'hv2')!.tasks;
+    const msg = (name: string) => tasks.find((t) => t.task === name)!.messages.join('\n');
+    assert.match(msg('Missing domain'), /preflight: domain nope does not exist on hv2 nor on hv1/);
+    assert.match(msg('Unreachable destination libvirt'), /destination libvirt on hv3 is unreachable from hv2 over the migration network/);
+    assert.match(msg('Not enough memory'), /not enough memory on hv1: g1 needs 256 MiB/);
+    assert.deepEqual(await guestLocation(lab, GUEST), ['hv2']);
+    assert.match(await jobType('hv2'), /Job type:\s+None/);
+  });
+
+  it('Ctrl-C during a p2p migration aborts the job within seconds; the guest runs on its source only', async () => {
+    await labLink(lab, { rateMbit: 80 });
+    try {
+      const child = spawn(process.execPath, [CLI, 'run', 'migrate-vm.yml', '-i', inv, '-e', `vm=${GUEST}`, '-e', 'to=hv1'], { env: { ...process.env, NO_COLOR: '1', CI: 'true' } });
+      let out = '';
+      child.stdout.on('data', (b) => (out += b));
+      child.stderr.on('data', (b) => (out += b));
+      const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+      const end = Date.now() + 60_000;
+      while (!/Job type:\s+Unbounded/.test(await jobType('hv2'))) {
+        assert.ok(Date.now() < end, `no migration job started:\n${out}`);
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      await new Promise((r) => setTimeout(r, 1500));
+      const t0 = Date.now();
+      child.kill('SIGINT');
+      const code = await exited;
+      const took = Date.now() - t0;
+      assert.ok(took < 10_000, `play took ${took} ms to stop`);
+      assert.notEqual(code, 0);
+      assert.match(out, /aborted \(interrupted by SIGINT\)/);
+      assert.match(out, /g1 keeps running on hv2 \(not on hv1\)/);
+      assert.deepEqual(await guestLocation(lab, GUEST), ['hv2']);
+      assert.match(await jobType('hv2'), /Job type:\s+None/);
+      console.log(`      SIGINT → play exited in ${took} ms`);
+    } finally {
+      await labLink(lab, { rateMbit: null });
+    }
+  });
+
+  it('a link slower than the dirty rate: precopy aborts at its timeout (guest stays), converge completes within the downtime limit', async () => {
+    await labLink(lab, { rateMbit: 80 });
+    try {
+      const pb = join(dir, 'policy.yml');
+      writeFileSync(
+        pb,
+        `- hosts: hv2
+  gather_facts: false
+  tasks:
+    - name: Migrate precopy
+      virsh_migrate: { domain: ${GUEST}, to: hv1, policy: precopy, timeout_per_gib_s: 48 }
+      ignore_errors: true
+    - name: Migrate converge
+      virsh_migrate: { domain: ${GUEST}, to: hv1, policy: converge, allow_postcopy: true, stall_window_s: 3, max_downtime_ms: 400 }
+`,
+      );
+      const json = join(dir, 'policy.json');
+      const r = play(['run', pb, '-i', inv, '--report', `json=${json}`]);
+      assert.equal(r.code, 0, r.out + r.err);
+      const tasks = report(json).hosts.find((h) => h.name === 'hv2')!.tasks;
+      const pre = tasks.find((t) => t.task === 'Migrate precopy')!;
+      assert.equal(pre.status, 'failed');
+      assert.match(pre.messages[0], /aborted \(completion timeout: not done after 12 s\).*g1 keeps running on hv2 \(not on hv1\)/s);
+      assert.equal(pre.metrics?.strategy, 'aborted');
+      const conv = tasks.find((t) => t.task === 'Migrate converge')!;
+      assert.equal(conv.status, 'changed', conv.messages.join('\n'));
+      assert.match(String(conv.metrics?.strategy), /^(raised-downtime|postcopy)$/);
+      assert.ok(Number(conv.metrics?.downtime_ms) <= 400, `downtime ${conv.metrics?.downtime_ms} ms`);
+      assert.deepEqual(await guestLocation(lab, GUEST), ['hv1']);
+      assert.equal(parseSerialLog(await guestSerialLog(lab, GUEST)).boots, 1);
+      console.log(`      converge: ${conv.metrics?.strategy} in ${conv.metrics?.total_s} s, downtime ${conv.metrics?.downtime_ms} ms; steps: ${conv.metrics?.steps}`);
+    } finally {
+      await labLink(lab, { rateMbit: null });
+    }
+  });
+});
