@@ -74,7 +74,7 @@ describe('virsh_migrate on a libvirt lab', function () {
     const text = readFileSync(prom, 'utf8');
     assert.match(text, /^play_virsh_migrate_total_seconds\{host="hv1",.*\} [0-9.]+$/m);
     assert.match(text, /^play_virsh_migrate_downtime_seconds\{host="hv1",.*\} [0-9.e-]+$/m);
-    assert.match(text, /^play_virsh_migrate_strategy_info\{host="hv1",.*value="precopy"\} 1$/m);
+    assert.match(text, /^play_virsh_migrate_strategy_info\{host="hv1",.*value="(precopy|raised-downtime)"\} 1$/m);
     console.log(`      migrated in ${t.metrics!.total_s} s (job ${t.metrics!.job_s} s), downtime ${t.metrics!.downtime_ms} ms, ${t.metrics!.data_mib} MiB, ${received} B on eth1`);
 
     const again = play(['run', 'migrate-vm.yml', '-i', inv, '-e', `vm=${GUEST}`, '-e', 'to=hv2', '--detailed-exitcodes']);
@@ -111,6 +111,72 @@ describe('virsh_migrate on a libvirt lab', function () {
     assert.match(msg('Not enough memory'), /not enough memory on hv1: g1 needs 256 MiB/);
     assert.deepEqual(await guestLocation(lab, GUEST), ['hv2']);
     assert.match(await jobType('hv2'), /Job type:\s+None/);
+  });
+
+  it('a destination firewall that admits only hv1 fails a migration from hv3 in preflight, naming the firewall', async () => {
+    await labGuest(lab, { name: 'g3', on: 'hv3', memoryMib: 256, dirtyRateMib: 8 });
+    const pb = join(dir, 'firewall.yml');
+    writeFileSync(
+      pb,
+      `- hosts: hv2
+  gather_facts: false
+  tasks:
+    - name: Migration ports only from hv1
+      firewall: { ports: "49152-49215", allow_from: ["{{hostvars.hv1.migration_ip}}/32"] }
+- hosts: hv3
+  gather_facts: false
+  tasks:
+    - name: Migrate g3 to hv2
+      virsh_migrate: { domain: g3, to: hv2 }
+`,
+    );
+    const r = play(['run', pb, '-i', inv]);
+    assert.equal(r.code, 4, r.out + r.err);
+    assert.match(r.out, /preflight: firewall: migration port 49152 on hv2 \(198\.18\.\d+\.2\) is not reachable from hv3: the connection timed out: the destination firewall drops it/);
+    assert.deepEqual(await guestLocation(lab, 'g3'), ['hv3']);
+    await hostExecOk(lab, 'hv3', 'virsh -q destroy g3 >/dev/null'); // two dirtiers would slow the rest
+  });
+
+  it("TLS: migrate_tls_force refuses a migration without tls; a certificate that does not match migration_host is named, from preflight and from the source's log", async () => {
+    // hv3 requires TLS and advertises a name its certificate does not carry (it has the IP).
+    await hostExecOk(
+      lab,
+      'hv3',
+      [
+        `sed -i 's/^migration_host = .*/migration_host = "hv3-mig"/' /etc/libvirt/qemu.conf`,
+        `echo 'migrate_tls_force = 1' >> /etc/libvirt/qemu.conf`,
+        'p=$(cat /run/libvirt/libvirtd.pid); kill $p; i=0; while [ -d /proc/$p ] && ! grep -q "^State:.*Z" /proc/$p/status 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done',
+        'libvirtd -d -l -p /run/libvirt/libvirtd.pid',
+        'i=0; until virsh -q domcapabilities --virttype qemu >/dev/null 2>&1 || [ $i -gt 100 ]; do sleep 0.2; i=$((i+1)); done',
+      ].join('\n'),
+    );
+    const pb = join(dir, 'tls.yml');
+    writeFileSync(
+      pb,
+      `- hosts: hv2
+  gather_facts: false
+  tasks:
+    - name: Without tls
+      virsh_migrate: { domain: ${GUEST}, to: hv3 }
+      ignore_errors: true
+    - name: With tls
+      virsh_migrate: { domain: ${GUEST}, to: hv3, tls: true }
+      ignore_errors: true
+    - name: With tls, no preflight
+      virsh_migrate: { domain: ${GUEST}, to: hv3, tls: true, preflight: false }
+      ignore_errors: true
+`,
+    );
+    const json = join(dir, 'tls.json');
+    const r = play(['run', pb, '-i', inv, '--report', `json=${json}`]);
+    assert.equal(r.code, 0, r.out + r.err);
+    const tasks = report(json).hosts.find((h) => h.name === 'hv2')!.tasks;
+    const msg = (name: string) => tasks.find((t) => t.task === name)!.messages.join('\n');
+    assert.match(msg('Without tls'), /hv3 forces TLS for migrations \(migrate_tls_force = 1 in \/etc\/libvirt\/qemu\.conf\).*set tls: true/);
+    assert.match(msg('With tls'), /TLS: hv3's migration certificate does not match migration_host hv3-mig \(certificate\/hostname mismatch/);
+    assert.match(msg('With tls, no preflight'), /failed: TLS certificate\/hostname mismatch: the destination's certificate does not match hv3-mig.*g1 keeps running on hv2 \(not on hv3\)/s);
+    assert.match(msg('With tls, no preflight'), /hv2 libvirtd log: .*Certificate does not match the hostname hv3-mig/);
+    assert.deepEqual(await guestLocation(lab, GUEST), ['hv2']);
   });
 
   it('Ctrl-C during a p2p migration aborts the job within seconds; the guest runs on its source only', async () => {
