@@ -209,7 +209,7 @@ describe('virsh_migrate on a libvirt lab', function () {
     }
   });
 
-  it('a link slower than the dirty rate: precopy aborts at its timeout (guest stays), converge completes within the downtime limit', async () => {
+  it("a link slower than the dirty rate: precopy aborts at its timeout, a task's timeout: aborts too (guest stays), converge completes within the downtime limit", async () => {
     await labLink(lab, { rateMbit: 80 });
     try {
       const pb = join(dir, 'policy.yml');
@@ -220,6 +220,10 @@ describe('virsh_migrate on a libvirt lab', function () {
   tasks:
     - name: Migrate precopy
       virsh_migrate: { domain: ${GUEST}, to: hv1, policy: precopy, timeout_per_gib_s: 48 }
+      ignore_errors: true
+    - name: Migrate with a task timeout
+      virsh_migrate: { domain: ${GUEST}, to: hv1, policy: precopy }
+      timeout: 6
       ignore_errors: true
     - name: Migrate converge
       virsh_migrate: { domain: ${GUEST}, to: hv1, policy: converge, allow_postcopy: true, stall_window_s: 3, max_downtime_ms: 400 }
@@ -233,6 +237,9 @@ describe('virsh_migrate on a libvirt lab', function () {
       assert.equal(pre.status, 'failed');
       assert.match(pre.messages[0], /aborted \(completion timeout: not done after 12 s\).*g1 keeps running on hv2 \(not on hv1\)/s);
       assert.equal(pre.metrics?.strategy, 'aborted');
+      const timed = tasks.find((t) => t.task === 'Migrate with a task timeout')!;
+      assert.match(timed.messages[0], /aborted \(task 'Migrate with a task timeout' on hv2 timed out after 6 s\).*g1 keeps running on hv2 \(not on hv1\)/s);
+      assert.ok(Number(timed.metrics?.total_s) < 12, `aborted after ${timed.metrics?.total_s} s`);
       const conv = tasks.find((t) => t.task === 'Migrate converge')!;
       assert.equal(conv.status, 'changed', conv.messages.join('\n'));
       assert.match(String(conv.metrics?.strategy), /^(raised-downtime|postcopy)$/);
