@@ -200,12 +200,26 @@ async function success(ctx: ModuleContext, p: MigrateParams, plan: MigrationPlan
     postcopy_requests: st.memory_postcopy_requests ?? 0,
   };
   if (steering.inPostcopy) warnings.push('finished in post-copy: the guest depended on both hosts until it completed');
+  await checkRunningAfter(plan, p.domain, metrics);
   ctx.progress(`done in ${metrics.total_s} s, downtime ${metrics.downtime_ms} ms (${metrics.strategy})`);
   return {
     data: { migrated: true, from: plan.srcName, to: plan.dstName, total_s: metrics.total_s, downtime_ms: metrics.downtime_ms, strategy: metrics.strategy },
     metrics,
     warnings,
   };
+}
+
+/**
+ * The job completed, but is the guest alive on the destination? A guest that crashed right after
+ * the switch-over (seen once under TCG: a kernel panic on the destination) must be a loud failure.
+ */
+async function checkRunningAfter(plan: MigrationPlan, domain: string, metrics: Metrics): Promise<void> {
+  const state = (await plan.dst.run(sh`virsh domstate ${domain}`)).stdout.trim();
+  if (state === 'running') return;
+  const log = (await plan.dst.run(sh`tail -n 5 ${`/var/log/libvirt/qemu/${domain}.log`}`)).stdout.trim().split('\n').map((l) => `  ${plan.dstName} qemu/${domain}.log: ${l}`);
+  const e = new ModuleError([`migration of ${domain} from ${plan.srcName} to ${plan.dstName} completed, but the guest is not running on ${plan.dstName} (${state || 'absent'}) and has left ${plan.srcName}: it is DOWN and must be started again`, ...log].join('\n'));
+  e.metrics = { ...metrics, strategy: 'guest-stopped' };
+  throw e;
 }
 
 /** Where the guest runs now, in words, checked on both hosts. */
