@@ -21,6 +21,8 @@ interface KvmApi {
   labGuest(lab: MigLab, o: { name: string; on: string; memoryMib: number; dirtyRateMib: number; workingSetMib: number }): Promise<unknown>;
   setDirtyRate(lab: MigLab, host: string, dom: string, mibps: number): Promise<void>;
   guestLocation(lab: MigLab, dom: string): Promise<string[]>;
+  guestSerialLog(lab: MigLab, dom: string): Promise<string>;
+  parseSerialLog(text: string): { boots: number; ticks: number[] };
   labLink(lab: MigLab, o: { rateMbit: number | null }): Promise<void>;
 }
 
@@ -48,6 +50,8 @@ export interface MigrationOptions {
 
 interface Sample {
   ok: boolean;
+  /** The guest's dirtier kept ticking after the migration (a hung or rebooted guest is not ok). */
+  alive: boolean;
   total_s?: number;
   downtime_ms?: number;
   data_mib?: number;
@@ -74,11 +78,24 @@ async function migrateOnce(api: KvmApi, lab: MigLab, work: string, params: Recor
   }
   const t = JSON.parse(readFileSync(report, 'utf8')).hosts[0].tasks[0] as { status: string; metrics?: Record<string, number | string> };
   const m = t.metrics ?? {};
-  return { ok: t.status === 'changed', total_s: Number(m.total_s), downtime_ms: Number(m.downtime_ms), data_mib: Number(m.data_mib), strategy: String(m.strategy ?? t.status) };
+  const alive = await ticking(api, lab);
+  return { ok: t.status === 'changed' && alive, alive, total_s: Number(m.total_s), downtime_ms: Number(m.downtime_ms), data_mib: Number(m.data_mib), strategy: String(m.strategy ?? t.status) };
+}
+
+/** One boot, and new ticks on the serial log within 4 s: the guest lives. */
+async function ticking(api: KvmApi, lab: MigLab): Promise<boolean> {
+  const before = api.parseSerialLog(await api.guestSerialLog(lab, GUEST));
+  for (let i = 0; i < 20; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    const now = api.parseSerialLog(await api.guestSerialLog(lab, GUEST));
+    if (now.boots === 1 && now.ticks.length > before.ticks.length) return true;
+  }
+  return false;
 }
 
 function summaryRow(kase: string, samples: Sample[]): Row {
   const ok = samples.filter((s) => s.ok);
+  const hung = samples.filter((s) => !s.alive).length;
   const strategies = [...new Set(samples.map((s) => s.strategy))].map((st) => `${st} ${samples.filter((s) => s.strategy === st).length}/${samples.length}`).join(', ');
   const total = median(ok.map((s) => s.total_s!));
   const down = median(ok.map((s) => s.downtime_ms!));
@@ -88,8 +105,8 @@ function summaryRow(kase: string, samples: Sample[]): Row {
     case: kase,
     wallMs: ok.length ? total * 1000 : undefined,
     runs: samples.length,
-    note: ok.length ? `downtime ${down} ms · ${data} MiB sent · ${strategies}` : `did not finish: ${strategies}`,
-    extra: { total_s: total, downtime_ms: down, data_mib: data, strategies, samples },
+    note: `${ok.length ? `downtime ${down} ms · ${data} MiB sent · ${strategies}` : `did not finish: ${strategies}`}${hung ? ` · GUEST NOT TICKING after ${hung}/${samples.length}` : ''}`,
+    extra: { total_s: total, downtime_ms: down, data_mib: data, strategies: hung ? `${strategies}; guest not ticking after ${hung}` : strategies, samples },
   };
 }
 
