@@ -80,6 +80,11 @@ function inventoryLine(paths: string[], defaulted: boolean): string {
   return `inventory: ${paths.join(', ')}${defaulted ? " (the lab's, since no -i was given: pass -i INVENTORY for your hosts)" : ''}`;
 }
 
+/**
+ * Ctrl-C/SIGTERM abort the run's signal (once): cancellable modules clean up, e.g. abort a
+ * migration job so the guest stays on its source. A second Ctrl-C kills as usual.
+ */
+
 async function doRun(playbook: string, flags: RunFlags, mode: 'run' | 'check'): Promise<number> {
   const check = mode === 'check' || !!flags.check;
   const detailed = mode === 'check' || !!flags.detailedExitcodes;

@@ -19,6 +19,8 @@ export interface RunOptions {
   becomeUser?: string;
   /** Prefix LC_ALL=C (default true): output that is parsed must not be localised. */
   cLocale?: boolean;
+  /** Each chunk of stdout as it arrives (a long-lived watcher's lines); the result still has all of it. */
+  onStdout?(chunk: Buffer): void;
   /** Aborting it stops the command on the host; the call rejects with InterruptedError. */
   signal?: AbortSignal;
 }

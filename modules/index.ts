@@ -21,6 +21,8 @@ import { blockinfileModule } from './blockinfile/index.js';
 import { failModule } from './fail/index.js';
 import { aptModule, packageModule } from './package/index.js';
 import { waitForModule } from './wait_for/index.js';
+import { virshMigrate } from './virsh_migrate/index.js';
+import { virshDomains } from './virsh_domains/index.js';
 
 export const MODULES: Record<string, Module> = {
   command: commandModule,
@@ -45,6 +47,8 @@ export const MODULES: Record<string, Module> = {
   package: packageModule,
   apt: aptModule,
   wait_for: waitForModule,
+  virsh_migrate: virshMigrate,
+  virsh_domains: virshDomains,
 };
 
 export function getModule(name: string): Module | undefined {

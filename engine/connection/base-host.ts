@@ -16,6 +16,8 @@ export interface RawResult {
 export interface ExecControl {
   signal?: AbortSignal;
   keepStdinOpen?: boolean;
+  /** Each chunk of stdout as it arrives (a long-lived watcher's lines). */
+  onStdout?(chunk: Buffer): void;
 }
 
 /** The error a command stopped by the run's interruption rejects with. */
@@ -82,7 +84,7 @@ export abstract class BaseHost implements Host {
   async runRaw(command: string, opts: RunOptions = {}): Promise<RawResult> {
     const w = this.wrap(command, opts);
     const t = opts.timeoutMs;
-    const ctl: ExecControl = { signal: opts.signal, keepStdinOpen: w.tied };
+    const ctl: ExecControl = { signal: opts.signal, keepStdinOpen: w.tied, onStdout: opts.onStdout };
     if (opts.signal?.aborted) throw interrupted(this.name, opts.signal);
     if (t === undefined || t <= 0) return this.execRaw(w.command, w.stdin, undefined, ctl);
     // The host-side timeout does the killing; the client-side one is a backstop for a host

@@ -24,7 +24,10 @@ export class LocalHost extends BaseHost {
         reject(interrupted(this.name, ctl.signal!));
       };
       ctl.signal?.addEventListener('abort', onAbort, { once: true });
-      child.stdout.on('data', (b: Buffer) => out.push(b));
+      child.stdout.on('data', (b: Buffer) => {
+        out.push(b);
+        ctl.onStdout?.(b);
+      });
       child.stderr.on('data', (b: Buffer) => err.push(b));
       child.on('error', reject);
       child.on('close', (code, signal) => {

@@ -224,7 +224,10 @@ export class SshHost extends BaseHost {
           }, timeoutMs)
         : undefined;
       ctl.signal?.addEventListener('abort', onAbort, { once: true });
-      stream.on('data', (b: Buffer) => out.push(b));
+      stream.on('data', (b: Buffer) => {
+        out.push(b);
+        ctl.onStdout?.(b);
+      });
       stream.stderr.on('data', (b: Buffer) => err.push(b));
       stream.on('exit', (c: number | null, sig?: string) => {
         code = c ?? null;

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Task } from '../playbook/types.js';
 import type { Host } from '../host.js';
 import { ConnectionError, ConvergenceError, PlayError, TimeoutError, formatPos, type Problem } from '../errors.js';
-import { formatChange, normalizeDiff, unconverged, type ApplyOutcome, type Change, type Module, type ModuleContext } from '../module.js';
+import { formatChange, normalizeDiff, unconverged, type ApplyOutcome, type Change, type Metrics, type Module, type ModuleContext } from '../module.js';
 import { validateParams, type SchemaProblem } from '../schema.js';
 import type { TaskResult } from '../results.js';
 import { getModule } from '../../modules/index.js';
@@ -35,6 +35,10 @@ export interface TaskRun {
   signal?: AbortSignal;
   /** Backups made so far in this run: one per file per run. */
   backups?: RunBackups;
+  /** Live status of the task on this host (ModuleContext.progress). */
+  progress?(line: string): void;
+  /** Whether a name is an inventory host (ModuleContext.peer refuses others). */
+  isHost?(hostName: string): boolean;
 }
 
 export interface TaskOutcome {
@@ -80,6 +84,24 @@ interface SingleOutcome {
   warnings: string[];
   data?: Record<string, unknown>;
   facts?: Record<string, unknown>;
+  metrics?: Metrics;
+}
+
+/** What a module sees of the task: its host, variables, the signal, progress and other hosts. */
+function moduleContext(run: TaskRun, host: Host | undefined, vars: Record<string, unknown>, become: boolean, becomeUser: string | undefined): ModuleContext {
+  return {
+    host: host ?? (undefined as unknown as Host),
+    hostName: run.hostName,
+    vars,
+    become,
+    log: run.log,
+    signal: run.signal ?? new AbortController().signal,
+    progress: (line) => run.progress?.(line),
+    peer: async (name) => {
+      if (run.isHost && !run.isHost(name)) throw new PlayError(`${formatPos(run.task.pos)}: '${name}' is not a host of the inventory`);
+      return taskHost(await run.connect(name), become, becomeUser, run.deadline);
+    },
+  };
 }
 
 async function moduleLoop(run: TaskRun, mod: Module, params: Record<string, unknown>, vars: Record<string, unknown>, check: boolean): Promise<SingleOutcome> {
@@ -93,19 +115,16 @@ async function moduleLoop(run: TaskRun, mod: Module, params: Record<string, unkn
   let host: Host | undefined;
   if (needsHost) {
     try {
-      host = taskHost(await run.connect(targetName), become, becomeUser, run.deadline, run.signal, run.backups);
+      // A cancellable module watches ctx.signal itself and cleans up (domjobabort) with commands
+      // that must not be cut by that same signal; any other module's commands stop with it.
+      const commandSignal = mod.cancellable ? undefined : run.signal;
+      host = taskHost(await run.connect(targetName), become, becomeUser, run.deadline, commandSignal, run.backups);
     } catch (e) {
       if (e instanceof ConnectionError) throw new UnreachableSignal(e.message);
       throw e;
     }
   }
-  const ctx: ModuleContext = {
-    host: host ?? (undefined as unknown as Host),
-    hostName: run.hostName,
-    vars,
-    become,
-    log: run.log,
-  };
+  const ctx = moduleContext(run, host, vars, become, becomeUser);
 
   if (mod.kind === 'control') {
     const out = await mod.control!(ctx, params);
@@ -142,6 +161,7 @@ async function moduleLoop(run: TaskRun, mod: Module, params: Record<string, unkn
     throw e;
   }
   warnings.push(...(applied?.warnings ?? []));
+  const metrics = applied?.metrics;
   let data = applied?.data;
   if (mod.kind === 'state') {
     // The engine, not the module, decides whether the host really got there.
@@ -151,16 +171,17 @@ async function moduleLoop(run: TaskRun, mod: Module, params: Record<string, unkn
     if (left.length > 0) {
       const e = new ConvergenceError(`did not converge on ${targetName}: after apply, still ${left.map(formatChange).join('; ')}`);
       e.attempted = d.changes.map(asDone);
+      e.metrics = metrics;
       if (applied?.backups?.length) e.data = { backup_file: applied.backups[0], backups: applied.backups };
       throw e;
     }
     if (d2.failures && d2.failures.length > 0) {
-      return { status: 'failed', changes: d.changes.map(asDone), msg: d2.failures.join('\n'), warnings: [...warnings, ...(d2.warnings ?? [])] };
+      return { status: 'failed', changes: d.changes.map(asDone), msg: d2.failures.join('\n'), warnings: [...warnings, ...(d2.warnings ?? [])], metrics };
     }
     data = { ...(mod.result?.(again, params) ?? {}), ...(data ?? {}) };
   }
   if (applied?.backups?.length) data = { ...(data ?? {}), backup_file: applied.backups[0], backups: applied.backups };
-  return { status: 'changed', changes: d.changes.map(asDone), warnings, data };
+  return { status: 'changed', changes: d.changes.map(asDone), warnings, data, metrics };
 }
 
 /**
@@ -218,7 +239,7 @@ async function runOne(run: TaskRun, mod: Module, vars: Record<string, unknown>, 
       // The connection died under the task: the host is unreachable, not the task failed.
       if (e instanceof ConnectionError) throw new UnreachableSignal(e.message);
       if (!(e instanceof PlayError)) throw e;
-      out = { status: 'failed', changes: e.attempted ?? [], msg: e.message, warnings: [], data: e.data };
+      out = { status: 'failed', changes: e.attempted ?? [], msg: e.message, warnings: [], data: e.data, metrics: e.metrics };
     }
     // A preview (check mode, a command that would run) has no outcome for conditions to judge.
     if (out.preview) break;
@@ -247,11 +268,11 @@ async function runOne(run: TaskRun, mod: Module, vars: Record<string, unknown>, 
   return out;
 }
 
-function withTimeout<T>(p: Promise<T>, seconds: number | undefined, what: string): Promise<T> {
-  if (!seconds) return p;
+function withTimeout<T>(p: Promise<T>, ms: number | undefined, what: string, seconds: number | undefined): Promise<T> {
+  if (!ms) return p;
   let timer: NodeJS.Timeout;
   const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TimeoutError(`${what} timed out after ${seconds} s`)), seconds * 1000);
+    timer = setTimeout(() => reject(new TimeoutError(`${what} timed out after ${seconds} s`)), ms);
   });
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
@@ -264,6 +285,35 @@ function interruptedOutcome(result: TaskResult, signal: AbortSignal | undefined,
   if (result.status !== 'failed' && result.status !== 'unreachable') return result;
   const msg = result.msg?.includes(why) ? result.msg : `stopped: ${why}${result.msg ? `\n${result.msg}` : ''}`;
   return { ...result, status: 'failed', ignored: undefined, msg };
+}
+
+const DEFAULT_CANCEL_GRACE_MS = 15_000;
+
+/**
+ * The task's signal: aborted with the run's (Ctrl-C/SIGTERM) and when `timeout:` expires. A
+ * cancellable module gets a grace period after that to clean up (abort a migration job) before
+ * its commands are killed; for others the timeout is also the commands' deadline.
+ */
+function taskCancellation(run: TaskRun, mod: Module | undefined, started: number) {
+  const ac = new AbortController();
+  const onRun = () => ac.abort(run.signal!.reason);
+  if (run.signal?.aborted) onRun();
+  else run.signal?.addEventListener('abort', onRun, { once: true });
+  const seconds = run.task.timeout;
+  const grace = seconds && mod?.cancellable ? (mod.cancelGraceMs ?? DEFAULT_CANCEL_GRACE_MS) : 0;
+  const timer = seconds
+    ? setTimeout(() => ac.abort(new TimeoutError(`task '${displayName(run.task)}' on ${run.hostName} timed out after ${seconds} s`)), seconds * 1000)
+    : undefined;
+  return {
+    signal: ac.signal,
+    /** When the engine stops waiting and kills the task's commands. */
+    limitMs: seconds ? seconds * 1000 + grace : undefined,
+    deadline: seconds ? started + seconds * 1000 + grace : undefined,
+    done() {
+      if (timer) clearTimeout(timer);
+      run.signal?.removeEventListener('abort', onRun);
+    },
+  };
 }
 
 export async function runTask(given: TaskRun): Promise<TaskOutcome> {
@@ -279,7 +329,17 @@ async function runTaskBody(given: TaskRun): Promise<TaskOutcome> {
   const started = Date.now();
   const task = given.task;
   const secrets = [...given.secrets];
-  const run: TaskRun = { ...given, secrets, deadline: task.timeout ? started + task.timeout * 1000 : undefined };
+  const cancel = taskCancellation(given, getModule(task.module), started);
+  try {
+    return await runTaskWith({ ...given, secrets, deadline: cancel.deadline, signal: cancel.signal }, started, cancel.limitMs);
+  } finally {
+    cancel.done();
+  }
+}
+
+async function runTaskWith(run: TaskRun, started: number, limitMs: number | undefined): Promise<TaskOutcome> {
+  const task = run.task;
+  const secrets = run.secrets;
   // A check never writes, except a command the playbook declares read-only (see readOnlyTask):
   // check_mode: false cannot opt any other task out; check_mode: true previews a task even in a
   // real run.
@@ -311,7 +371,7 @@ async function runTaskBody(given: TaskRun): Promise<TaskOutcome> {
         }
         const out = inSync(await runOne(run, mod, run.vars, check, secrets), readOnly && (run.check || task.params.read_only === true));
         return finish(
-          { status: out.status, changes: out.changes, warnings: out.warnings, msg: out.msg, data: out.data, diffs: diffsOf(out.changes), ignored: ignored(run, out.status) },
+          { status: out.status, changes: out.changes, warnings: out.warnings, msg: out.msg, data: out.data, diffs: diffsOf(out.changes), ignored: ignored(run, out.status), ...(out.metrics ? { metrics: out.metrics } : {}) },
           { registered: task.register ? registerValue(out) : undefined, facts: out.facts },
         );
       }
@@ -324,6 +384,7 @@ async function runTaskBody(given: TaskRun): Promise<TaskOutcome> {
       const warnings: string[] = [];
       const msgs: string[] = [];
       let facts: Record<string, unknown> | undefined;
+      let metrics: Metrics | undefined; // a loop reports its last item's figures
       let anyChanged = false;
       let anyFailed = false;
       let allSkipped = items.length > 0;
@@ -345,6 +406,7 @@ async function runTaskBody(given: TaskRun): Promise<TaskOutcome> {
         changes.push(...out.changes.map((c) => ({ ...c, path: items.length > 1 ? `[${label}] ${c.path}` : c.path })));
         warnings.push(...out.warnings);
         if (out.facts) facts = { ...(facts ?? {}), ...out.facts };
+        if (out.metrics) metrics = out.metrics;
         if (out.status === 'changed') anyChanged = true;
         if (out.status === 'failed') {
           anyFailed = true;
@@ -355,15 +417,15 @@ async function runTaskBody(given: TaskRun): Promise<TaskOutcome> {
       // (an item a module skipped counts as run: the others decide the task's status)
       const registered = { changed: anyChanged, failed: anyFailed, skipped: allSkipped, msg: msgs.join('\n') || undefined, results };
       return finish(
-        { status, changes, warnings, msg: msgs.join('\n') || undefined, data: { results }, diffs: diffsOf(changes), ignored: ignored(run, status) },
+        { status, changes, warnings, msg: msgs.join('\n') || undefined, data: { results }, diffs: diffsOf(changes), ignored: ignored(run, status), ...(metrics ? { metrics } : {}) },
         { registered: task.register ? registered : undefined, facts, conditionFalse: allSkipped },
       );
     };
-    return await withTimeout(body(), task.timeout, `task '${displayName(task)}' on ${run.hostName}`);
+    return await withTimeout(body(), limitMs, `task '${displayName(task)}' on ${run.hostName}`, task.timeout);
   } catch (e) {
     if (e instanceof UnreachableSignal) return finish({ status: 'unreachable', changes: [], warnings: [], msg: e.reason });
     if (e instanceof PlayError) {
-      return finish({ status: 'failed', changes: [], warnings: [], msg: e.message, ignored: ignored(run, 'failed') }, {
+      return finish({ status: 'failed', changes: [], warnings: [], msg: e.message, ignored: ignored(run, 'failed'), ...(e.metrics ? { metrics: e.metrics } : {}) }, {
         registered: task.register ? { changed: false, failed: true, msg: e.message } : undefined,
       });
     }
