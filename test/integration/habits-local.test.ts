@@ -107,7 +107,7 @@ describe('roles and includes: problems inside included files name those files', 
     const lines = r.err.trimEnd().split('\n');
     assert.match(lines[0], /broken\/site\.yml:1:3: import_playbook: file not found: missing\.yml/);
     assert.match(lines[1], /broken\/site\.yml:6:7: role 'nosuchrole' not found/);
-    assert.match(lines[2], /^test\/fixtures\/habits\/broken\/roles\/bad\/tasks\/main\.yml:2:3: lineinfile: path: must be an absolute path, got 'relative\/path'$/);
+    assert.match(lines[2], /^test\/fixtures\/habits\/broken\/roles\/bad\/tasks\/main\.yml:3:5: lineinfile\.path: must be an absolute path, got 'relative\/path'$/);
     assert.match(lines[3], /^test\/fixtures\/habits\/broken\/tasks\/bad\.yml:2:3: unknown module 'lineinfle' \(did you mean 'lineinfile'\?\)/);
     assert.match(lines[4], /tasks\/loop\.yml:1:3: import_tasks: .*loop\.yml' includes itself/);
     assert.equal(lines[5], '5 problems found; nothing was changed');
