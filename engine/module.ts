@@ -3,10 +3,21 @@
 import type { Host } from './host.js';
 import type { ParamSchema } from './schema.js';
 
-/** One difference between the host and the task: printed as `path: from → to`. */
-export interface Change {
-  /** What differs, e.g. `runtime net.ipv4.tcp_rmem`, `eth1 mtu`, `file /etc/x.conf`. */
+/**
+ * One difference between the host and the task: printed as `path: from → to`.
+ * `T` is the module's own description of what differs (`target`), which its `apply` acts on.
+ */
+export interface Change<T = unknown> {
+  /**
+   * What differs as text, e.g. `runtime net.ipv4.tcp_rmem`, `eth1 mtu`, `file /etc/x.conf`: rendered
+   * by the module from `target`. Reports and the drift history match changes across runs by it.
+   */
   path: string;
+  /**
+   * What differs in the module's terms (`{ facet: 'runtime', key: 'net.core.rmem_max' }`), so apply
+   * never parses `path` back. The engine does not read it and drops it from results (see task.ts).
+   */
+  target?: T;
   from?: unknown;
   to?: unknown;
   /** Applying it disrupts the host (link flap, daemon restart). */
@@ -28,8 +39,8 @@ export interface Change {
 }
 
 /** A diff may also carry findings that fail the task even in check mode (path MTU too small). */
-export interface DiffResult {
-  changes: Change[];
+export interface DiffResult<T = unknown> {
+  changes: Change<T>[];
   /** Problems that fail the task whatever the mode: each a clear sentence. */
   failures?: string[];
   /** Reported but not failing (e.g. `unsupported: warn` settings the driver cannot change). */
@@ -88,18 +99,23 @@ export interface ModuleDoc {
   examples: string[];
 }
 
-export interface Module<P = any, S = any> extends ModuleDoc {
+export interface Module<P = any, S = any, T = any> extends ModuleDoc {
   /**
    * state:   read/diff/apply converge; the engine re-reads after apply and fails if still different.
    * action:  apply does something every time it is due (command); no convergence re-read.
    * control: runs inside the engine only (debug, set_fact, assert); uses `control` instead.
    */
   kind: 'state' | 'action' | 'control';
-  /** Cross-parameter checks at validation time (pure): messages, each naming the field. */
-  validate?(params: P): string[];
+  /**
+   * Cross-parameter checks at validation time (pure): one problem per field, which the engine
+   * prints once with the field's file:line:col and the module's name (`sysctl.file: …`).
+   * A bare string (the old form, naming its field itself) is still accepted and printed as is.
+   */
+  validate?(params: P): Array<ParamProblem | string>;
   read?(ctx: ModuleContext, params: P): Promise<S>;
-  diff?(state: S, params: P): Change[] | DiffResult;
-  apply?(ctx: ModuleContext, params: P, changes: Change[], state: S): Promise<ApplyOutcome | void>;
+  diff?(state: S, params: P): Change<T>[] | DiffResult<T>;
+  /** `changes` are exactly those `diff` returned: act on each one's `target`, never its `path`. */
+  apply?(ctx: ModuleContext, params: P, changes: Change<T>[], state: S): Promise<ApplyOutcome | void>;
   /** Data for `register` from the state read (e.g. a stat result). */
   result?(state: S, params: P): Record<string, unknown>;
   /** For kind 'control': runs in check mode too (it changes nothing on the host). */
@@ -121,6 +137,32 @@ export interface Module<P = any, S = any> extends ModuleDoc {
   cancelGraceMs?: number;
 }
 
+/** A problem `validate` found: the parameter it is about and a sentence that does not repeat it. */
+export interface ParamProblem {
+  /**
+   * Path below the module key, dotted as `play validate` prints it (`settings.vm.swappiness`,
+   * `allow_from.0`); `a/b` when the problem is about a choice between parameters; '' for the
+   * parameters as a whole (set_fact with none).
+   */
+  field: string;
+  message: string;
+}
+
+export const paramProblem = (field: string, message: string): ParamProblem => ({ field, message });
+
+/**
+ * A validate result as text lines for one task: `module.field: message` (the module's name and
+ * the field once), each at the position `posOf` gives for the field; old bare strings at `taskPos`.
+ */
+export function validationLines<Pos>(moduleName: string, found: Array<ParamProblem | string>, posOf: (field: string) => Pos | undefined, taskPos: Pos): Array<{ pos: Pos; text: string }> {
+  return found.map((p) => {
+    if (typeof p === 'string' || p.field === '') return { pos: taskPos, text: `${moduleName}: ${typeof p === 'string' ? p : p.message}` };
+    // For a choice (`cmd/argv`), the first of the fields the task names.
+    const at = p.field.split('/').map(posOf).find((x) => x !== undefined);
+    return { pos: at ?? taskPos, text: `${moduleName}.${p.field}: ${p.message}` };
+  });
+}
+
 export interface ControlOutcome {
   failed?: boolean;
   msg?: string;
@@ -130,7 +172,7 @@ export interface ControlOutcome {
   changed?: boolean;
 }
 
-export function normalizeDiff(d: Change[] | DiffResult): DiffResult {
+export function normalizeDiff<T>(d: Change<T>[] | DiffResult<T>): DiffResult<T> {
   return Array.isArray(d) ? { changes: d } : { changes: d.changes, failures: d.failures ?? [], warnings: d.warnings ?? [], skip: d.skip };
 }
 
@@ -138,7 +180,7 @@ export function normalizeDiff(d: Change[] | DiffResult): DiffResult {
  * The changes of a re-read after apply that mean "did not converge": every change except
  * actions (a `restarted` service shows a restart again on every read, by design).
  */
-export function unconverged(d: Change[] | DiffResult): Change[] {
+export function unconverged<T>(d: Change<T>[] | DiffResult<T>): Change<T>[] {
   return normalizeDiff(d).changes.filter((c) => !c.action);
 }
 

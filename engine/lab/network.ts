@@ -6,7 +6,9 @@ import { runLocal, runLocalOk } from './exec.js';
 import { hostNs, migrationIp, switchNs } from './names.js';
 
 /** Entries of /etc that each host gets its own copy of (directories only: see docs/ssh-lab). */
-export const OVERLAY_DIRS = ['libvirt', 'sysctl.d', 'nftables.d', 'play', 'init.d', 'pki'];
+// rc*.d: update-rc.d (the service module on sysvinit) writes there; without an overlay present when
+// the holder starts, a lab host's `enable` put its links into the machine's own /etc/rc*.d.
+export const OVERLAY_DIRS = ['libvirt', 'sysctl.d', 'nftables.d', 'play', 'init.d', 'pki', ...[0, 1, 2, 3, 4, 5, 6].map((n) => `rc${n}.d`)];
 // Switch-side MTU: high, so that only the hosts' own eth1 MTU decides path-MTU tests.
 const SWITCH_MTU = 65535;
 const BRIDGE = 'br0';

@@ -2,7 +2,7 @@
 // `args:`), their positions, and the schema check done before any host is touched.
 import type { SourcePos } from '../errors.js';
 import { validateParams, hasTemplate, type SchemaProblem } from '../schema.js';
-import type { Module } from '../module.js';
+import { validationLines, type Module } from '../module.js';
 import { getModule } from '../../modules/index.js';
 import { isDict, type Dict, type Reader } from './reader.js';
 import { shlexSplit } from '../inventory/shlex.js';
@@ -107,13 +107,14 @@ export function readModuleCall(r: Reader, task: Dict, key: string, mod: Module):
     usable = false;
   }
 
-  const posOf = (path: string[]): SourcePos => {
+  const foundPos = (path: string[]): SourcePos | undefined => {
     for (let n = path.length; n > 0; n--) {
       const p = paramPos[path.slice(0, n).join('.')];
       if (p) return p;
     }
-    return keyAt;
+    return undefined;
   };
+  const posOf = (path: string[]): SourcePos => foundPos(path) ?? keyAt;
   if (!usable) return { params, paramPos };
   const problems: SchemaProblem[] = [];
   const known = mod.freeKeys ? Object.fromEntries(Object.entries(params).filter(([k]) => k in mod.params)) : params;
@@ -123,7 +124,8 @@ export function readModuleCall(r: Reader, task: Dict, key: string, mod: Module):
     r.add(posOf(p.path), onKey ? `${mod.name}: ${p.message}` : `${mod.name}.${p.path.join('.')}: ${p.message}`);
   }
   if (problems.length === 0 && mod.validate && !hasTemplate(params)) {
-    for (const m of mod.validate(mod.freeKeys ? { ...params, ...coerced } : coerced)) r.add(keyAt, `${mod.name}: ${m}`);
+    const found = mod.validate(mod.freeKeys ? { ...params, ...coerced } : coerced);
+    for (const l of validationLines(mod.name, found, (f) => foundPos(f.split('.')), keyAt)) r.add(l.pos, l.text);
   }
   return { params, paramPos };
 }

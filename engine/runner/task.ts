@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Task } from '../playbook/types.js';
 import type { Host } from '../host.js';
 import { ConnectionError, ConvergenceError, PlayError, TimeoutError, formatPos, type Problem } from '../errors.js';
-import { formatChange, normalizeDiff, unconverged, type ApplyOutcome, type Change, type Metrics, type Module, type ModuleContext } from '../module.js';
+import { formatChange, normalizeDiff, unconverged, validationLines, type ApplyOutcome, type Change, type Metrics, type Module, type ModuleContext } from '../module.js';
 import { validateParams, type SchemaProblem } from '../schema.js';
 import type { TaskResult } from '../results.js';
 import { getModule } from '../../modules/index.js';
@@ -186,10 +186,11 @@ async function moduleLoop(run: TaskRun, mod: Module, params: Record<string, unkn
 
 /**
  * The change as reported: an applied action reads as what happened ("ran: x"); `done` itself
- * never leaves the engine (it is wording, and may repeat a command that redaction must see once).
+ * never leaves the engine (it is wording, and may repeat a command that redaction must see once),
+ * nor does `target` (the module's own handle for apply; results and reports carry `path`).
  */
 function reported(c: Change, applied: boolean): Change {
-  const { done, ...rest } = c;
+  const { done, target: _target, ...rest } = c;
   return applied && done !== undefined ? { ...rest, message: done } : rest;
 }
 const asDone = (c: Change): Change => reported(c, true);
@@ -225,8 +226,8 @@ async function runOne(run: TaskRun, mod: Module, vars: Record<string, unknown>, 
     const v = params[name];
     if (spec.secret && v !== undefined && v !== null && typeof v !== 'object') secrets.push(String(v));
   }
-  const extra = mod.validate?.(params) ?? [];
-  if (extra.length) return { status: 'failed', changes: [], msg: extra.map((m) => `${formatPos(task.pos)}: ${m}`).join('\n'), warnings: [] };
+  const extra = validationLines(mod.name, mod.validate?.(params) ?? [], (f) => task.paramPos[f] ?? task.paramPos[f.split('.')[0]], task.pos);
+  if (extra.length) return { status: 'failed', changes: [], msg: extra.map((l) => `${formatPos(l.pos)}: ${l.text}`).join('\n'), warnings: [] };
 
   const untilConds = task.until;
   const attempts = untilConds ? Math.max(1, (task.retries ?? 3) + 1) : 1;

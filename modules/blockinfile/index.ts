@@ -1,5 +1,6 @@
 // blockinfile: a block of lines between marker lines in a text file, present or absent.
-import type { Module } from '../../engine/module.js';
+import type { FileTarget } from '../file/parse.js';
+import { paramProblem, type Module } from '../../engine/module.js';
 import { META_PARAMS, checkAbsolute } from '../file/params.js';
 import { lineBreakProblem } from '../file/line-checks.js';
 import { insertProblems } from '../lineinfile/parse.js';
@@ -8,7 +9,7 @@ import { editBlock, type BlockParams } from './parse.js';
 
 export type BlockInFileParams = BlockParams & TextFileParams;
 
-export const blockinfileModule: Module<BlockInFileParams, TextFileState> = {
+export const blockinfileModule: Module<BlockInFileParams, TextFileState, FileTarget> = {
   name: 'blockinfile',
   kind: 'state',
   summary: 'Keep a block of lines between two marker lines in a text file (or remove it).',
@@ -36,7 +37,7 @@ export const blockinfileModule: Module<BlockInFileParams, TextFileState> = {
   ],
   validate(p) {
     const errs = checkAbsolute('path', p.path);
-    if (!p.marker.includes('{mark}')) errs.push("marker: must contain {mark}, or the begin and end markers are the same line");
+    if (!p.marker.includes('{mark}')) errs.push(paramProblem('marker', "must contain {mark}, or the begin and end markers are the same line"));
     errs.push(...insertProblems(p));
     for (const f of ['marker', 'marker_begin', 'marker_end'] as const) {
       const m = lineBreakProblem(f, p[f]);

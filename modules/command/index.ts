@@ -1,5 +1,5 @@
 // command: run a command (through sh) when it is due; creates/removes make it idempotent.
-import type { Module } from '../../engine/module.js';
+import { paramProblem, type ParamProblem, type Module } from '../../engine/module.js';
 import { CommandFailedError } from '../../engine/errors.js';
 import { shJoin, shQuote } from '../../engine/quote.js';
 import { commandLine, outputData, resolveIn } from './parse.js';
@@ -61,10 +61,10 @@ export const commandModule: Module<CommandParams, CommandState> = {
     '- command:\n    cmd: ssh-keygen -q -t ed25519 -N "" -f /root/.ssh/id_migration\n    creates: /root/.ssh/id_migration',
   ],
   validate(p) {
-    const errs: string[] = [];
-    if ((p.cmd === undefined) === (p.argv === undefined)) errs.push('cmd/argv: give exactly one of them');
-    if (p.argv !== undefined && p.argv.length === 0) errs.push('argv: must not be empty');
-    if (p.cmd !== undefined && p.cmd.trim() === '') errs.push('cmd: must not be empty');
+    const errs: ParamProblem[] = [];
+    if ((p.cmd === undefined) === (p.argv === undefined)) errs.push(paramProblem('cmd/argv', 'give exactly one of them'));
+    if (p.argv !== undefined && p.argv.length === 0) errs.push(paramProblem('argv', 'must not be empty'));
+    if (p.cmd !== undefined && p.cmd.trim() === '') errs.push(paramProblem('cmd', 'must not be empty'));
     return errs;
   },
   async read(ctx, p) {

@@ -4,7 +4,7 @@ import { ModuleError } from '../../engine/errors.js';
 import { runChecked } from '../../engine/host.js';
 import { shQuote } from '../../engine/quote.js';
 import { applyMeta, readPathWithContent } from '../file/meta.js';
-import { diffOmission, diffText, metaChanges, metaFacet, type PathInfo } from '../file/parse.js';
+import { diffOmission, diffText, fileChange, metaChanges, metaWanted, type FileTarget, type PathInfo } from '../file/parse.js';
 import type { ModeParam } from '../file/mode-param.js';
 
 export interface ContentParams {
@@ -32,17 +32,16 @@ export async function readContent(ctx: ModuleContext, dest: string, want: Buffer
 
 const bytes = (n: number) => `${n} byte${n === 1 ? '' : 's'}`;
 
-export function diffContent(s: ContentState, p: ContentParams): DiffResult {
+export function diffContent(s: ContentState, p: ContentParams): DiffResult<FileTarget> {
   const { info, current, want } = s;
   if (info.target && info.target.type !== 'file') {
     return { changes: [], failures: [`${p.dest} is a ${info.target.type === 'directory' ? 'directory' : 'special file'}, not a file`] };
   }
-  const changes: Change[] = [];
+  const changes: Change<FileTarget>[] = [];
   if (current === null || !current.equals(want)) {
-    const c: Change = {
-      path: p.dest,
+    const c = fileChange(p.dest, { facet: 'content' }, {
       message: current === null ? `create (${bytes(want.length)})` : `content changes (${bytes(current.length)} → ${bytes(want.length)})`,
-    };
+    });
     const before = diffText(current);
     const after = diffText(want);
     if (before !== undefined && after !== undefined) Object.assign(c, { before, after });
@@ -75,21 +74,15 @@ async function validateContent(ctx: ModuleContext, p: ContentParams, want: Buffe
   }
 }
 
-export async function applyContent(ctx: ModuleContext, p: ContentParams, changes: Change[], s: ContentState): Promise<ApplyOutcome> {
-  const contentChange = changes.some((c) => c.path === p.dest);
+export async function applyContent(ctx: ModuleContext, p: ContentParams, changes: Change<FileTarget>[], s: ContentState): Promise<ApplyOutcome> {
+  const contentChange = changes.some((c) => c.target?.facet === 'content');
   if (!contentChange) {
     await applyMeta(ctx.host, p.dest, changes);
     return {};
   }
   if (!s.info.parentExists) throw new ModuleError(`cannot write ${p.dest}: its parent directory does not exist`);
   if (p.validate) await validateContent(ctx, p, s.want);
-  const facet = (f: 'mode' | 'owner' | 'group') => changes.find((c) => metaFacet(p.dest, c) === f)?.to as string | undefined;
-  const w = await ctx.host.writeFile(p.dest, s.want, {
-    mode: facet('mode'),
-    owner: facet('owner'),
-    group: facet('group'),
-    backup: p.backup && s.current !== null,
-  });
+  const w = await ctx.host.writeFile(p.dest, s.want, { ...metaWanted(changes), backup: p.backup && s.current !== null });
   return w.backupPath ? { backups: [w.backupPath], data: { backup_file: w.backupPath } } : {};
 }
 

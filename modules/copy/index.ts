@@ -1,5 +1,6 @@
 // copy: a file's content (given inline or from a controller file) and its mode/owner/group.
-import type { Module } from '../../engine/module.js';
+import type { FileTarget } from '../file/parse.js';
+import { paramProblem, type Module } from '../../engine/module.js';
 import { META_PARAMS, checkAbsolute } from '../file/params.js';
 import { applyContent, contentResult, diffContent, readContent, type ContentParams, type ContentState } from './content-file.js';
 import { readLocalSrc } from './local-src.js';
@@ -9,7 +10,7 @@ export interface CopyParams extends ContentParams {
   src?: string;
 }
 
-export const copyModule: Module<CopyParams, ContentState> = {
+export const copyModule: Module<CopyParams, ContentState, FileTarget> = {
   name: 'copy',
   kind: 'state',
   summary: 'Put content (inline or from a file beside the playbook) into a file on the host.',
@@ -32,8 +33,8 @@ export const copyModule: Module<CopyParams, ContentState> = {
   ],
   validate(p) {
     const errs = checkAbsolute('dest', p.dest);
-    if ((p.content === undefined) === (p.src === undefined)) errs.push('content/src: give exactly one of them');
-    if (p.validate !== undefined && !p.validate.includes('%s')) errs.push("validate: must contain %s (the path of the file to check)");
+    if ((p.content === undefined) === (p.src === undefined)) errs.push(paramProblem('content/src', 'give exactly one of them'));
+    if (p.validate !== undefined && !p.validate.includes('%s')) errs.push(paramProblem('validate', "must contain %s (the path of the file to check)"));
     return errs;
   },
   async read(ctx, p) {

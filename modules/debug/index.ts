@@ -1,5 +1,5 @@
 // debug: print a message or a variable (for operators reading a run, and for register checks).
-import type { Module } from '../../engine/module.js';
+import { paramProblem, type Module } from '../../engine/module.js';
 import { ExprError, evaluate } from '../../engine/expr.js';
 
 export interface DebugParams {
@@ -26,7 +26,7 @@ export const debugModule: Module<DebugParams> = {
   },
   examples: ['- debug:\n    msg: "migrating {{ vm }} to {{ target }}"', '- debug:\n    var: domains.stdout_lines'],
   validate(p) {
-    return p.msg !== undefined && p.var !== undefined ? ['msg/var: give one of them, not both'] : [];
+    return p.msg !== undefined && p.var !== undefined ? [paramProblem('msg/var', 'give one of them, not both')] : [];
   },
   async control(ctx, p) {
     if (p.var !== undefined) {

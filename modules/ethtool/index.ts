@@ -2,7 +2,7 @@
 // One read round trip; apply runs -G/-K/-L only for what differs. Settings the driver cannot
 // change are per-setting findings (failures, or warnings with `unsupported: warn`).
 import { interfaceNameProblem } from '../../engine/name-rules.js';
-import type { Change, DiffResult, Module, ModuleContext } from '../../engine/module.js';
+import { paramProblem, type ParamProblem, type Change, type DiffResult, type Module, type ModuleContext } from '../../engine/module.js';
 import type { ParamSchema, ParamSpec } from '../../engine/schema.js';
 import { closest } from '../../engine/schema.js';
 import { ModuleError } from '../../engine/errors.js';
@@ -116,13 +116,19 @@ export function stateFromOutput(dev: string, s: ReturnType<typeof parseMarked>):
 const RING_WORD: Record<RingKey, string> = { rx: 'rx', tx: 'tx', rx_mini: 'rx-mini', rx_jumbo: 'rx-jumbo' };
 const CHANNEL_WORD: Record<ChannelKey, string> = { rx: 'rx', tx: 'tx', other: 'other', combined: 'combined' };
 
-function diffLimits<K extends string>(
+/** What a change is about: one ring size, channel count or offload feature (the printed name). */
+export type EthtoolTarget = { kind: 'ring'; key: RingKey } | { kind: 'channels'; key: ChannelKey } | { kind: 'feature'; key: string };
+
+/** `eth1 ring rx`, `eth1 channels combined`, `eth1 feature tcp-segmentation-offload` */
+const ethChange = (dev: string, t: EthtoolTarget, from: unknown, to: unknown): Change<EthtoolTarget> => ({ path: `${dev} ${t.kind} ${t.key}`, target: t, from, to });
+
+function diffLimits<K extends RingKey | ChannelKey>(
   dev: string,
   kind: 'ring' | 'channels',
   desired: Partial<Record<K, Amount>>,
   read: LimitsRead<K> | undefined,
   driver: string | null,
-  changes: Change[],
+  changes: Change<EthtoolTarget>[],
   unsupported: string[],
 ): void {
   const by = driver ? `the driver (${driver})` : 'the driver';
@@ -147,14 +153,14 @@ function diffLimits<K extends string>(
       unsupported.push(`${label}: ${target} is above the pre-set maximum ${max}`);
       continue;
     }
-    if (cur !== target) changes.push({ path: label, from: cur, to: target });
+    if (cur !== target) changes.push(ethChange(dev, { kind, key } as EthtoolTarget, cur, target));
   }
 }
 
-function diff(st: EthtoolState, p: EthtoolParams): DiffResult {
+function diff(st: EthtoolState, p: EthtoolParams): DiffResult<EthtoolTarget> {
   const dev = p.interface;
   if (!st.exists) return { changes: [], failures: [`interface ${dev} does not exist`] };
-  const changes: Change[] = [];
+  const changes: Change<EthtoolTarget>[] = [];
   const failures: string[] = [];
   const unsupported: string[] = [];
   if (p.features && Object.keys(p.features).length) {
@@ -174,7 +180,7 @@ function diff(st: EthtoolState, p: EthtoolParams): DiffResult {
           unsupported.push(`${dev} feature ${featureLabel(printed)}: fixed ${onOff(cur.on)} by the driver${st.driver ? ` (${st.driver})` : ''}, cannot turn it ${onOff(want)}`);
           continue;
         }
-        changes.push({ path: `${dev} feature ${printed}`, from: onOff(cur.on), to: onOff(want) });
+        changes.push(ethChange(dev, { kind: 'feature', key: printed }, onOff(cur.on), onOff(want)));
       }
     }
   }
@@ -187,17 +193,14 @@ function diff(st: EthtoolState, p: EthtoolParams): DiffResult {
 // ---- apply ----
 
 /** The ethtool commands for a list of changes: one -G, one -K, one -L at most. */
-export function commandsFor(dev: string, changes: Change[]): string[] {
+export function commandsFor(dev: string, changes: Change<EthtoolTarget>[]): string[] {
   const rings: Array<string | number> = [];
   const feats: Array<string | number> = [];
   const chans: Array<string | number> = [];
-  const prefix = `${dev} `;
-  for (const c of changes) {
-    const rest = c.path.slice(prefix.length);
-    const [kind, key] = [rest.slice(0, rest.indexOf(' ')), rest.slice(rest.indexOf(' ') + 1)];
-    if (kind === 'ring') rings.push(RING_WORD[key as RingKey], Number(c.to));
-    else if (kind === 'channels') chans.push(CHANNEL_WORD[key as ChannelKey], Number(c.to));
-    else if (kind === 'feature') feats.push(featureArg(key), String(c.to));
+  for (const { target: t, to } of changes) {
+    if (t?.kind === 'ring') rings.push(RING_WORD[t.key], Number(to));
+    else if (t?.kind === 'channels') chans.push(CHANNEL_WORD[t.key], Number(to));
+    else if (t?.kind === 'feature') feats.push(featureArg(t.key), String(to));
   }
   const cmds: string[] = [];
   if (rings.length) cmds.push(`ethtool -G ${shJoin([dev, ...rings])}`);
@@ -206,7 +209,7 @@ export function commandsFor(dev: string, changes: Change[]): string[] {
   return cmds;
 }
 
-async function apply(ctx: ModuleContext, p: EthtoolParams, changes: Change[]): Promise<void> {
+async function apply(ctx: ModuleContext, p: EthtoolParams, changes: Change<EthtoolTarget>[]): Promise<void> {
   for (const cmd of commandsFor(p.interface, changes)) {
     const r = await ctx.host.run(cmd);
     // -K exits 0 even when some features stayed put; the engine's re-read catches that.
@@ -215,7 +218,7 @@ async function apply(ctx: ModuleContext, p: EthtoolParams, changes: Change[]): P
   }
 }
 
-export const ethtool: Module<EthtoolParams, EthtoolState> = {
+export const ethtool: Module<EthtoolParams, EthtoolState, EthtoolTarget> = {
   name: 'ethtool',
   kind: 'state',
   summary: 'NIC ring sizes, offload features and channels (ethtool -G/-K/-L), changed only where they differ',
@@ -232,8 +235,8 @@ export const ethtool: Module<EthtoolParams, EthtoolState> = {
     'ethtool:\n  interface: eth1\n  features: { gro: on }\n  rings: { rx: 4096 }\n  unsupported: warn   # veth has no rings: report and go on',
   ],
   validate(p) {
-    const out: string[] = [];
-    if (!p.rings && !p.features && !p.channels) out.push('ethtool: set at least one of rings, features, channels');
+    const out: ParamProblem[] = [];
+    if (!p.rings && !p.features && !p.channels) out.push(paramProblem('rings/features/channels', 'set at least one of them'));
     return out;
   },
   read,

@@ -1,12 +1,12 @@
 // file: a path's kind (file, directory, symlink, absent) and its mode/owner/group.
-import type { Change, DiffResult, Module } from '../../engine/module.js';
+import { paramProblem, type Change, type DiffResult, type Module } from '../../engine/module.js';
 import { runChecked } from '../../engine/host.js';
 import { ModuleError } from '../../engine/errors.js';
 import { shQuote } from '../../engine/quote.js';
 import { META_PARAMS, checkAbsolute } from './params.js';
 import type { ModeParam } from './mode-param.js';
 import { applyMeta, readPath } from './meta.js';
-import { metaChanges, type FileStat, type PathInfo } from './parse.js';
+import { fileChange, metaChanges, type FileStat, type FileTarget, type PathInfo } from './parse.js';
 
 export type FileState = 'file' | 'directory' | 'absent' | 'touch' | 'link';
 
@@ -27,15 +27,18 @@ function kindOf(info: PathInfo): string | undefined {
   return info.self ? KIND_NAME[info.self.type] : undefined;
 }
 
-export function diffFile(info: PathInfo, p: FileParams): DiffResult {
+const KIND: FileTarget = { facet: 'kind' };
+const LINK: FileTarget = { facet: 'link' };
+
+export function diffFile(info: PathInfo, p: FileParams): DiffResult<FileTarget> {
   const path = p.path;
   const kind = kindOf(info);
-  const changes: Change[] = [];
+  const changes: Change<FileTarget>[] = [];
   const failures: string[] = [];
   const meta = { mode: p.mode, owner: p.owner, group: p.group };
   switch (p.state) {
     case 'absent':
-      if (info.self) changes.push({ path, from: kind, to: 'absent' });
+      if (info.self) changes.push(fileChange(path, KIND, { from: kind, to: 'absent' }));
       break;
     case 'file':
       // Like Ansible: `file` never creates content; `touch` or copy/template do.
@@ -46,23 +49,23 @@ export function diffFile(info: PathInfo, p: FileParams): DiffResult {
     case 'touch':
       if (!info.target) {
         if (info.self) failures.push(`${path} is a dangling symlink to ${info.linkTarget}`);
-        else changes.push({ path, from: undefined, to: 'file' }, ...metaChanges(path, null, meta));
+        else changes.push(fileChange(path, KIND, { from: undefined, to: 'file' }), ...metaChanges(path, null, meta));
       } else changes.push(...metaChanges(path, info.target, meta));
       break;
     case 'directory':
       if (!info.target) {
         if (info.self) failures.push(`${path} is a dangling symlink to ${info.linkTarget}`);
-        else changes.push({ path, from: undefined, to: 'directory' }, ...metaChanges(path, null, meta, 'directory'));
+        else changes.push(fileChange(path, KIND, { from: undefined, to: 'directory' }), ...metaChanges(path, null, meta, 'directory'));
       } else if (info.target.type !== 'directory') failures.push(`${path} is a ${KIND_NAME[info.target.type]}, not a directory`);
       else changes.push(...metaChanges(path, info.target, meta));
       break;
     case 'link': {
       const src = p.src as string;
       if (info.self?.type === 'link') {
-        if (info.linkTarget !== src) changes.push({ path: `${path} link`, from: info.linkTarget, to: src });
+        if (info.linkTarget !== src) changes.push(fileChange(path, LINK, { from: info.linkTarget, to: src }));
       } else if (info.self?.type === 'directory') failures.push(`${path} is a directory; refusing to replace it with a symlink`);
       else if (info.self && !p.force) failures.push(`${path} is a ${kind}; set force: true to replace it with a symlink`);
-      else changes.push({ path: `${path} link`, from: info.self ? kind : undefined, to: src });
+      else changes.push(fileChange(path, LINK, { from: info.self ? kind : undefined, to: src }));
       // A symlink has no mode of its own on Linux; owner/group apply to the link itself.
       const cur = info.self?.type === 'link' && info.linkTarget === src ? info.self : null;
       changes.push(...metaChanges(path, cur, { owner: p.owner, group: p.group }));
@@ -72,7 +75,7 @@ export function diffFile(info: PathInfo, p: FileParams): DiffResult {
   return { changes, failures };
 }
 
-export const fileModule: Module<FileParams, PathInfo> = {
+export const fileModule: Module<FileParams, PathInfo, FileTarget> = {
   name: 'file',
   kind: 'state',
   summary: 'Make a path a file, directory or symlink (or remove it) with the given mode/owner/group.',
@@ -95,18 +98,18 @@ export const fileModule: Module<FileParams, PathInfo> = {
   ],
   validate(p) {
     const errs = checkAbsolute('path', p.path);
-    if (p.path === '/') errs.push('path: refusing to manage /');
-    if (p.state === 'link' && !p.src) errs.push("src: required when state is 'link'");
-    if (p.state !== 'link' && p.src !== undefined) errs.push("src: only used with state 'link'");
-    if (p.state === 'link' && p.mode !== undefined) errs.push('mode: a symlink has no mode of its own; set it on the target');
-    if (p.state === 'absent' && (p.mode ?? p.owner ?? p.group) !== undefined) errs.push('mode/owner/group: meaningless with state absent');
+    if (p.path === '/') errs.push(paramProblem('path', 'refusing to manage /'));
+    if (p.state === 'link' && !p.src) errs.push(paramProblem('src', "required when state is 'link'"));
+    if (p.state !== 'link' && p.src !== undefined) errs.push(paramProblem('src', "only used with state 'link'"));
+    if (p.state === 'link' && p.mode !== undefined) errs.push(paramProblem('mode', 'a symlink has no mode of its own; set it on the target'));
+    if (p.state === 'absent' && (p.mode ?? p.owner ?? p.group) !== undefined) errs.push(paramProblem('mode/owner/group', 'meaningless with state absent'));
     return errs;
   },
   read: (ctx, p) => readPath(ctx.host, p.path),
   diff: (info, p) => diffFile(info, p),
   async apply(ctx, p, changes, info) {
     const path = shQuote(p.path);
-    const kindChange = changes.find((c) => c.path === p.path);
+    const kindChange = changes.some((c) => c.target?.facet === 'kind');
     if (p.state === 'absent') {
       await runChecked(ctx.host, `rm -rf -- ${path}`);
       return;
@@ -115,7 +118,7 @@ export const fileModule: Module<FileParams, PathInfo> = {
       throw new ModuleError(`cannot create ${p.path}: its parent directory does not exist`);
     }
     if (p.state === 'link') {
-      if (changes.some((c) => c.path === `${p.path} link`)) await runChecked(ctx.host, `ln -sfn -- ${shQuote(p.src!)} ${path}`);
+      if (changes.some((c) => c.target?.facet === 'link')) await runChecked(ctx.host, `ln -sfn -- ${shQuote(p.src!)} ${path}`);
       await applyMeta(ctx.host, p.path, changes, true);
       return;
     }

@@ -4,7 +4,7 @@ import type { Change } from '../../engine/module.js';
 import { CommandFailedError } from '../../engine/errors.js';
 import { runChecked } from '../../engine/host.js';
 import { shQuote } from '../../engine/quote.js';
-import { STAT_FORMAT, metaFacet, parsePathInfo, type PathInfo } from './parse.js';
+import { STAT_FORMAT, metaFacet, parsePathInfo, type FileTarget, type PathInfo } from './parse.js';
 
 /** One round trip: the path itself, what it points to, the link target, whether the parent exists. */
 export function readPathScript(path: string): string {
@@ -45,12 +45,12 @@ if [ -f "$p" ]; then cat -- "$p" || exit 6; fi`;
 }
 
 /** chmod/chown/chgrp for the metadata changes among `changes` (the resolved octal mode is used). */
-export async function applyMeta(host: Host, path: string, changes: Change[], isLink = false): Promise<void> {
+export async function applyMeta(host: Host, path: string, changes: Change<FileTarget>[], isLink = false): Promise<void> {
   const p = shQuote(path);
   const h = isLink ? '-h ' : '';
   const cmds: string[] = [];
   for (const c of changes) {
-    const facet = metaFacet(path, c);
+    const facet = metaFacet(c);
     if (facet === 'mode') cmds.push(`chmod ${shQuote(String(c.to))} -- ${p}`);
     if (facet === 'owner') cmds.push(`chown ${h}${shQuote(String(c.to))} -- ${p}`);
     if (facet === 'group') cmds.push(`chgrp ${h}${shQuote(String(c.to))} -- ${p}`);

@@ -1,5 +1,6 @@
 // Parameter specs shared by every module that manages a path's metadata.
 import type { ParamSchema } from '../../engine/schema.js';
+import { paramProblem, type ParamProblem } from '../../engine/module.js';
 import { modeProblem } from './mode-param.js';
 import { accountProblem } from '../../engine/name-rules.js';
 
@@ -17,6 +18,6 @@ export const META_PARAMS: ParamSchema = {
 };
 
 /** An absolute path, or a message naming the parameter. */
-export function checkAbsolute(name: string, v: unknown): string[] {
-  return typeof v === 'string' && !v.startsWith('/') && !v.includes('{{') ? [`${name}: must be an absolute path, got '${v}'`] : [];
+export function checkAbsolute(name: string, v: unknown): ParamProblem[] {
+  return typeof v === 'string' && !v.startsWith('/') && !v.includes('{{') ? [paramProblem(name, `must be an absolute path, got '${v}'`)] : [];
 }

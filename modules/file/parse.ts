@@ -111,29 +111,61 @@ function sameId(want: string, name: string, id: number): boolean {
   return want === name || (/^\d+$/.test(want) && Number(want) === id);
 }
 
+export type MetaFacet = 'mode' | 'owner' | 'group';
+
+/**
+ * What a change of a file module is about: the path's existence or kind, its content (`key`: the
+ * part of it, e.g. `line`, an ini key; none for the whole file), a symlink's target, or metadata.
+ */
+export interface FileTarget {
+  facet: 'kind' | 'content' | 'link' | MetaFacet;
+  key?: string;
+}
+
+/** The displayed path: `/etc/x`, `/etc/x mode`, `/etc/x link`, `/etc/x line`, `/etc/x [s] key`. */
+export function filePathOf(path: string, t: FileTarget): string {
+  const word = t.facet === 'kind' || t.facet === 'content' ? t.key : t.facet;
+  return word === undefined ? path : `${path} ${word}`;
+}
+
+/** A change of `path` about `target`, its display path rendered from the target. */
+export function fileChange(path: string, target: FileTarget, fields: Omit<Change, 'path' | 'target'> = {}): Change<FileTarget> {
+  return { path: filePathOf(path, target), target, ...fields };
+}
+
 /**
  * Mode/owner/group changes of `path`; `cur` null means the path is about to be created,
  * so every facet the task names is a change from nothing.
  */
-export function metaChanges(path: string, cur: FileStat | null, want: MetaWant, newType: FileType = 'file'): Change[] {
-  const out: Change[] = [];
+export function metaChanges(path: string, cur: FileStat | null, want: MetaWant, newType: FileType = 'file'): Change<FileTarget>[] {
+  const out: Change<FileTarget>[] = [];
   if (want.mode !== undefined) {
     const to = resolveMode(modeText(want.mode) as string, cur?.mode ?? '0000', (cur?.type ?? newType) === 'directory');
-    if (!cur || cur.mode !== to) out.push({ path: `${path} mode`, from: cur?.mode, to });
+    if (!cur || cur.mode !== to) out.push(fileChange(path, { facet: 'mode' }, { from: cur?.mode, to }));
   }
   if (want.owner !== undefined && (!cur || !sameId(want.owner, cur.owner, cur.uid))) {
-    out.push({ path: `${path} owner`, from: cur?.owner, to: want.owner });
+    out.push(fileChange(path, { facet: 'owner' }, { from: cur?.owner, to: want.owner }));
   }
   if (want.group !== undefined && (!cur || !sameId(want.group, cur.group, cur.gid))) {
-    out.push({ path: `${path} group`, from: cur?.group, to: want.group });
+    out.push(fileChange(path, { facet: 'group' }, { from: cur?.group, to: want.group }));
+  }
+  return out;
+}
+
+/** The metadata the changes set, for a write that creates or replaces the file with it. */
+export function metaWanted(changes: Change<FileTarget>[]): Partial<Record<MetaFacet, string>> {
+  const out: Partial<Record<MetaFacet, string>> = {};
+  for (const c of changes) {
+    const f = metaFacet(c);
+    if (f) out[f] = c.to as string;
   }
   return out;
 }
 
 /** The facet a metadata change is about ('mode' | 'owner' | 'group'), or undefined. */
-export function metaFacet(path: string, c: Change): 'mode' | 'owner' | 'group' | undefined {
-  for (const f of ['mode', 'owner', 'group'] as const) if (c.path === `${path} ${f}`) return f;
-  return undefined;
+export function metaFacet(c: Change<FileTarget>): MetaFacet | undefined {
+  const f = c.target?.facet;
+  return f === 'mode' || f === 'owner' || f === 'group' ? f : undefined;
 }
 
 /** Content above this is not diffed: a unified diff of it would flood the terminal and the log. */

@@ -1,6 +1,6 @@
 // firewall: an nftables table of our own that lets only the migration networks reach the
 // live-migration ports. Two facets: the live ruleset, and the persisted file (drift reported apart).
-import type { Change, DiffResult, Module, ModuleContext } from '../../engine/module.js';
+import { paramProblem, type Change, type DiffResult, type Module, type ModuleContext } from '../../engine/module.js';
 import { markedScript, parseMarked } from '../../engine/facts-parse.js';
 import { ModuleError } from '../../engine/errors.js';
 import { runChecked } from '../../engine/host.js';
@@ -39,9 +39,15 @@ export function portList(v: unknown): Array<string | number> {
 
 const allPorts = (p: FirewallParams) => [...portList(p.ports), ...portList(p.extra_ports)];
 const desired = (p: FirewallParams): Desired | null => (p.state === 'absent' ? null : desiredRules(p.table, allPorts(p), p.allow_from));
-const isLive = (c: Change) => c.path.startsWith('nft ');
+/**
+ * What a change is about: the live table (any of its parts: apply rebuilds the whole table in one
+ * transaction) or the persisted file.
+ */
+export type FirewallTarget = { facet: 'live' } | { facet: 'file'; file: string };
+const LIVE: FirewallTarget = { facet: 'live' };
+const isLive = (c: Change<FirewallTarget>) => c.target?.facet === 'live';
 
-export const firewall: Module<FirewallParams, FirewallState> = {
+export const firewall: Module<FirewallParams, FirewallState, FirewallTarget> = {
   name: 'firewall',
   kind: 'state',
   summary: 'Restrict the live-migration ports to the migration networks with an nftables table of its own',
@@ -90,33 +96,33 @@ export const firewall: Module<FirewallParams, FirewallState> = {
     ];
     if (out.length) return out;
     const t = TABLE_RE.exec(p.table.trim());
-    if (!t) out.push(`table: expected 'FAMILY NAME' with FAMILY inet, ip or ip6 and a plain name, got '${p.table}'`);
+    if (!t) out.push(paramProblem('table', `expected 'FAMILY NAME' with FAMILY inet, ip or ip6 and a plain name, got '${p.table}'`));
     const ranges: Array<{ lo: number; hi: number; field: string }> = [];
     for (const field of ['ports', 'extra_ports'] as const) {
       for (const v of portList(p[field])) {
         try {
           ranges.push({ ...parsePort(v), field });
         } catch (e) {
-          out.push(`${field}: ${(e as Error).message}`);
+          out.push(paramProblem(field, (e as Error).message));
         }
       }
     }
-    if (p.state === 'present' && portList(p.ports).length === 0) out.push('ports: name at least one port or range');
+    if (p.state === 'present' && portList(p.ports).length === 0) out.push(paramProblem('ports', 'name at least one port or range'));
     ranges.sort((a, b) => a.lo - b.lo);
     for (let i = 1; i < ranges.length; i++) {
       // nft refuses overlapping elements in one interval set.
-      if (ranges[i].lo <= ranges[i - 1].hi) out.push(`${ranges[i].field}: ${ranges[i].lo} overlaps ${ranges[i - 1].lo}-${ranges[i - 1].hi}`);
+      if (ranges[i].lo <= ranges[i - 1].hi) out.push(paramProblem(ranges[i].field, `${ranges[i].lo} overlaps ${ranges[i - 1].lo}-${ranges[i - 1].hi}`));
     }
     p.allow_from.forEach((c, i) => {
       try {
         const fam = parseCidr(c).family;
-        if (t && t[1] !== 'inet' && t[1] !== fam) out.push(`allow_from[${i}]: '${c}' cannot go in a table of family ${t[1]}`);
+        if (t && t[1] !== 'inet' && t[1] !== fam) out.push(paramProblem(`allow_from.${i}`, `'${c}' cannot go in a table of family ${t[1]}`));
       } catch (e) {
-        out.push(`allow_from[${i}]: ${(e as Error).message}`);
+        out.push(paramProblem(`allow_from.${i}`, (e as Error).message));
       }
     });
-    if (p.state === 'present' && p.allow_from.length === 0) out.push('allow_from: name at least one network (else every migration would be dropped)');
-    if (p.persist_file !== undefined && !p.persist_file.startsWith('/')) out.push(`persist_file: must be absolute, got '${p.persist_file}'`);
+    if (p.state === 'present' && p.allow_from.length === 0) out.push(paramProblem('allow_from', 'name at least one network (else every migration would be dropped)'));
+    if (p.persist_file !== undefined && !p.persist_file.startsWith('/')) out.push(paramProblem('persist_file', `must be absolute, got '${p.persist_file}'`));
     return out;
   },
 
@@ -141,14 +147,15 @@ export const firewall: Module<FirewallParams, FirewallState> = {
     return state;
   },
 
-  diff(s, p): DiffResult {
+  diff(s, p): DiffResult<FirewallTarget> {
     const want = desired(p);
-    const changes = diffTable(s.live, p.table, want);
+    const changes: Change<FirewallTarget>[] = diffTable(s.live, p.table, want).map((c) => ({ ...c, target: LIVE }));
     if (p.persist_file) {
       const wantFile = want ? renderNft(want, [], p.persist_file) : null;
       if (s.file !== wantFile) {
         const from = s.file === null ? 'absent' : wantFile === null ? 'present' : 'differs';
-        changes.push({ path: `file ${p.persist_file}`, from, to: wantFile === null ? 'absent' : 'rendered ruleset', before: s.file ?? '', after: wantFile ?? '' });
+        const file: FirewallTarget = { facet: 'file', file: p.persist_file };
+        changes.push({ path: `file ${file.file}`, target: file, from, to: wantFile === null ? 'absent' : 'rendered ruleset', before: s.file ?? '', after: wantFile ?? '' });
       }
     }
     return { changes };
@@ -161,7 +168,7 @@ export const firewall: Module<FirewallParams, FirewallState> = {
       if (want) await runChecked(ctx.host, 'nft -f -', { stdin: renderNft(want, liveDeletes(s.live, want)) });
       else await runChecked(ctx.host, sh`nft delete table ${family} ${name}`);
     }
-    if (p.persist_file && changes.some((c) => !isLive(c))) {
+    if (p.persist_file && changes.some((c) => c.target?.facet === 'file')) {
       if (want) {
         await runChecked(ctx.host, sh`mkdir -p -- ${dirname(p.persist_file)}`);
         // A file of that name may be an operator's own: keep what it held.

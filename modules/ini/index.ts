@@ -1,11 +1,11 @@
 // ini: named keys of a `key = value` file (with or without sections), every other byte kept.
-import type { Change, DiffResult, Module } from '../../engine/module.js';
+import { paramProblem, type DiffResult, type Module } from '../../engine/module.js';
 import { ModuleError } from '../../engine/errors.js';
 import { META_PARAMS, checkAbsolute } from '../file/params.js';
 import type { ModeParam } from '../file/mode-param.js';
 import { readPathWithContent } from '../file/meta.js';
 import { writeEdited } from '../lineinfile/text-file.js';
-import { diffOmission, diffText, metaChanges, type PathInfo } from '../file/parse.js';
+import { diffOmission, diffText, fileChange, metaChanges, type FileTarget, type PathInfo } from '../file/parse.js';
 import { setKeys, type IniChange } from './parse.js';
 import { iniKeyProblem, iniSectionProblem } from './checks.js';
 import { controlCharProblem } from '../file/line-checks.js';
@@ -42,22 +42,21 @@ export function wantedKeys(p: IniParams): Record<string, string | null> {
   return out;
 }
 
-function keyPath(p: IniParams, c: IniChange): string {
-  return p.section ? `${p.path} [${p.section}] ${c.key}` : `${p.path} ${c.key}`;
-}
+/** The key's place in the file: `[section] key`, or `key` in a file without sections. */
+const keyTarget = (p: IniParams, c: IniChange): FileTarget => ({ facet: 'content', key: p.section ? `[${p.section}] ${c.key}` : c.key });
 
 /** The edited text and the key changes (pure: diff and apply compute the same). */
 function edit(s: IniState, p: IniParams): { text: string; changes: IniChange[] } {
   return setKeys(s.text ?? '', wantedKeys(p), { section: p.section ?? null, noExtraSpaces: p.no_extra_spaces });
 }
 
-export function diffIni(s: IniState, p: IniParams): DiffResult {
+export function diffIni(s: IniState, p: IniParams): DiffResult<FileTarget> {
   if (s.info.target && s.info.target.type !== 'file') return { changes: [], failures: [`${p.path} is not a regular file`] };
   const e = edit(s, p);
   if (s.text === null && !p.create) {
     return e.changes.length ? { changes: [], failures: [`${p.path} does not exist and create is false`] } : { changes: [] };
   }
-  const changes: Change[] = e.changes.map((c) => ({ path: keyPath(p, c), from: c.from, to: c.to }));
+  const changes = e.changes.map((c) => fileChange(p.path, keyTarget(p, c), { from: c.from, to: c.to }));
   // A missing file with nothing to set stays missing (state: absent of a key in no file).
   if (s.text === null && changes.length === 0) return { changes };
   // Only the first change carries the whole-file before/after, so --diff shows the file once.
@@ -66,7 +65,7 @@ export function diffIni(s: IniState, p: IniParams): DiffResult {
   return { changes };
 }
 
-export const iniModule: Module<IniParams, IniState> = {
+export const iniModule: Module<IniParams, IniState, FileTarget> = {
   name: 'ini',
   kind: 'state',
   summary: 'Set or remove keys of a `key = value` file (qemu.conf, libvirtd.conf, *.ini), touching nothing else.',
@@ -102,9 +101,9 @@ export const iniModule: Module<IniParams, IniState> = {
   ],
   validate(p) {
     const errs = checkAbsolute('path', p.path);
-    if (p.option === undefined && p.settings === undefined) errs.push('option/settings: give option (and value) or settings');
-    if (p.option !== undefined && p.value === undefined && p.state === 'present') errs.push('value: required with option when state is present');
-    if (p.value !== undefined && p.option === undefined) errs.push('value: needs option');
+    if (p.option === undefined && p.settings === undefined) errs.push(paramProblem('option/settings', 'give option (and value) or settings'));
+    if (p.option !== undefined && p.value === undefined && p.state === 'present') errs.push(paramProblem('value', 'required with option when state is present'));
+    if (p.value !== undefined && p.option === undefined) errs.push(paramProblem('value', 'needs option'));
     const problems = [
       p.section === undefined ? undefined : iniSectionProblem('section', p.section),
       p.option === undefined ? undefined : iniKeyProblem('option', p.option),

@@ -1,5 +1,6 @@
 // lineinfile: one line of a text file present (replacing the line a regexp finds) or absent.
-import type { Module } from '../../engine/module.js';
+import type { FileTarget } from '../file/parse.js';
+import { paramProblem, type Module } from '../../engine/module.js';
 import { META_PARAMS, checkAbsolute } from '../file/params.js';
 import { lineBreakProblem } from '../file/line-checks.js';
 import { editLines, insertProblems, regexpProblem, type LineParams } from './parse.js';
@@ -7,7 +8,7 @@ import { textFileParts, type TextFileParams, type TextFileState } from './text-f
 
 export type LineInFileParams = LineParams & TextFileParams;
 
-export const lineinfileModule: Module<LineInFileParams, TextFileState> = {
+export const lineinfileModule: Module<LineInFileParams, TextFileState, FileTarget> = {
   name: 'lineinfile',
   kind: 'state',
   summary: 'Make sure one line is in a text file (replacing the line a regexp finds), or that matching lines are not.',
@@ -37,9 +38,9 @@ export const lineinfileModule: Module<LineInFileParams, TextFileState> = {
   ],
   validate(p) {
     const errs = checkAbsolute('path', p.path);
-    if (p.state === 'present' && p.line === undefined) errs.push('line: required when state is present');
-    if (p.state === 'absent' && p.line === undefined && p.regexp === undefined && p.search_string === undefined) errs.push('regexp/search_string/line: give one to say which lines to remove');
-    if (p.regexp !== undefined && p.search_string !== undefined) errs.push('regexp/search_string: give one of them, not both');
+    if (p.state === 'present' && p.line === undefined) errs.push(paramProblem('line', 'required when state is present'));
+    if (p.state === 'absent' && p.line === undefined && p.regexp === undefined && p.search_string === undefined) errs.push(paramProblem('regexp/search_string/line', 'give one to say which lines to remove'));
+    if (p.regexp !== undefined && p.search_string !== undefined) errs.push(paramProblem('regexp/search_string', 'give one of them, not both'));
     errs.push(...insertProblems(p));
     for (const m of [lineBreakProblem('line', p.line), regexpProblem('regexp', p.regexp)]) if (m) errs.push(m);
     return errs;

@@ -1,6 +1,7 @@
 // Pure line editing for lineinfile, as Ansible's module does it: a regexp (or the exact line)
 // finds the line to replace or remove; a new line goes after/before a matching line, or at EOF/BOF.
-import type { Change } from '../../engine/module.js';
+import { paramProblem, type Change, type ParamProblem } from '../../engine/module.js';
+import { fileChange, type FileTarget } from '../file/parse.js';
 
 export interface LineParams {
   path: string;
@@ -19,13 +20,13 @@ export function pythonRegExp(source: string): RegExp {
 }
 
 /** The message for a pattern JS cannot compile, or undefined. */
-export function regexpProblem(field: string, source: string | undefined): string | undefined {
+export function regexpProblem(field: string, source: string | undefined): ParamProblem | undefined {
   if (source === undefined || source.includes('{{')) return undefined;
   try {
     pythonRegExp(source);
     return undefined;
   } catch (e) {
-    return `${field}: invalid regular expression '${source}': ${(e as Error).message.replace(/^Invalid regular expression: \/.*\/\w*: /, '')}`;
+    return paramProblem(field, `invalid regular expression '${source}': ${(e as Error).message.replace(/^Invalid regular expression: \/.*\/\w*: /, '')}`);
   }
 }
 
@@ -79,9 +80,9 @@ export function insertAt(lines: string[], p: { insertafter?: string; insertbefor
 }
 
 /** Problems of insertafter/insertbefore (both given, or a regexp that does not compile). */
-export function insertProblems(p: { insertafter?: string; insertbefore?: string }): string[] {
-  const errs: string[] = [];
-  if (p.insertafter !== undefined && p.insertbefore !== undefined) errs.push('insertafter/insertbefore: give one of them, not both');
+export function insertProblems(p: { insertafter?: string; insertbefore?: string }): ParamProblem[] {
+  const errs: ParamProblem[] = [];
+  if (p.insertafter !== undefined && p.insertbefore !== undefined) errs.push(paramProblem('insertafter/insertbefore', 'give one of them, not both'));
   for (const m of [
     p.insertafter === 'EOF' ? undefined : regexpProblem('insertafter', p.insertafter),
     p.insertbefore === 'BOF' ? undefined : regexpProblem('insertbefore', p.insertbefore),
@@ -90,14 +91,14 @@ export function insertProblems(p: { insertafter?: string; insertbefore?: string 
   return errs;
 }
 
-export function editLines(text: string | null, p: LineParams): { text: string; changes: Change[] } {
+export function editLines(text: string | null, p: LineParams): { text: string; changes: Change<FileTarget>[] } {
   const { lines, eol, finalNewline } = splitLines(text ?? '');
-  const path = `${p.path} line`;
+  const change = (from: string | undefined, to: string | undefined) => fileChange(p.path, { facet: 'content', key: 'line' }, { from, to });
   const matches = finder(p);
   if (p.state === 'absent') {
     const kept = lines.filter((l) => !matches(l));
     const removed = lines.filter((l) => matches(l));
-    return { text: joinLines(kept, eol, finalNewline || kept.length === 0), changes: removed.map((l) => ({ path, from: l, to: undefined })) };
+    return { text: joinLines(kept, eol, finalNewline || kept.length === 0), changes: removed.map((l) => change(l, undefined)) };
   }
   const line = p.line!;
   const found = indexOf(lines, matches, p.firstmatch);
@@ -105,11 +106,11 @@ export function editLines(text: string | null, p: LineParams): { text: string; c
     if (lines[found] === line) return { text: text ?? '', changes: [] };
     const out = [...lines];
     out[found] = line;
-    return { text: joinLines(out, eol, finalNewline), changes: [{ path, from: lines[found], to: line }] };
+    return { text: joinLines(out, eol, finalNewline), changes: [change(lines[found], line)] };
   }
   // No regexp match: the exact line anywhere already satisfies the task (so a re-run converges).
   if (lines.includes(line)) return { text: text ?? '', changes: [] };
   const out = [...lines];
   out.splice(insertAt(lines, p), 0, line);
-  return { text: joinLines(out, eol, true), changes: [{ path, from: undefined, to: line }] };
+  return { text: joinLines(out, eol, true), changes: [change(undefined, line)] };
 }

@@ -6,7 +6,7 @@ import type { Host } from '../../engine/host.js';
 import { ModuleError } from '../../engine/errors.js';
 import type { ModeParam } from '../file/mode-param.js';
 import { applyMeta, readPathWithContent } from '../file/meta.js';
-import { diffOmission, diffText, metaChanges, metaFacet, type PathInfo } from '../file/parse.js';
+import { diffOmission, diffText, metaChanges, metaFacet, metaWanted, type FileTarget, type PathInfo } from '../file/parse.js';
 
 export interface TextFileParams {
   path: string;
@@ -23,10 +23,13 @@ export interface TextFileState {
   text: string | null;
 }
 
-/** The pure edit of a module: the new text and what it changed (one Change per edit, no metadata). */
-export type TextEdit<P> = (text: string | null, p: P) => { text: string; changes: Change[] };
+/**
+ * The pure edit of a module: the new text and what it changed (one Change per edit, no metadata;
+ * each a `content` change made with `fileChange`).
+ */
+export type TextEdit<P> = (text: string | null, p: P) => { text: string; changes: Change<FileTarget>[] };
 
-export function diffTextFile<P extends TextFileParams>(s: TextFileState, p: P, edit: TextEdit<P>): DiffResult {
+export function diffTextFile<P extends TextFileParams>(s: TextFileState, p: P, edit: TextEdit<P>): DiffResult<FileTarget> {
   if (s.info.target && s.info.target.type !== 'file') return { changes: [], failures: [`${p.path} is not a regular file`] };
   const e = edit(s.text, p);
   if (s.text === null && e.changes.length === 0) return { changes: [] };
@@ -42,19 +45,18 @@ export function diffTextFile<P extends TextFileParams>(s: TextFileState, p: P, e
  * Applies a text edit: metadata alone by chmod/chown, else the new text written atomically with
  * the metadata changes (and a backup of an existing file when asked).
  */
-export async function writeEdited(host: Host, p: TextFileParams, changes: Change[], s: TextFileState, newText: () => string): Promise<ApplyOutcome> {
-  const meta = changes.filter((c) => metaFacet(p.path, c));
+export async function writeEdited(host: Host, p: TextFileParams, changes: Change<FileTarget>[], s: TextFileState, newText: () => string): Promise<ApplyOutcome> {
+  const meta = changes.filter((c) => metaFacet(c));
   if (meta.length === changes.length) {
     await applyMeta(host, p.path, meta);
     return {};
   }
   if (!s.info.parentExists) throw new ModuleError(`cannot create ${p.path}: its parent directory does not exist`);
-  const facet = (f: 'mode' | 'owner' | 'group') => meta.find((c) => metaFacet(p.path, c) === f)?.to as string | undefined;
-  const w = await host.writeFile(p.path, newText(), { mode: facet('mode'), owner: facet('owner'), group: facet('group'), backup: p.backup && s.text !== null });
+  const w = await host.writeFile(p.path, newText(), { ...metaWanted(meta), backup: p.backup && s.text !== null });
   return w.backupPath ? { backups: [w.backupPath] } : {};
 }
 
-export function textFileParts<P extends TextFileParams>(edit: TextEdit<P>): Pick<Module<P, TextFileState>, 'read' | 'diff' | 'apply' | 'result'> {
+export function textFileParts<P extends TextFileParams>(edit: TextEdit<P>): Pick<Module<P, TextFileState, FileTarget>, 'read' | 'diff' | 'apply' | 'result'> {
   return {
     async read(ctx, p) {
       const { info, content } = await readPathWithContent(ctx.host, p.path);

@@ -1,8 +1,8 @@
 // package (and apt): Debian packages installed, removed or at apt's candidate version.
-import type { Module } from '../../engine/module.js';
+import { paramProblem, type Module } from '../../engine/module.js';
 import { CommandFailedError, ModuleError } from '../../engine/errors.js';
 import { shJoin } from '../../engine/quote.js';
-import { diffPackages, PACKAGE_NAME, parsePackages, type PackageInfo, type PackageState } from './parse.js';
+import { diffPackages, PACKAGE_NAME, parsePackages, type PackageInfo, type PackageState, type PackageTarget } from './parse.js';
 
 export interface PackageParams {
   name: string[];
@@ -31,7 +31,7 @@ function aptGet(p: PackageParams, verb: string, names: string[]): string {
   return `DEBIAN_FRONTEND=noninteractive apt-get ${shJoin([...opts, verb, ...names])}`;
 }
 
-export const packageModule: Module<PackageParams, Record<string, PackageInfo>> = {
+export const packageModule: Module<PackageParams, Record<string, PackageInfo>, PackageTarget> = {
   name: 'package',
   kind: 'state',
   freeForm: 'name',
@@ -61,7 +61,7 @@ export const packageModule: Module<PackageParams, Record<string, PackageInfo>> =
     '- package: { name: telnet, state: absent }',
   ],
   validate(p) {
-    return p.name.length === 0 ? ['name: give at least one package'] : [];
+    return p.name.length === 0 ? [paramProblem('name', 'give at least one package')] : [];
   },
   async read(ctx, p) {
     const names = normalizeNames(p.name);
@@ -75,7 +75,7 @@ export const packageModule: Module<PackageParams, Record<string, PackageInfo>> =
   },
   diff: (s, p) => diffPackages(s, stateOf(p)),
   async apply(ctx, p, changes) {
-    const names = changes.map((c) => c.path.replace(/^package /, ''));
+    const names = changes.flatMap((c) => (c.target ? [c.target.name] : []));
     const state = stateOf(p);
     const cmds = state === 'absent' ? [aptGet(p, p.purge ? 'purge' : 'remove', names)] : [...(p.update_cache ? [aptGet(p, 'update', [])] : []), aptGet(p, 'install', names)];
     for (const cmd of cmds) {
@@ -97,4 +97,4 @@ function normalizeNames(names: string[]): string[] {
   return names.flatMap((n) => n.split(',')).map((n) => n.trim()).filter(Boolean);
 }
 
-export const aptModule: Module<PackageParams, Record<string, PackageInfo>> = { ...packageModule, name: 'apt', summary: 'The package module under its Debian name: ' + packageModule.summary };
+export const aptModule: Module<PackageParams, Record<string, PackageInfo>, PackageTarget> = { ...packageModule, name: 'apt', summary: 'The package module under its Debian name: ' + packageModule.summary };

@@ -42,22 +42,28 @@ export function parsePackages(out: string, names: string[]): Record<string, Pack
 
 export type PackageState = 'present' | 'absent' | 'latest';
 
+/** What a change is about: one package, by the name apt knows it by. */
+export interface PackageTarget {
+  name: string;
+}
+
 /** What differs: one change per package, `package NAME: from → to` (versions, or absent). */
-export function diffPackages(info: Record<string, PackageInfo>, state: PackageState): DiffResult {
-  const changes: Change[] = [];
+export function diffPackages(info: Record<string, PackageInfo>, state: PackageState): DiffResult<PackageTarget> {
+  const changes: Change<PackageTarget>[] = [];
   const failures: string[] = [];
   for (const [name, i] of Object.entries(info)) {
     const path = `package ${name}`;
+    const target = { name };
     if (state === 'absent') {
-      if (i.installed) changes.push({ path, from: i.installed, to: undefined });
+      if (i.installed) changes.push({ path, target, from: i.installed, to: undefined });
       continue;
     }
     if (!i.installed && !i.candidate) {
       failures.push(`no package '${name}' is known to apt on this host (misspelt, or the package lists need apt-get update: set update_cache)`);
       continue;
     }
-    if (!i.installed) changes.push({ path, from: undefined, to: i.candidate });
-    else if (state === 'latest' && i.candidate && i.candidate !== i.installed) changes.push({ path, from: i.installed, to: i.candidate });
+    if (!i.installed) changes.push({ path, target, from: undefined, to: i.candidate });
+    else if (state === 'latest' && i.candidate && i.candidate !== i.installed) changes.push({ path, target, from: i.installed, to: i.candidate });
   }
   return { changes, failures };
 }

@@ -1,9 +1,10 @@
 // qemu_conf: named keys of libvirt's qemu.conf (migration TLS, ports), edited in place, plus
 // read-only checks of the migration TLS certificates those keys point at.
-import type { Change, DiffResult, Module, ModuleContext } from '../../engine/module.js';
+import { paramProblem, type ParamProblem, type Change, type DiffResult, type Module, type ModuleContext } from '../../engine/module.js';
 import { CommandFailedError } from '../../engine/errors.js';
 import { KEY_RE, parseConf, renderValue, sameValue, setKeys, valueProblem, type ConfEntry } from './parse.js';
 import { CLIENT_FILES, QEMU_DEFAULT_DIR, SERVER_FILES, certFindings, certScript, parseCertReport, type CertReport } from './cert-check.js';
+import { fileChange, type FileTarget } from '../file/parse.js';
 
 export interface QemuConfParams {
   path: string;
@@ -41,7 +42,7 @@ function verifiesPeers(entries: Map<string, ConfEntry>, settings: Record<string,
 
 const show = (v: unknown) => (v === undefined ? undefined : renderValue(v));
 
-export const qemuConf: Module<QemuConfParams, QemuConfState> = {
+export const qemuConf: Module<QemuConfParams, QemuConfState, FileTarget> = {
   name: 'qemu_conf',
   kind: 'state',
   summary: "Set named keys of libvirt's qemu.conf (migration TLS, ports) and check the migration certificates",
@@ -101,17 +102,17 @@ export const qemuConf: Module<QemuConfParams, QemuConfState> = {
   ],
 
   validate(p) {
-    const out: string[] = [];
-    if (!p.path.startsWith('/')) out.push(`path: must be absolute, got '${p.path}'`);
-    if (Object.keys(p.settings).length === 0) out.push('settings: name at least one qemu.conf key');
+    const out: ParamProblem[] = [];
+    if (!p.path.startsWith('/')) out.push(paramProblem('path', `must be absolute, got '${p.path}'`));
+    if (Object.keys(p.settings).length === 0) out.push(paramProblem('settings', 'name at least one qemu.conf key'));
     for (const [k, v] of Object.entries(p.settings)) {
-      if (!KEY_RE.test(k)) out.push(`settings.${k}: not a qemu.conf key name`);
-      else if (INT_KEY.test(k) && typeof v !== 'number' && typeof v !== 'boolean') out.push(`settings.${k}: libvirt reads an integer here, got ${JSON.stringify(v)} (write it without quotes)`);
-      else if (STR_KEY.test(k) && typeof v !== 'string') out.push(`settings.${k}: libvirt reads a string here, got ${JSON.stringify(v)}`);
+      if (!KEY_RE.test(k)) out.push(paramProblem(`settings.${k}`, `not a qemu.conf key name`));
+      else if (INT_KEY.test(k) && typeof v !== 'number' && typeof v !== 'boolean') out.push(paramProblem(`settings.${k}`, `libvirt reads an integer here, got ${JSON.stringify(v)} (write it without quotes)`));
+      else if (STR_KEY.test(k) && typeof v !== 'string') out.push(paramProblem(`settings.${k}`, `libvirt reads a string here, got ${JSON.stringify(v)}`));
     }
     const min = p.settings.migration_port_min;
     const max = p.settings.migration_port_max;
-    if (typeof min === 'number' && typeof max === 'number' && min > max) out.push(`settings: migration_port_min (${min}) is above migration_port_max (${max})`);
+    if (typeof min === 'number' && typeof max === 'number' && min > max) out.push(paramProblem('settings', `migration_port_min (${min}) is above migration_port_max (${max})`));
     return out;
   },
 
@@ -137,12 +138,12 @@ export const qemuConf: Module<QemuConfParams, QemuConfState> = {
     return state;
   },
 
-  diff(s, p): DiffResult {
-    const changes: Change[] = [];
+  diff(s, p): DiffResult<FileTarget> {
+    const changes: Change<FileTarget>[] = [];
     for (const [key, want] of Object.entries(p.settings)) {
       const cur = s.entries.get(key);
       if (cur && sameValue(cur.value, want)) continue;
-      changes.push({ path: `${p.path} ${key}`, from: cur ? (cur.value === undefined ? cur.raw : show(cur.value)) : undefined, to: show(want) });
+      changes.push(fileChange(p.path, { facet: 'content', key }, { from: cur ? (cur.value === undefined ? cur.raw : show(cur.value)) : undefined, to: show(want) }));
     }
     if (changes.length > 0) {
       // The whole-file diff rides on the first change so that --diff prints it once.

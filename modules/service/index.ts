@@ -1,5 +1,5 @@
 // service: a daemon running or not, enabled at boot or not; restart/reload as actions.
-import type { Change, DiffResult, Module } from '../../engine/module.js';
+import { paramProblem, type ParamProblem, type Change, type DiffResult, type Module } from '../../engine/module.js';
 import { CommandFailedError } from '../../engine/errors.js';
 import { serviceCommand, serviceReadScript, parseServiceRead, type ServiceFacts, type ServiceVerb } from './parse.js';
 
@@ -11,46 +11,54 @@ export interface ServiceParams {
 
 const onOff = (running: boolean) => (running ? 'running' : 'stopped');
 
+/** What a change is about: the boot setting or the running state (a start, stop, restart, reload). */
+export interface ServiceTarget {
+  facet: 'enabled' | 'running';
+}
+
 /**
  * restarted/reloaded are actions (Change.action): due on every run, so the engine's
  * convergence re-read ignores them, while `enabled` and started/stopped must converge.
  */
-export function diffService(f: ServiceFacts, p: ServiceParams): DiffResult {
+export function diffService(f: ServiceFacts, p: ServiceParams): DiffResult<ServiceTarget> {
   const name = p.name;
   if (f.init === 'none') return { changes: [], failures: [`no service '${name}' (no systemd unit, no executable /etc/init.d/${name})`] };
-  const changes: Change[] = [];
+  const changes: Change<ServiceTarget>[] = [];
+  const boot: ServiceTarget = { facet: 'enabled' };
+  const running: ServiceTarget = { facet: 'running' };
+  const path = `service ${name}`;
   const failures: string[] = [];
   if (p.enabled !== undefined && f.enabled !== p.enabled) {
     if (f.init === 'systemd' && ['static', 'masked', 'indirect', 'generated', 'transient'].includes(f.detail ?? '')) {
       failures.push(`service '${name}' is ${f.detail}: it cannot be ${p.enabled ? 'enabled' : 'disabled'}`);
-    } else changes.push({ path: `service ${name} enabled`, from: f.enabled, to: p.enabled });
+    } else changes.push({ path: `${path} enabled`, target: boot, from: f.enabled, to: p.enabled });
   }
   if (p.state !== undefined) {
     if (f.running === undefined) {
       failures.push(`cannot tell whether service '${name}' runs (${f.detail}); its init script has no usable status`);
     } else if (p.state === 'started' && !f.running) {
-      changes.push({ path: `service ${name}`, from: onOff(false), to: onOff(true) });
+      changes.push({ path, target: running, from: onOff(false), to: onOff(true) });
     } else if (p.state === 'stopped' && f.running) {
-      changes.push({ path: `service ${name}`, from: onOff(true), to: onOff(false), disruptive: true });
+      changes.push({ path, target: running, from: onOff(true), to: onOff(false), disruptive: true });
     } else if (p.state === 'restarted') {
-      changes.push({ path: `service ${name}`, message: f.running ? 'would restart' : 'would start (restart of a stopped service)', done: f.running ? 'restarted' : 'started (restart of a stopped service)', action: true, disruptive: f.running });
+      changes.push({ path, target: running, message: f.running ? 'would restart' : 'would start (restart of a stopped service)', done: f.running ? 'restarted' : 'started (restart of a stopped service)', action: true, disruptive: f.running });
     } else if (p.state === 'reloaded') {
       // A stopped service cannot reload: starting it is a state change that must converge.
-      if (f.running) changes.push({ path: `service ${name}`, message: 'would reload', done: 'reloaded', action: true });
-      else changes.push({ path: `service ${name}`, from: onOff(false), to: onOff(true) });
+      if (f.running) changes.push({ path, target: running, message: 'would reload', done: 'reloaded', action: true });
+      else changes.push({ path, target: running, from: onOff(false), to: onOff(true) });
     }
   }
   return { changes, failures };
 }
 
 /** The verbs for the changes, in order: boot setting first, then the running state. */
-export function serviceVerbs(p: ServiceParams, changes: Change[]): ServiceVerb[] {
+export function serviceVerbs(p: ServiceParams, changes: Change<ServiceTarget>[]): ServiceVerb[] {
   const verbs: ServiceVerb[] = [];
   for (const c of changes) {
-    if (c.path.endsWith(' enabled')) verbs.push(c.to ? 'enable' : 'disable');
+    if (c.target?.facet === 'enabled') verbs.push(c.to ? 'enable' : 'disable');
   }
   for (const c of changes) {
-    if (c.path !== `service ${p.name}`) continue;
+    if (c.target?.facet !== 'running') continue;
     if (p.state === 'restarted') verbs.push('restart');
     else if (c.action) verbs.push('reload');
     else verbs.push(c.to === 'running' ? 'start' : 'stop');
@@ -58,7 +66,7 @@ export function serviceVerbs(p: ServiceParams, changes: Change[]): ServiceVerb[]
   return verbs;
 }
 
-export const serviceModule: Module<ServiceParams, ServiceFacts> = {
+export const serviceModule: Module<ServiceParams, ServiceFacts, ServiceTarget> = {
   name: 'service',
   kind: 'state',
   summary: 'Start, stop, restart or reload a service and enable/disable it at boot (systemd or sysvinit).',
@@ -76,9 +84,9 @@ export const serviceModule: Module<ServiceParams, ServiceFacts> = {
     '# a handler\n- name: restart libvirtd\n  service:\n    name: libvirtd\n    state: restarted',
   ],
   validate(p) {
-    const errs: string[] = [];
-    if (!/^[A-Za-z0-9@._:\\-]+$/.test(p.name) && !p.name.includes('{{')) errs.push(`name: '${p.name}' is not a service name`);
-    if (p.state === undefined && p.enabled === undefined) errs.push('state/enabled: give at least one');
+    const errs: ParamProblem[] = [];
+    if (!/^[A-Za-z0-9@._:\\-]+$/.test(p.name) && !p.name.includes('{{')) errs.push(paramProblem('name', `'${p.name}' is not a service name`));
+    if (p.state === undefined && p.enabled === undefined) errs.push(paramProblem('state/enabled', 'give at least one'));
     return errs;
   },
   async read(ctx, p) {

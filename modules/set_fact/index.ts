@@ -1,5 +1,5 @@
 // set_fact: variables for the rest of the play on this host (any names, already rendered).
-import type { Module } from '../../engine/module.js';
+import { paramProblem, type Module } from '../../engine/module.js';
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -14,8 +14,8 @@ export const setFactModule: Module<Record<string, unknown>> = {
   validate(p) {
     const errs = Object.keys(p)
       .filter((k) => !NAME.test(k))
-      .map((k) => `${k}: not a valid variable name (letters, digits, _; not starting with a digit)`);
-    if (Object.keys(p).length === 0) errs.push('set_fact: give at least one variable');
+      .map((k) => paramProblem(k, 'not a valid variable name (letters, digits, _; not starting with a digit)'));
+    if (Object.keys(p).length === 0) errs.push(paramProblem('', 'give at least one variable'));
     return errs;
   },
   async control(_ctx, p) {

@@ -1,6 +1,6 @@
 // shell: Ansible's shell module. Our command already runs through /bin/sh, so shell is command
 // plus `executable` (run cmd with bash, say); read/diff/apply are command's own.
-import type { Module } from '../../engine/module.js';
+import { paramProblem, type Module } from '../../engine/module.js';
 import { commandModule, READ_ONLY_RULE, type CommandParams, type CommandState } from '../command/index.js';
 
 export const shellModule: Module<CommandParams, CommandState> = {
@@ -21,7 +21,7 @@ export const shellModule: Module<CommandParams, CommandState> = {
   ],
   validate(p) {
     const errs = commandModule.validate!(p);
-    if (p.executable !== undefined && !p.executable.startsWith('/')) errs.push('executable: give an absolute path, e.g. /bin/bash');
+    if (p.executable !== undefined && !p.executable.startsWith('/')) errs.push(paramProblem('executable', 'give an absolute path, e.g. /bin/bash'));
     return errs;
   },
 };

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { rootPath } from '../../engine/paths.js';
 import { renderFile } from '../../engine/template.js';
-import type { ApplyOutcome, Change, DiffResult, Module, ModuleContext } from '../../engine/module.js';
+import { paramProblem, type ParamProblem, type ApplyOutcome, type Change, type DiffResult, type Module, type ModuleContext } from '../../engine/module.js';
 import type { ParamSchema } from '../../engine/schema.js';
 import { ModuleError } from '../../engine/errors.js';
 import { sh } from '../../engine/quote.js';
@@ -42,6 +42,12 @@ const params: ParamSchema = {
   persist: { type: 'bool', default: true, description: 'Also keep the values in `file`, so they survive a reboot.' },
   file: { type: 'str', default: '/etc/sysctl.d/90-live-migration.conf', description: 'The sysctl.d drop-in to keep our keys in (other lines are kept).' },
 };
+
+/** What a change is about: the running value of a key, or its line in the drop-in. */
+export type SysctlTarget = { facet: 'runtime'; key: string } | { facet: 'file'; file: string; key: string };
+
+/** `runtime net.core.rmem_max`, `file /etc/sysctl.d/x.conf net.core.rmem_max` */
+const pathOf = (t: SysctlTarget): string => (t.facet === 'runtime' ? `runtime ${t.key}` : `file ${t.file} ${t.key}`);
 
 /** Canonical key → the wanted value and how the host's value is compared with it. */
 const desired = (p: SysctlParams): Array<[string, Setting]> => Object.entries(p.settings).map(([k, v]) => [canonicalKey(k), settingOf(v)]);
@@ -88,10 +94,10 @@ async function read(ctx: ModuleContext, p: SysctlParams): Promise<SysctlState> {
   return st;
 }
 
-function diff(st: SysctlState, p: SysctlParams): DiffResult {
-  const changes: Change[] = [];
+function diff(st: SysctlState, p: SysctlParams): DiffResult<SysctlTarget> {
+  const changes: Change<SysctlTarget>[] = [];
   const failures: string[] = [];
-  const fileChanges: Change[] = [];
+  const fileChanges: Change<SysctlTarget>[] = [];
   const persisted = st.file === undefined || st.file === null ? {} : parseSysctlFile(st.file);
   const want = desired(p);
   const inFile = fileValues(st, want);
@@ -104,12 +110,13 @@ function diff(st: SysctlState, p: SysctlParams): DiffResult {
     if (k.value === null) failures.push(`${key} cannot be read on ${st.host}: ${k.readError}`);
     else if (!satisfies(k.value, s)) {
       if (!k.writable) failures.push(`${key} cannot be set on ${st.host}: ${whyReadOnly(k)} — running value stays ${k.value}`);
-      else changes.push(valueChange(`runtime ${key}`, k.value, target(k.value, s), s));
+      else changes.push(valueChange({ facet: 'runtime', key }, k.value, target(k.value, s), s));
     }
     if (p.persist) {
       const cur = persisted[key];
-      if (cur === undefined) fileChanges.push({ path: `file ${p.file} ${key}`, to: inFile[key], message: 'missing line' });
-      else if (!satisfies(cur, s)) fileChanges.push(valueChange(`file ${p.file} ${key}`, cur, inFile[key], s));
+      const line: SysctlTarget = { facet: 'file', file: p.file, key };
+      if (cur === undefined) fileChanges.push({ path: pathOf(line), target: line, to: inFile[key], message: 'missing line' });
+      else if (!satisfies(cur, s)) fileChanges.push(valueChange(line, cur, inFile[key], s));
     }
   }
   if (fileChanges.length) {
@@ -121,9 +128,10 @@ function diff(st: SysctlState, p: SysctlParams): DiffResult {
 }
 
 /** `from → to`, with the minimum's wording when the setting is one. */
-function valueChange(path: string, from: string, to: string, s: Setting): Change {
+function valueChange(t: SysctlTarget, from: string, to: string, s: Setting): Change<SysctlTarget> {
   const note = minimumNote(s, to);
-  return note ? { path, from, to, message: `'${from}' → '${to}' (${note})` } : { path, from, to };
+  const path = pathOf(t);
+  return note ? { path, target: t, from, to, message: `'${from}' → '${to}' (${note})` } : { path, target: t, from, to };
 }
 
 const DROP_IN_TEMPLATE = rootPath('templates', 'sysctl-live-migration.conf.hbs');
@@ -135,26 +143,23 @@ function newDropIn(values: Record<string, string>): string {
   return renderFile(dropInText, { settings: values }, { file: DROP_IN_TEMPLATE });
 }
 
-async function apply(ctx: ModuleContext, p: SysctlParams, changes: Change[], st: SysctlState): Promise<ApplyOutcome> {
-  const runtime = changes.filter((c) => c.path.startsWith('runtime '));
+async function apply(ctx: ModuleContext, p: SysctlParams, changes: Change<SysctlTarget>[], st: SysctlState): Promise<ApplyOutcome> {
+  const runtime = changes.flatMap((c) => (c.target?.facet === 'runtime' ? [{ key: c.target.key, to: String(c.to) }] : []));
   if (runtime.length) {
     // Write and read back in one round trip: inside a namespace `sysctl -w` may exit 0 and change nothing.
-    const sections: Section[] = runtime.map((c, i) => {
-      const key = c.path.slice('runtime '.length);
-      return { name: `w${i}`, cmd: sh`sysctl -q -w ${`${key}=${String(c.to)}`}; sysctl -n ${key}` };
-    });
+    const sections: Section[] = runtime.map(({ key, to }, i) => ({ name: `w${i}`, cmd: sh`sysctl -q -w ${`${key}=${to}`}; sysctl -n ${key}` }));
     const r = await ctx.host.run(markedScript(sections));
     const s = parseMarked(r.stdout);
     const errors: string[] = [];
-    runtime.forEach((c, i) => {
-      const problem = writeProblem(c.path.slice('runtime '.length), String(c.to), s[`w${i}`]?.text ?? '', ctx.hostName);
+    runtime.forEach(({ key, to }, i) => {
+      const problem = writeProblem(key, to, s[`w${i}`]?.text ?? '', ctx.hostName);
       if (problem) errors.push(problem);
     });
     if (errors.length) throw new ModuleError(errors.join('\n'));
-    ctx.log(`${ctx.hostName}: set ${runtime.map((c) => c.path.slice('runtime '.length)).join(', ')}`);
+    ctx.log(`${ctx.hostName}: set ${runtime.map((r) => r.key).join(', ')}`);
   }
   const backups: string[] = [];
-  if (changes.some((c) => c.path.startsWith('file '))) {
+  if (changes.some((c) => c.target?.facet === 'file')) {
     const values = fileValues(st, desired(p));
     const content = editSysctlFile(st.file ?? newDropIn(values), values);
     const w = await ctx.host.writeFile(p.file, content, { backup: true });
@@ -163,7 +168,7 @@ async function apply(ctx: ModuleContext, p: SysctlParams, changes: Change[], st:
   return { backups };
 }
 
-export const sysctl: Module<SysctlParams, SysctlState> = {
+export const sysctl: Module<SysctlParams, SysctlState, SysctlTarget> = {
   name: 'sysctl',
   kind: 'state',
   summary: 'Kernel parameters: the running value and the persisted sysctl.d drop-in, each checked',
@@ -188,19 +193,19 @@ export const sysctl: Module<SysctlParams, SysctlState> = {
     'sysctl:\n  settings:\n    net.core.rmem_max: { value: 16777216, compare: minimum }\n    net.ipv4.tcp_rmem: { value: 4096 87380 16777216, compare: minimum }',
   ],
   validate(p) {
-    const out: string[] = [];
+    const out: ParamProblem[] = [];
     for (const k of Object.keys(p.settings ?? {})) {
-      if (!KEY_RE.test(k) || k.includes('..')) out.push(`sysctl.settings: '${k}' is not a sysctl key name`);
+      if (!KEY_RE.test(k) || k.includes('..')) out.push(paramProblem(`settings.${k}`, 'not a sysctl key name'));
       else {
         const raw = p.settings[k];
-        const lb = controlCharProblem(`sysctl.settings.${k}`, raw !== null && typeof raw === 'object' ? (raw as { value?: unknown }).value : raw);
+        const lb = controlCharProblem(`settings.${k}`, raw !== null && typeof raw === 'object' ? (raw as { value?: unknown }).value : raw);
         if (lb) out.push(lb);
       }
     }
-    const fileLb = lineBreakProblem('sysctl.file', p.file);
+    const fileLb = lineBreakProblem('file', p.file);
     if (fileLb) out.push(fileLb);
-    if (p.persist && !p.file.startsWith('/')) out.push(`sysctl.file: '${p.file}' must be an absolute path`);
-    if (Object.keys(p.settings ?? {}).length === 0) out.push('sysctl.settings: give at least one key');
+    if (p.persist && !p.file.startsWith('/')) out.push(paramProblem('file', `must be an absolute path, got '${p.file}'`));
+    if (Object.keys(p.settings ?? {}).length === 0) out.push(paramProblem('settings', 'give at least one key'));
     return out;
   },
   read,

@@ -1,5 +1,6 @@
 // template: a file rendered from a handlebars template beside the playbook (or in templates/).
-import type { Module } from '../../engine/module.js';
+import type { FileTarget } from '../file/parse.js';
+import { paramProblem, type Module } from '../../engine/module.js';
 import { renderFile } from '../../engine/template.js';
 import { rootPath } from '../../engine/paths.js';
 import { META_PARAMS, checkAbsolute } from '../file/params.js';
@@ -13,7 +14,7 @@ export interface TemplateParams extends ContentParams {
   src: string;
 }
 
-export const templateModule: Module<TemplateParams, ContentState> = {
+export const templateModule: Module<TemplateParams, ContentState, FileTarget> = {
   name: 'template',
   kind: 'state',
   summary: "Render a template file with the host's variables and put the result into a file on the host.",
@@ -33,7 +34,7 @@ export const templateModule: Module<TemplateParams, ContentState> = {
   ],
   validate(p) {
     const errs = checkAbsolute('dest', p.dest);
-    if (p.validate !== undefined && !p.validate.includes('%s')) errs.push('validate: must contain %s (the path of the file to check)');
+    if (p.validate !== undefined && !p.validate.includes('%s')) errs.push(paramProblem('validate', 'must contain %s (the path of the file to check)'));
     return errs;
   },
   async read(ctx, p) {

@@ -1,6 +1,6 @@
 // wait_for: wait on the host until a port opens or closes, or a path appears or goes.
 import { portProblem } from '../../engine/name-rules.js';
-import type { Module } from '../../engine/module.js';
+import { paramProblem, type ParamProblem, type Module } from '../../engine/module.js';
 import { CommandFailedError, ModuleError } from '../../engine/errors.js';
 import { describeWait, parseWait, waitScript, type WaitForParams, type WaitResult } from './parse.js';
 
@@ -30,14 +30,14 @@ export const waitForModule: Module<WaitForParams, WaitResult> = {
     '- wait_for:\n    path: /run/libvirt/libvirt-sock\n    state: present',
   ],
   validate(p) {
-    const errs: string[] = [];
-    if ((p.port === undefined) === (p.path === undefined)) errs.push('port/path: give exactly one of them');
-    if (p.path !== undefined && p.state === 'stopped') errs.push('state: use absent with path (stopped is for ports)');
-    if (p.port !== undefined && (p.state === 'present' || p.state === 'absent')) errs.push('state: use started/stopped with port');
-    if (p.path !== undefined && !p.path.startsWith('/') && !p.path.includes('{{')) errs.push(`path: must be an absolute path, got '${p.path}'`);
-    if (!/^[A-Za-z0-9.:_-]+$/.test(p.host) && !p.host.includes('{{')) errs.push(`host: '${p.host}' is not a host name or address`);
-    for (const k of ['delay', 'timeout', 'sleep'] as const) if (p[k] < 0) errs.push(`${k}: must not be negative`);
-    if (p.sleep === 0) errs.push('sleep: must be at least 1 second');
+    const errs: ParamProblem[] = [];
+    if ((p.port === undefined) === (p.path === undefined)) errs.push(paramProblem('port/path', 'give exactly one of them'));
+    if (p.path !== undefined && p.state === 'stopped') errs.push(paramProblem('state', 'use absent with path (stopped is for ports)'));
+    if (p.port !== undefined && (p.state === 'present' || p.state === 'absent')) errs.push(paramProblem('state', 'use started/stopped with port'));
+    if (p.path !== undefined && !p.path.startsWith('/') && !p.path.includes('{{')) errs.push(paramProblem('path', `must be an absolute path, got '${p.path}'`));
+    if (!/^[A-Za-z0-9.:_-]+$/.test(p.host) && !p.host.includes('{{')) errs.push(paramProblem('host', `'${p.host}' is not a host name or address`));
+    for (const k of ['delay', 'timeout', 'sleep'] as const) if (p[k] < 0) errs.push(paramProblem(k, 'must not be negative'));
+    if (p.sleep === 0) errs.push(paramProblem('sleep', 'must be at least 1 second'));
     return errs;
   },
   async read(ctx, p) {

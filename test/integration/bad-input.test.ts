@@ -26,6 +26,14 @@ describe('bad input through the CLI', function () {
     assert.doesNotMatch(r.out + r.err, /internal error|\n\s+at /);
   });
 
+  it('a module validate problem only the run can see names the module and field once, at the field', () => {
+    const r = play(['run', join(DIR, 'module-checks-run.yml'), '-i', join(DIR, 'local.ini')]);
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.match(r.out, /module-checks-run\.yml:9:9: command\.cmd: must not be empty/);
+    assert.doesNotMatch(r.out, /command: command|cmd: cmd:/);
+    assert.match(r.out, /ignored=1/);
+  });
+
   it('a templated become password is rendered to connect and masked as rendered in the output', () => {
     const r = play(['run', join(DIR, 'secret.yml'), '-i', join(DIR, 'secret.ini')]);
     assert.equal(r.code, 0, r.out + r.err);

@@ -31,6 +31,20 @@ describe('Ansible habits on local hosts', function () {
     return { rec, byName };
   };
 
+  it('changes reach results and the run record by their display path only; apply acts on each one\'s target', async () => {
+    const check = await runFixture('facets.yml', true, { out: dir });
+    const pending = check.byName('l1', 'a line and a mode');
+    assert.deepEqual(pending.changes.map((c) => c.path), [`${dir}/f line`, `${dir}/f mode`]);
+    assert.equal(existsSync(join(dir, 'f')), false, 'a check wrote');
+    const run = await runFixture('facets.yml', false, { out: dir });
+    assert.equal(run.byName('l1', 'a line and a mode').status, 'changed');
+    assert.equal(readFileSync(join(dir, 'f'), 'utf8'), 'x = 1\n');
+    assert.equal((statSync(join(dir, 'f')).mode & 0o777).toString(8), '600');
+    for (const r of [pending, run.byName('l1', 'a line and a mode')]) for (const c of r.changes) assert.equal('target' in c, false, JSON.stringify(c));
+    assert.doesNotMatch(JSON.stringify([check.rec, run.rec]), /"target"/);
+    assert.equal((await runFixture('facets.yml', false, { out: dir })).byName('l1', 'a line and a mode').status, 'ok');
+  });
+
   it('a read-only command runs in a check and counts as in sync; check_mode: false elsewhere still writes nothing', async () => {
     writeFileSync(join(dir, 'value'), 'abc\n');
     const { rec, byName } = await runFixture('read-only.yml', true, { out: dir });
@@ -107,7 +121,7 @@ describe('roles and includes: problems inside included files name those files', 
     const lines = r.err.trimEnd().split('\n');
     assert.match(lines[0], /broken\/site\.yml:1:3: import_playbook: file not found: missing\.yml/);
     assert.match(lines[1], /broken\/site\.yml:6:7: role 'nosuchrole' not found/);
-    assert.match(lines[2], /^test\/fixtures\/habits\/broken\/roles\/bad\/tasks\/main\.yml:2:3: lineinfile: path: must be an absolute path, got 'relative\/path'$/);
+    assert.match(lines[2], /^test\/fixtures\/habits\/broken\/roles\/bad\/tasks\/main\.yml:3:5: lineinfile\.path: must be an absolute path, got 'relative\/path'$/);
     assert.match(lines[3], /^test\/fixtures\/habits\/broken\/tasks\/bad\.yml:2:3: unknown module 'lineinfle' \(did you mean 'lineinfile'\?\)/);
     assert.match(lines[4], /tasks\/loop\.yml:1:3: import_tasks: .*loop\.yml' includes itself/);
     assert.equal(lines[5], '5 problems found; nothing was changed');

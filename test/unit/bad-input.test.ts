@@ -45,6 +45,20 @@ describe('bad input: NUL and control characters', () => {
   });
 });
 
+describe('bad input: cross-parameter mistakes found by the modules (validate → {field, message})', () => {
+  it('each names its module and field once, at the field\'s own file:line:col', () => {
+    const lines = problemsOf('module-checks.yml');
+    assert.deepEqual(lines, expected('module-checks.expected'));
+    for (const l of lines) {
+      const m = /^test\/fixtures\/playbooks\/bad-input\/module-checks\.yml:\d+:\d+: (\w+)(?:\.(.+?))?: (.*)$/.exec(l);
+      assert.ok(m, l);
+      const [, mod, field, message] = m;
+      assert.ok(!message.startsWith(`${mod}`) && !field?.startsWith(`${mod}.`), `the module named twice: ${l}`);
+      if (field) assert.ok(!message.startsWith(`${field.split('.')[0]}:`), `the field named twice: ${l}`);
+    }
+  });
+});
+
 describe('bad input: YAML alias bombs and huge documents', () => {
   it('refuses a 9-level alias bomb in a playbook quickly, at the alias that goes too far', () => {
     const t0 = Date.now();

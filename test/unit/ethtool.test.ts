@@ -6,6 +6,7 @@ import { canonicalFeature, ethtoolError, featureArg, parseChannels, parseDriver,
 import { commandsFor, ethtool, stateFromOutput, type EthtoolParams, type EthtoolState } from '../../modules/ethtool/index.js';
 import { normalizeDiff } from '../../engine/module.js';
 import { validateParams, type SchemaProblem } from '../../engine/schema.js';
+import { asText } from './problems.js';
 
 const dir = rootPath('test/fixtures/ethtool');
 const fx = (name: string) => readFileSync(`${dir}/${name}`, 'utf8');
@@ -125,7 +126,7 @@ describe('ethtool diff', () => {
     const problems: SchemaProblem[] = [];
     validateParams(ethtool.params, { interface: 'eth1', rings: { rx: 'lots' }, unsupported: 'ignore' }, problems);
     assert.deepEqual(problems.map((p) => p.path.join('.')), ['rings.rx', 'unsupported']);
-    assert.deepEqual(ethtool.validate!(params({})), ['ethtool: set at least one of rings, features, channels']);
+    assert.deepEqual(asText(ethtool.validate!(params({}))), ['rings/features/channels: set at least one of them']);
   });
 });
 
@@ -139,6 +140,10 @@ describe('ethtool apply commands', () => {
       "ethtool -K 'eth 1' gro off tx-nocache-copy on",
       "ethtool -L 'eth 1' combined 8",
     ]);
+    // apply acts on each change's target: the display path (here a name with a space) is never parsed back.
+    assert.deepEqual(d.changes.map((c) => c.path), ['eth 1 feature generic-receive-offload', 'eth 1 feature tx-nocache-copy', 'eth 1 ring rx', 'eth 1 channels combined']);
+    const relabelled = d.changes.map((c) => ({ ...c, path: 'shown elsewhere' }));
+    assert.deepEqual(commandsFor('eth 1', relabelled), commandsFor('eth 1', d.changes));
   });
 });
 

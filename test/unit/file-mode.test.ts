@@ -63,7 +63,7 @@ describe('file/copy/template mode given as a YAML number', () => {
       validateParams(mod.params, { dest: '/etc/x', content: 'x', src: 'x.hbs', mode: 420 }, problems);
       assert.ok(problems.some((p) => p.path.join('.') === 'mode' && /quote the mode/.test(p.message)), mod.name);
     }
-    assert.deepEqual(metaChanges('/etc/x', CUR, { mode: 644 }), [{ path: '/etc/x mode', from: '0600', to: '0644' }]);
+    assert.deepEqual(metaChanges('/etc/x', CUR, { mode: 644 }), [{ path: '/etc/x mode', target: { facet: 'mode' }, from: '0600', to: '0644' }]);
     assert.deepEqual(metaChanges('/etc/x', CUR, { mode: 600 }), []);
   });
 

@@ -7,6 +7,7 @@ import { firewall } from '../../modules/firewall/index.js';
 import { ModuleError } from '../../engine/errors.js';
 import { formatChange, normalizeDiff } from '../../engine/module.js';
 import { validateParams, type SchemaProblem } from '../../engine/schema.js';
+import { asText } from './problems.js';
 
 // Captured from nft 1.0.6 inside a network namespace (`nft -j list table inet live_migration`).
 const F = (name: string) => readFileSync(rootPath('test/fixtures/firewall', name), 'utf8');
@@ -140,19 +141,19 @@ describe('firewall validation and facets', () => {
     const problems: SchemaProblem[] = [];
     const p = validateParams(firewall.params, raw, problems) as any;
     assert.deepEqual(problems, []);
-    return { p, problems: firewall.validate!(p) };
+    return { p, problems: asText(firewall.validate!(p)) };
   };
   it('names the field of every mistake', () => {
     assert.deepEqual(check({ table: 'bridge x', ports: '49152-49215,70000', extra_ports: [49200], allow_from: ['198.18.24.5/24', 'nope'], persist_file: 'rel.nft' }).problems, [
       "table: expected 'FAMILY NAME' with FAMILY inet, ip or ip6 and a plain name, got 'bridge x'",
       "ports: '70000': ports are 1..65535",
       'extra_ports: 49200 overlaps 49152-49215',
-      "allow_from[0]: '198.18.24.5/24' has host bits set: did you mean 198.18.24.0/24?",
-      "allow_from[1]: 'nope' is not an IPv4 or IPv6 address or CIDR",
+      "allow_from.0: '198.18.24.5/24' has host bits set: did you mean 198.18.24.0/24?",
+      "allow_from.1: 'nope' is not an IPv4 or IPv6 address or CIDR",
       "persist_file: must be absolute, got 'rel.nft'",
     ]);
     assert.deepEqual(check({}).problems, ['allow_from: name at least one network (else every migration would be dropped)']);
-    assert.deepEqual(check({ table: 'ip lm', allow_from: ['fd00::/64'] }).problems, ["allow_from[0]: 'fd00::/64' cannot go in a table of family ip"]);
+    assert.deepEqual(check({ table: 'ip lm', allow_from: ['fd00::/64'] }).problems, ["allow_from.0: 'fd00::/64' cannot go in a table of family ip"]);
     assert.deepEqual(check({ state: 'absent' }).problems, []);
   });
   it('refuses a line break in any parameter, naming it', () => {
@@ -160,8 +161,8 @@ describe('firewall validation and facets', () => {
     assert.deepEqual(check({ table: 'inet\nlm', ports: '49152-49215\n', extra_ports: [16514, '16509\r'], allow_from: ['198.18.24.0/24', '198.18.25.0/24\n'], persist_file: '/etc/x\n.nft' }).problems, [
       `table: ${lb}`,
       `ports: ${lb}`,
-      `extra_ports[1]: ${lb}`,
-      `allow_from[1]: ${lb}`,
+      `extra_ports.1: ${lb}`,
+      `allow_from.1: ${lb}`,
       `persist_file: ${lb}`,
     ]);
   });

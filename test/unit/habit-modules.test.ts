@@ -10,6 +10,7 @@ import { parseWait, waitScript, type WaitForParams } from '../../modules/wait_fo
 import { lineinfileModule } from '../../modules/lineinfile/index.js';
 import { waitForModule } from '../../modules/wait_for/index.js';
 import { validateParams, type SchemaProblem } from '../../engine/schema.js';
+import { asText } from './problems.js';
 
 const journald = readFileSync(rootPath('test/fixtures/generic/journald.conf'), 'utf8');
 const line = (p: Partial<LineParams>): LineParams => ({ path: '/etc/f', state: 'present', firstmatch: false, ...p });
@@ -19,7 +20,7 @@ describe('lineinfile editLines on a real journald.conf', () => {
   it('replaces the line a regexp finds, in place, and a second edit changes nothing', () => {
     const p = line({ regexp: '^#?Storage=', line: 'Storage=volatile' });
     const r = editLines(journald, p);
-    assert.deepEqual(r.changes, [{ path: '/etc/f line', from: '#Storage=auto', to: 'Storage=volatile' }]);
+    assert.deepEqual(r.changes, [{ path: '/etc/f line', target: { facet: 'content', key: 'line' }, from: '#Storage=auto', to: 'Storage=volatile' }]);
     assert.equal(r.text, journald.replace('#Storage=auto', 'Storage=volatile'));
     assert.deepEqual(editLines(r.text, p).changes, []);
   });
@@ -44,7 +45,7 @@ describe('lineinfile editLines on a real journald.conf', () => {
     const problems: SchemaProblem[] = [];
     const p = validateParams(lineinfileModule.params, { path: '/etc/f', regexp: '(' , line: 'a\nb' }, problems) as never;
     assert.deepEqual(problems, []);
-    const errs = lineinfileModule.validate!(p);
+    const errs = asText(lineinfileModule.validate!(p));
     assert.ok(errs.some((e) => /^regexp: invalid regular expression '\('/.test(e)), errs.join('\n'));
     assert.ok(errs.some((e) => /^line: must be a single line/.test(e)));
   });
@@ -58,7 +59,7 @@ describe('blockinfile editBlock', () => {
     assert.deepEqual(editBlock(ins.text, p).changes, []);
     const rep = editBlock(ins.text, block({ block: 'c\n' }));
     assert.equal(rep.text, journald + '# BEGIN ANSIBLE MANAGED BLOCK\nc\n# END ANSIBLE MANAGED BLOCK\n');
-    assert.deepEqual(rep.changes, [{ path: "/etc/f block '# BEGIN ANSIBLE MANAGED BLOCK'", from: 'a\nb', to: 'c' }]);
+    assert.deepEqual(rep.changes, [{ path: "/etc/f block '# BEGIN ANSIBLE MANAGED BLOCK'", target: { facet: 'content', key: "block '# BEGIN ANSIBLE MANAGED BLOCK'" }, from: 'a\nb', to: 'c' }]);
     assert.equal(editBlock(rep.text, block({ state: 'absent' })).text, journald);
     assert.equal(editBlock(rep.text, block({ block: '' })).text, journald, 'an empty block removes it');
   });
@@ -84,11 +85,11 @@ describe('package parsers on captured dpkg-query / apt-cache policy output', () 
 
   it('present installs what is missing, latest upgrades, absent removes; unknown names fail', () => {
     const present = diffPackages(info, 'present');
-    assert.deepEqual(present.changes, [{ path: 'package hello', from: undefined, to: '2.10-3' }]);
+    assert.deepEqual(present.changes, [{ path: 'package hello', target: { name: 'hello' }, from: undefined, to: '2.10-3' }]);
     assert.match(present.failures![0], /no package 'nosuchpkg' is known to apt/);
     const latest = diffPackages({ bash: info.bash, 'libc6:amd64': info['libc6:amd64'] }, 'latest');
-    assert.deepEqual(latest.changes, [{ path: 'package bash', from: '5.2.15-2+b8', to: '5.2.15-2+b13' }]);
-    assert.deepEqual(diffPackages({ bash: info.bash, hello: info.hello }, 'absent').changes, [{ path: 'package bash', from: '5.2.15-2+b8', to: undefined }]);
+    assert.deepEqual(latest.changes, [{ path: 'package bash', target: { name: 'bash' }, from: '5.2.15-2+b8', to: '5.2.15-2+b13' }]);
+    assert.deepEqual(diffPackages({ bash: info.bash, hello: info.hello }, 'absent').changes, [{ path: 'package bash', target: { name: 'bash' }, from: '5.2.15-2+b8', to: undefined }]);
   });
 
   it('output without its sections is an error, not an empty answer', () => {
@@ -107,7 +108,7 @@ describe('wait_for', () => {
     assert.equal(parseWait('garbage'), undefined);
   });
   it('refuses port and path together, and a host that is not a name', () => {
-    const errs = waitForModule.validate!(p({ port: 22, path: '/x', host: 'a;b' }));
+    const errs = asText(waitForModule.validate!(p({ port: 22, path: '/x', host: 'a;b' })));
     assert.ok(errs.includes('port/path: give exactly one of them'));
     assert.ok(errs.some((e) => /host: 'a;b'/.test(e)));
   });

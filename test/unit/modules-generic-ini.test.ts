@@ -5,6 +5,7 @@ import { getKeys, setKeys } from '../../modules/ini/parse.js';
 import { diffIni, iniModule, wantedKeys, type IniParams } from '../../modules/ini/index.js';
 import { validateParams, type SchemaProblem } from '../../engine/schema.js';
 import type { PathInfo } from '../../modules/file/parse.js';
+import { asText } from './problems.js';
 
 // Real files: Debian 12's libvirt qemu.conf (no sections, `#key = value` defaults) and
 // systemd's journald.conf ([Journal], `#Key=value` defaults, no spaces).
@@ -233,7 +234,7 @@ describe('ini validation refuses what would change the file structure', () => {
     const problems: SchemaProblem[] = [];
     const p = validateParams(iniModule.params, { path: '/etc/x.ini', ...raw }, problems) as unknown as IniParams;
     assert.deepEqual(problems, []);
-    return iniModule.validate!(p);
+    return asText(iniModule.validate!(p));
   };
   const lb = 'must be a single line (it contains a line break, which would add lines to the file)';
   it('a line break in value, option, section or a settings key/value', () => {

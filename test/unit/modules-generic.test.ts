@@ -17,6 +17,7 @@ import { setFactModule } from '../../modules/set_fact/index.js';
 import { assertModule, conditions } from '../../modules/assert/index.js';
 import { srcCandidates } from '../../modules/copy/local-src.js';
 import { ModuleError } from '../../engine/errors.js';
+import { asText } from './problems.js';
 
 const statDir = rootPath('test/fixtures/generic/stat');
 const info = (name: string, path = `/x/${name}`): PathInfo => parsePathInfo(path, readFileSync(join(statDir, `${name}.out`), 'utf8'));
@@ -178,8 +179,8 @@ describe('command', () => {
     assert.deepEqual(commandModule.diff!({ cmd: 'x', skipReason: 'skipped, since /a exists' }, {} as never), []);
   });
   it('validate: exactly one of cmd/argv', () => {
-    assert.deepEqual(commandModule.validate!({ stdin_add_newline: true }), ['cmd/argv: give exactly one of them']);
-    assert.deepEqual(commandModule.validate!({ cmd: 'x', argv: ['y'], stdin_add_newline: true }), ['cmd/argv: give exactly one of them']);
+    assert.deepEqual(asText(commandModule.validate!({ stdin_add_newline: true })), ['cmd/argv: give exactly one of them']);
+    assert.deepEqual(asText(commandModule.validate!({ cmd: 'x', argv: ['y'], stdin_add_newline: true })), ['cmd/argv: give exactly one of them']);
     assert.deepEqual(commandModule.validate!({ argv: ['y'], stdin_add_newline: true }), []);
   });
 });
@@ -243,7 +244,7 @@ describe('control modules: debug, set_fact, assert', () => {
   });
   it('set_fact: every key is a fact; names are checked', async () => {
     assert.deepEqual((await setFactModule.control!(ctx({}), { a: 1, b_2: 'x' })).facts, { a: 1, b_2: 'x' });
-    assert.deepEqual(setFactModule.validate!({ 'bad-name': 1, ok: 2 }), ['bad-name: not a valid variable name (letters, digits, _; not starting with a digit)']);
+    assert.deepEqual(asText(setFactModule.validate!({ 'bad-name': 1, ok: 2 })), ['bad-name: not a valid variable name (letters, digits, _; not starting with a digit)']);
   });
   it('assert: first false expression fails with fail_msg or the expression; all true passes', async () => {
     const p = (that: unknown, extra = {}) => ({ that, quiet: false, ...extra });

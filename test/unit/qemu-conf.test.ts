@@ -6,6 +6,7 @@ import { qemuConf } from '../../modules/qemu_conf/index.js';
 import { ModuleError } from '../../engine/errors.js';
 import { normalizeDiff } from '../../engine/module.js';
 import { validateParams, type SchemaProblem } from '../../engine/schema.js';
+import { asText } from './problems.js';
 
 // Debian 12's /etc/libvirt/qemu.conf, from libvirt-daemon-system 9.0.0-4+deb12u2 (dpkg-deb -x).
 const DEBIAN = readFileSync(rootPath('test/fixtures/qemu_conf/debian12-qemu.conf'), 'utf8');
@@ -111,7 +112,7 @@ describe('qemu_conf validation and diff', () => {
   const params = (raw: Record<string, unknown>) => {
     const problems: SchemaProblem[] = [];
     const p = validateParams(qemuConf.params, raw, problems) as any;
-    return { p, problems: [...problems.map((x) => `${x.path.join('.')}: ${x.message}`), ...(problems.length ? [] : qemuConf.validate!(p))] };
+    return { p, problems: [...problems.map((x) => `${x.path.join('.')}: ${x.message}`), ...(problems.length ? [] : asText(qemuConf.validate!(p)))] };
   };
   it('names the field of each mistake', () => {
     const { problems } = params({ settings: { migrate_tls_force: '1', migrate_tls_x509_cert_dir: 5, migration_port_min: 50000, migration_port_max: 49000, 'bad key': 1 }, path: 'rel' });

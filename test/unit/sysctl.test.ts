@@ -6,6 +6,7 @@ import { formatChange, normalizeDiff } from '../../engine/module.js';
 import { validateParams, type SchemaProblem } from '../../engine/schema.js';
 import { canonicalKey, editSysctlFile, normalizeValue, parseKeySection, parseSysctlFile, procPath, writeProblem } from '../../modules/sysctl/parse.js';
 import { sysctl, type SysctlParams, type SysctlState } from '../../modules/sysctl/index.js';
+import { asText } from './problems.js';
 
 const fx = (name: string) => readFileSync(rootPath('test/fixtures/sysctl', name), 'utf8');
 const FILE = '/etc/sysctl.d/90-live-migration.conf';
@@ -127,17 +128,17 @@ describe('sysctl diff', () => {
     assert.equal(withText[0].after, 'kernel.panic=10\nnet.ipv4.tcp_rmem = 4096 87380 16777216\nnet.ipv4.tcp_mtu_probing = 1\n');
   });
   it('validates keys and paths', () => {
-    assert.deepEqual(sysctl.validate!(params({ settings: { 'net..x': 1, 'a b': 2 }, file: 'rel.conf' })), [
-      "sysctl.settings: 'net..x' is not a sysctl key name",
-      "sysctl.settings: 'a b' is not a sysctl key name",
-      "sysctl.file: 'rel.conf' must be an absolute path",
+    assert.deepEqual(asText(sysctl.validate!(params({ settings: { 'net..x': 1, 'a b': 2 }, file: 'rel.conf' }))), [
+      'settings.net..x: not a sysctl key name',
+      'settings.a b: not a sysctl key name',
+      "file: must be an absolute path, got 'rel.conf'",
     ]);
   });
   it('refuses a value or file with a line break (it would add lines to the drop-in)', () => {
-    assert.deepEqual(sysctl.validate!(params({ settings: { 'net.ipv4.tcp_mtu_probing': '1\nkernel.panic = 0', 'vm.swappiness': '1\r' }, file: '/etc/sysctl.d/x\n.conf' })), [
-      'sysctl.settings.net.ipv4.tcp_mtu_probing: must be a single line (it contains a line break, which would add lines to the file)',
-      'sysctl.settings.vm.swappiness: must be a single line (it contains a line break, which would add lines to the file)',
-      'sysctl.file: must be a single line (it contains a line break, which would add lines to the file)',
+    assert.deepEqual(asText(sysctl.validate!(params({ settings: { 'net.ipv4.tcp_mtu_probing': '1\nkernel.panic = 0', 'vm.swappiness': '1\r' }, file: '/etc/sysctl.d/x\n.conf' }))), [
+      'settings.net.ipv4.tcp_mtu_probing: must be a single line (it contains a line break, which would add lines to the file)',
+      'settings.vm.swappiness: must be a single line (it contains a line break, which would add lines to the file)',
+      'file: must be a single line (it contains a line break, which would add lines to the file)',
     ]);
     assert.deepEqual(sysctl.validate!(params({ settings: { 'net.ipv4.tcp_rmem': '4096 87380 16777216', 'vm.swappiness': 1 } })), []);
   });
