@@ -6,6 +6,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalHost } from '../../engine/connection/local.js';
+import { rootPath } from '../../engine/paths.js';
+import { runPlaybook } from '../../engine/runner/run.js';
+import type { TaskEvent } from '../../engine/results.js';
+import { MODULES } from '../../modules/index.js';
 import { formatChange, type Change, type Module } from '../../engine/module.js';
 import { runModule } from '../module-loop.js';
 
@@ -105,5 +109,33 @@ describe('the engine module loop (moduleSteps) on a local file', () => {
 
   it('a failed task fails the test unless it says the task may fail (nothing silent)', async () => {
     await assert.rejects(runModule(host, lineFile, { path: f, content: 'new', writes: 'newish' }), /t_line_file failed: did not converge/);
+  });
+
+  it('a playbook run takes the same path: the same task fails with the same message on a local host', async () => {
+    const pb = join(dir, 'pb.yml');
+    writeFileSync(pb, `- hosts: h1\n  gather_facts: false\n  tasks:\n    - t_line_file: { path: ${JSON.stringify(f)}, content: new, writes: newish }\n`);
+    const events: TaskEvent[] = [];
+    MODULES.t_line_file = lineFile;
+    try {
+      await runPlaybook({
+        playbook: pb,
+        inventories: [rootPath('test', 'fixtures', 'runner', 'inventory.yml')],
+        check: false,
+        diff: false,
+        tags: [],
+        skipTags: [],
+        forks: 1,
+        extraVars: {},
+        detailedExitcodes: false,
+        command: 'run',
+        observer: { hostTaskDone: (e) => events.push(e) },
+      });
+    } finally {
+      delete MODULES.t_line_file;
+    }
+    assert.equal(events.length, 1);
+    assert.equal(events[0].result.status, 'failed');
+    assert.equal(events[0].result.msg, `did not converge on h1: after apply, still ${f}: 'newish' → 'new'`);
+    assert.deepEqual(events[0].result.changes.map(formatChange), [`${f}: 'old' → 'new'`]);
   });
 });
