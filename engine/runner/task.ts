@@ -75,7 +75,8 @@ function problemsMessage(run: TaskRun, problems: SchemaProblem[]): string {
     .join('\n');
 }
 
-interface SingleOutcome {
+/** One pass of the module loop on one host, before changed_when / failed_when / until judge it. */
+export interface SingleOutcome {
   status: 'ok' | 'changed' | 'failed' | 'skipped';
   /** Check mode, and all the task would do is act (run a command): its result is unknown. */
   preview?: boolean;
@@ -125,7 +126,15 @@ async function moduleLoop(run: TaskRun, mod: Module, params: Record<string, unkn
     }
   }
   const ctx = moduleContext(run, host, vars, become, becomeUser);
+  return moduleSteps(mod, ctx, params, check, targetName);
+}
 
+/**
+ * The module loop proper: read → diff → (check stops) → apply → re-read → diff, and the
+ * convergence rule. Exported so module tests run exactly this (test/module-loop.ts), never a
+ * copy. A module's PlayError propagates; runOne (and the tests) turn it into failedOutcome.
+ */
+export async function moduleSteps(mod: Module, ctx: ModuleContext, params: Record<string, unknown>, check: boolean, targetName = ctx.hostName): Promise<SingleOutcome> {
   if (mod.kind === 'control') {
     const out = await mod.control!(ctx, params);
     return {
@@ -184,6 +193,11 @@ async function moduleLoop(run: TaskRun, mod: Module, params: Record<string, unkn
   return { status: 'changed', changes: d.changes.map(asDone), warnings, data, metrics };
 }
 
+/** A module's PlayError as the task's outcome: what it may have done, its message and data. */
+export function failedOutcome(e: PlayError): SingleOutcome {
+  return { status: 'failed', changes: e.attempted ?? [], msg: e.message, warnings: [], data: e.data, metrics: e.metrics };
+}
+
 /**
  * The change as reported: an applied action reads as what happened ("ran: x"); `done` itself
  * never leaves the engine (it is wording, and may repeat a command that redaction must see once),
@@ -240,7 +254,7 @@ async function runOne(run: TaskRun, mod: Module, vars: Record<string, unknown>, 
       // The connection died under the task: the host is unreachable, not the task failed.
       if (e instanceof ConnectionError) throw new UnreachableSignal(e.message);
       if (!(e instanceof PlayError)) throw e;
-      out = { status: 'failed', changes: e.attempted ?? [], msg: e.message, warnings: [], data: e.data, metrics: e.metrics };
+      out = failedOutcome(e);
     }
     // A preview (check mode, a command that would run) has no outcome for conditions to judge.
     if (out.preview) break;

@@ -8,10 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Host } from '../../engine/host.js';
 import { LocalHost } from '../../engine/connection/local.js';
-import { PlayError } from '../../engine/errors.js';
 import { rootPath } from '../../engine/paths.js';
-import { standaloneContext, formatChange, normalizeDiff, unconverged, type ApplyOutcome, type Change, type Module } from '../../engine/module.js';
-import { validateParams, type SchemaProblem } from '../../engine/schema.js';
+import { formatChange, type Module } from '../../engine/module.js';
+import { runModule, type LoopOptions, type LoopOutcome } from '../module-loop.js';
 import { commandModule } from '../../modules/command/index.js';
 import { copyModule } from '../../modules/copy/index.js';
 import { templateModule } from '../../modules/template/index.js';
@@ -23,33 +22,15 @@ import { shQuote } from '../../engine/quote.js';
 import type { ConnectionPool } from '../../engine/connection/pool.js';
 import { testLabName, testOctet, connectLab, nsExec, startLab, stopLab, type LabInfo } from './lab-fixture.js';
 
-interface Outcome {
-  changes: Change[];
-  failures: string[];
-  data?: Record<string, unknown>;
-  applied?: ApplyOutcome | void;
+/** The task failed (as a run reports it) with a message matching `re`. */
+async function failsWith(host: Host, mod: Module, raw: Record<string, unknown>, re: RegExp, opts: LoopOptions = {}): Promise<LoopOutcome> {
+  const r = await runModule(host, mod, raw, { ...opts, mayFail: true });
+  assert.equal(r.status, 'failed', `expected a failure, got ${r.status}`);
+  assert.match(r.msg ?? '', re);
+  return r;
 }
 
-/** The engine's loop, small (kept here, not in engine/): validate → read → diff → (check) → apply → re-read. */
-async function runModule(host: Host, mod: Module, raw: Record<string, unknown>, opts: { check?: boolean; vars?: Record<string, unknown> } = {}): Promise<Outcome> {
-  const problems: SchemaProblem[] = [];
-  const params = validateParams(mod.params, raw, problems);
-  assert.deepEqual(problems, [], 'schema problems');
-  assert.deepEqual(mod.validate?.(params) ?? [], [], 'validate problems');
-  const ctx = standaloneContext(host, opts.vars ?? {});
-  const state = await mod.read!(ctx, params);
-  const d = normalizeDiff(mod.diff!(state, params));
-  const failures = d.failures ?? [];
-  if (opts.check || d.changes.length === 0 || failures.length) return { changes: d.changes, failures, data: mod.result?.(state, params) };
-  const applied = await mod.apply!(ctx, params, d.changes, state);
-  if (mod.kind === 'state') {
-    const again = await mod.read!(ctx, params);
-    assert.deepEqual(unconverged(mod.diff!(again, params)).map(formatChange), [], 'did not converge');
-  }
-  return { changes: d.changes, failures, applied, data: applied?.data };
-}
-
-const paths = (o: Outcome) => o.changes.map((c) => c.path);
+const paths = (o: LoopOutcome) => o.changes.map((c) => c.path);
 const backupsIn = (dir: string, base: string) => readdirSync(dir).filter((f) => f.startsWith(`${base}.`) && f.endsWith('~'));
 const modeOf = (p: string) => (statSync(p).mode & 0o7777).toString(8).padStart(4, '0');
 
@@ -103,10 +84,7 @@ describe('generic modules on LocalHost (temp dirs)', function () {
     const conf = join(dir, 'app.conf');
     writeFileSync(conf, 'good\n');
     const validate = 'grep -q ^good %s';
-    await assert.rejects(runModule(host, copyModule, { dest: conf, content: 'bad\n', validate }), (e: PlayError) => {
-      assert.match(e.message, /validate failed \(exit 1\)/);
-      return true;
-    });
+    await failsWith(host, copyModule, { dest: conf, content: 'bad\n', validate }, /validate failed \(exit 1\)/);
     assert.equal(readFileSync(conf, 'utf8'), 'good\n');
     assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('.play-')), [], 'no temporary files left');
     await runModule(host, copyModule, { dest: conf, content: 'good too\n', validate });
@@ -114,7 +92,7 @@ describe('generic modules on LocalHost (temp dirs)', function () {
   });
 
   it('copy: a missing parent directory is a clear error', async () => {
-    await assert.rejects(runModule(host, copyModule, { dest: join(dir, 'nope', 'x'), content: 'x' }), /parent directory does not exist/);
+    await failsWith(host, copyModule, { dest: join(dir, 'nope', 'x'), content: 'x' }, /parent directory does not exist/);
   });
 
   it('template: renders with the vars, looks beside the playbook, then is idempotent', async () => {
@@ -127,8 +105,8 @@ describe('generic modules on LocalHost (temp dirs)', function () {
     assert.deepEqual((await runModule(host, templateModule, { src: 'mig.conf.j2', dest }, { vars })).changes, []);
     const moved = await runModule(host, templateModule, { src: 'mig.conf.j2', dest }, { vars: { ...vars, migration_ip: '198.18.22.2' } });
     assert.match(String(moved.changes[0].after), /198\.18\.22\.2/);
-    await assert.rejects(runModule(host, templateModule, { src: 'mig.conf.j2', dest }, { vars: { playbook_dir: dir, ports: [] } }), /migration_ip/);
-    await assert.rejects(runModule(host, templateModule, { src: 'missing.j2', dest }, { vars }), /'missing.j2' not found/);
+    await failsWith(host, templateModule, { src: 'mig.conf.j2', dest }, /migration_ip/, { vars: { playbook_dir: dir, ports: [] } });
+    await failsWith(host, templateModule, { src: 'missing.j2', dest }, /'missing.j2' not found/, { vars });
   });
 
   it('file: directory, touch, link, absent — each converges once, metadata facets separately', async () => {
@@ -153,8 +131,7 @@ describe('generic modules on LocalHost (temp dirs)', function () {
     assert.deepEqual((await runModule(host, fileModule, { path: l, state: 'link', src: d })).changes.map(formatChange), [`${l} link: '${f}' → '${d}'`]);
     assert.ok(lstatSync(l).isSymbolicLink());
 
-    const r = await runModule(host, fileModule, { path: f, state: 'link', src: '/etc/hostname' });
-    assert.match(r.failures[0], /force: true/);
+    await failsWith(host, fileModule, { path: f, state: 'link', src: '/etc/hostname' }, /force: true/);
     assert.deepEqual(paths(await runModule(host, fileModule, { path: d, state: 'absent' })), [d]);
     assert.equal(existsSync(d), false);
     assert.deepEqual((await runModule(host, fileModule, { path: d, state: 'absent' })).changes, []);
@@ -216,12 +193,9 @@ describe('generic modules on LocalHost (temp dirs)', function () {
     const stdin = await runModule(host, commandModule, { cmd: 'cat', stdin: 'secret text' });
     assert.equal(stdin.data?.stdout, 'secret text');
 
-    await assert.rejects(runModule(host, commandModule, { cmd: 'echo partial; exit 3' }), (e: PlayError) => {
-      assert.match(e.message, /exit code 3/);
-      assert.equal(e.data?.rc, 3);
-      assert.equal(e.data?.stdout, 'partial');
-      return true;
-    });
+    const failed = await failsWith(host, commandModule, { cmd: 'echo partial; exit 3' }, /exit code 3/);
+    assert.equal(failed.data?.rc, 3);
+    assert.equal(failed.data?.stdout, 'partial');
   });
 
   it('stat: facts for register, and never a change', async () => {
@@ -369,7 +343,7 @@ describe('generic modules on the lab over real SSH (gen)', function () {
     assert.deepEqual((await svc({ state: 'started', enabled: true })).changes, []);
 
     const restart = await svc({ state: 'restarted' });
-    assert.deepEqual(restart.changes.map(formatChange), ['service play-testd: would restart']);
+    assert.deepEqual(restart.changes.map(formatChange), ['service play-testd: restarted'], 'an applied action reads as done, as a run reports it');
     const p2 = pid();
     assert.ok(alive(p2));
     assert.notEqual(p2, p1, 'restart made a new process');
@@ -390,7 +364,7 @@ describe('generic modules on the lab over real SSH (gen)', function () {
     const other = await runModule(hosts[1], serviceModule, { name: 'play-testd', state: 'started' }, { check: true });
     assert.deepEqual(paths(other), ['service play-testd'], 'hv2 has its own, stopped, service');
     assert.equal(existsSync('/etc/init.d/play-testd'), false, "the machine's /etc/init.d is untouched");
-    assert.match((await runModule(hv1, serviceModule, { name: 'no-such-svc', state: 'started' })).failures[0], /no service 'no-such-svc'/);
+    await failsWith(hv1, serviceModule, { name: 'no-such-svc', state: 'started' }, /no service 'no-such-svc'/);
   });
 
   it('command over SSH: runs inside the host, rc/stdout for register', async () => {

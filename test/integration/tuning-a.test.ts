@@ -4,9 +4,8 @@
 import assert from 'node:assert/strict';
 import type { ConnectionPool } from '../../engine/connection/pool.js';
 import type { Host } from '../../engine/host.js';
-import { PlayError } from '../../engine/errors.js';
-import { standaloneContext, formatChange, normalizeDiff, unconverged, type Module } from '../../engine/module.js';
-import { validateParams, type SchemaProblem } from '../../engine/schema.js';
+import { formatChange, type Module } from '../../engine/module.js';
+import { runModule } from '../module-loop.js';
 import { gatherFacts } from '../../engine/facts.js';
 import { ethtool } from '../../modules/ethtool/index.js';
 import { sysctl } from '../../modules/sysctl/index.js';
@@ -17,33 +16,10 @@ const NAME = testLabName('tunea');
 const OCTET = testOctet(23);
 const FILE = '/etc/sysctl.d/90-live-migration.conf';
 
-interface Outcome {
-  status: 'ok' | 'changed' | 'failed';
-  changes: string[];
-  failures: string[];
-  warnings: string[];
-}
-
-/** The engine's module loop, small: validate → read → diff → (check stops) → apply → read → diff. */
-async function task(host: Host, mod: Module, raw: Record<string, unknown>, check = false): Promise<Outcome> {
-  const problems: SchemaProblem[] = [];
-  const params = validateParams(mod.params, raw, problems);
-  assert.deepEqual(problems, []);
-  assert.deepEqual(mod.validate?.(params) ?? [], []);
-  const ctx = standaloneContext(host);
-  const d = normalizeDiff(mod.diff!(await mod.read!(ctx, params), params));
-  const out: Outcome = { status: 'ok', changes: d.changes.map(formatChange), failures: d.failures ?? [], warnings: d.warnings ?? [] };
-  if (out.failures.length) return { ...out, status: 'failed' };
-  if (!d.changes.length || check) return { ...out, status: d.changes.length ? 'changed' : 'ok' };
-  try {
-    await mod.apply!(ctx, params, d.changes, await mod.read!(ctx, params));
-  } catch (e) {
-    if (!(e instanceof PlayError)) throw e;
-    return { ...out, status: 'failed', failures: [e.message] };
-  }
-  const again = normalizeDiff(mod.diff!(await mod.read!(ctx, params), params));
-  assert.deepEqual(unconverged(again).map(formatChange), [], 'did not converge');
-  return { ...out, status: again.failures?.length ? 'failed' : 'changed', failures: again.failures ?? [], warnings: [...out.warnings, ...(again.warnings ?? [])] };
+/** The engine's module loop (test/module-loop.ts), its outcome in the shape these assertions read. */
+async function task(host: Host, mod: Module, raw: Record<string, unknown>, check = false) {
+  const r = await runModule(host, mod, raw, { check, mayFail: true });
+  return { status: r.status, changes: r.changes.map(formatChange), failures: r.failures, warnings: r.warnings };
 }
 
 describe('tuning modules on the lab over real SSH (tunea)', function () {

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { BaseHost } from '../../engine/connection/base-host.js';
-import { standaloneContext, formatChange, normalizeDiff, unconverged, type Change, type Module } from '../../engine/module.js';
-import { validateParams, type SchemaProblem } from '../../engine/schema.js';
+import { formatChange, type Module } from '../../engine/module.js';
+import { runModule, type LoopOutcome } from '../module-loop.js';
 import { rootPath } from '../../engine/paths.js';
 import { shQuote } from '../../engine/quote.js';
 import { qemuConf } from '../../modules/qemu_conf/index.js';
@@ -18,28 +18,11 @@ import type { ConnectionPool } from '../../engine/connection/pool.js';
 const NAME = testLabName('tuneb');
 const OCTET = testOctet(24);
 
-interface Outcome {
-  changes: Change[];
-  failures: string[];
-}
-
-/** The engine's module loop, small: validate → read → diff → (check stops) → apply → read → diff. */
-async function task(host: BaseHost, name: 'qemu_conf' | 'firewall', raw: Record<string, unknown>, check = false): Promise<Outcome> {
+/** The engine's module loop (test/module-loop.ts); a real run here must not fail, a check may. */
+function task(host: BaseHost, name: 'qemu_conf' | 'firewall', raw: Record<string, unknown>, check = false): Promise<LoopOutcome> {
   // Imported directly, not through the registry: other parts' modules may be mid-change.
   const mod = (name === 'qemu_conf' ? qemuConf : firewall) as Module;
-  const problems: SchemaProblem[] = [];
-  const params = validateParams(mod.params, raw, problems);
-  assert.deepEqual(problems, []);
-  assert.deepEqual(mod.validate?.(params) ?? [], []);
-  const ctx = standaloneContext(host);
-  const state = await mod.read!(ctx, params);
-  const d = normalizeDiff(mod.diff!(state, params));
-  const failures = d.failures ?? [];
-  if (check || d.changes.length === 0 || failures.length) return { changes: d.changes, failures };
-  await mod.apply!(ctx, params, d.changes, state);
-  const again = mod.diff!(await mod.read!(ctx, params), params);
-  assert.deepEqual(unconverged(again).map(formatChange), [], 'did not converge');
-  return { changes: d.changes, failures };
+  return runModule(host, mod, raw, { check, mayFail: check });
 }
 
 const MKPKI = `
