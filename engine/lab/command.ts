@@ -43,10 +43,12 @@ export async function labCommand(
       print(`lab ${name}: not up`);
       return 1;
     }
-    const healthy = s.hosts.filter((h) => h.netns && h.sshdPid).length;
+    const healthy = s.hosts.filter((h) => h.netns && h.sshdPid && h.holderPid && h.libvirtdPid !== null).length;
     print(`lab ${name}: ${healthy}/${s.hosts.length} hosts up (octet ${s.info.octet})`);
     for (const h of s.hosts) {
-      const state = !h.netns ? 'netns missing' : h.sshdPid ? `sshd pid ${h.sshdPid}` : 'sshd stopped';
+      let state = !h.netns ? 'netns missing' : h.sshdPid ? `sshd pid ${h.sshdPid}` : 'sshd stopped';
+      state += h.holderPid ? `, holder pid ${h.holderPid}` : ', holder missing';
+      if (h.libvirtdPid !== undefined) state += h.libvirtdPid ? `, libvirtd pid ${h.libvirtdPid}` : ', libvirtd stopped';
       print(`  ${h.name}  ${h.address}:${h.port}  ${h.ns}  ${state}`);
     }
     print(`inventory: ${s.info.inventoryPath}`);

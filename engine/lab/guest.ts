@@ -9,6 +9,7 @@ import { ensureGuestImage } from './guest-image.js';
 import { GUEST_DEFAULTS, defaultWorkingSet, checkGuestName, checkGuestSizes, domainXml, parseSerialLog, type SerialLog } from './guest-spec.js';
 import { execInHost, execInHostOk, type HostExecResult } from './holder.js';
 import type { LabHost, LabInfo } from './types.js';
+import { restartLibvirtd } from './libvirt.js';
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -129,6 +130,11 @@ export async function setDirtyRate(lab: LabInfo, host: string, dom: string, mibp
     }
   }
   throw new PlayError(`guest ${dom} on ${host} did not confirm dirty rate ${mibps} MiB/s on its serial log`);
+}
+
+/** Restarts a lab host's libvirtd (by its PID) so it rereads qemu.conf; guests keep running. */
+export async function labRestartLibvirtd(lab: LabInfo, host: string): Promise<void> {
+  await restartLibvirtd(lab, labHost(lab, host));
 }
 
 export type { SerialLog };

@@ -5,7 +5,7 @@ export { readCommandsLog } from './wrapper.js';
 export type { LabHost, LabHostStatus, LabInfo, LabStatus } from './types.js';
 // The KVM lab (libvirt hosts): guests, the migration link, commands inside hosts.
 export {
-  labGuest, setDirtyRate, guestSerialLog, guestSerialPath, guestLocation, guestDefinedOn, hostExec, hostExecOk,
+  labGuest, labRestartLibvirtd, setDirtyRate, guestSerialLog, guestSerialPath, guestLocation, guestDefinedOn, hostExec, hostExecOk,
   type LabGuest, type LabGuestOptions,
 } from './guest.js';
 export { parseSerialLog, type SerialLog } from './guest-spec.js';
