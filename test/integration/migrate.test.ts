@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { labDown, labUp, labGuest, guestLocation, guestSerialLog, parseSerialLog, hostExec, hostExecOk, labLink, type LabInfo } from '../../engine/lab/index.js';
+import { labDown, labUp, labGuest, labRestartLibvirtd, guestLocation, guestSerialLog, parseSerialLog, hostExec, hostExecOk, labLink, type LabInfo } from '../../engine/lab/index.js';
 import { testLabName, testOctet } from './lab-fixture.js';
 import { CLI, play } from './play-cli.js';
 
@@ -139,17 +139,8 @@ describe('virsh_migrate on a libvirt lab', function () {
 
   it("TLS: migrate_tls_force refuses a migration without tls; a certificate that does not match migration_host is named, from preflight and from the source's log", async () => {
     // hv3 requires TLS and advertises a name its certificate does not carry (it has the IP).
-    await hostExecOk(
-      lab,
-      'hv3',
-      [
-        `sed -i 's/^migration_host = .*/migration_host = "hv3-mig"/' /etc/libvirt/qemu.conf`,
-        `echo 'migrate_tls_force = 1' >> /etc/libvirt/qemu.conf`,
-        'p=$(cat /run/libvirt/libvirtd.pid); kill $p; i=0; while [ -d /proc/$p ] && ! grep -q "^State:.*Z" /proc/$p/status 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done',
-        'libvirtd -d -l -p /run/libvirt/libvirtd.pid',
-        'i=0; until virsh -q domcapabilities --virttype qemu >/dev/null 2>&1 || [ $i -gt 100 ]; do sleep 0.2; i=$((i+1)); done',
-      ].join('\n'),
-    );
+    await hostExecOk(lab, 'hv3', `sed -i 's/^migration_host = .*/migration_host = "hv3-mig"/' /etc/libvirt/qemu.conf && echo 'migrate_tls_force = 1' >> /etc/libvirt/qemu.conf`);
+    await labRestartLibvirtd(lab, 'hv3');
     const pb = join(dir, 'tls.yml');
     writeFileSync(
       pb,
