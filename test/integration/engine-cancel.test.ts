@@ -41,8 +41,14 @@ function longModule(name: string, cancellable: boolean): Module<LongParams> {
         assert.equal(r.stdout.trim(), 'peer-ran');
       }
       ctx.progress('sleeping');
-      // Only a cancellable module hands the signal to its command; the other ignores it.
-      await ctx.host.run(`sleep ${p.seconds}`, cancellable ? { signal: ctx.signal } : {});
+      // Only a cancellable module hands the signal to its command; the other ignores it. A
+      // stopped command may resolve (killed) or reject (interrupted): either way the module
+      // notices the signal and reports it itself.
+      try {
+        await ctx.host.run(`sleep ${p.seconds}`, cancellable ? { signal: ctx.signal } : {});
+      } catch (e) {
+        if (!ctx.signal.aborted) throw e;
+      }
       const took = (Date.now() - t0) / 1000;
       if (ctx.signal.aborted) {
         const e = new PlayError(`aborted after ${took.toFixed(1)} s: ${(ctx.signal.reason as Error).message}`);
