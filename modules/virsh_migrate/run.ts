@@ -178,6 +178,7 @@ function baseMetrics(p: MigrateParams, steering: Steering, seen: Seen, totalS: n
     peak_mibps: r1(mib(seen.peakBps)),
     dirty_rate_mibps: r1(mib(seen.dirtyBps)),
     downtime_limit_ms: seen.downtimeLimitMs,
+    policy_steps: steering.steps.length,
     steps: steering.steps.map(formatStep).join('; ') || 'none',
   };
 }

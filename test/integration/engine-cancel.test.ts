@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rootPath } from '../../engine/paths.js';
 import { runPlaybook } from '../../engine/runner/run.js';
-import { InterruptedError, PlayError } from '../../engine/errors.js';
+import { PlayError } from '../../engine/errors.js';
 import type { Module, ModuleContext } from '../../engine/module.js';
 import type { TaskEvent } from '../../engine/results.js';
 import { MODULES } from '../../modules/index.js';
@@ -41,11 +41,14 @@ function longModule(name: string, cancellable: boolean): Module<LongParams> {
         assert.equal(r.stdout.trim(), 'peer-ran');
       }
       ctx.progress('sleeping');
-      // Only a cancellable module hands the signal to its command (which then rejects with
-      // InterruptedError); the other ignores it.
-      await ctx.host.run(`sleep ${p.seconds}`, cancellable ? { signal: ctx.signal } : {}).catch((e: unknown) => {
-        if (!(e instanceof InterruptedError)) throw e;
-      });
+      // Only a cancellable module hands the signal to its command; the other ignores it. A
+      // stopped command may resolve (killed) or reject (interrupted): either way the module
+      // notices the signal and reports it itself.
+      try {
+        await ctx.host.run(`sleep ${p.seconds}`, cancellable ? { signal: ctx.signal } : {});
+      } catch (e) {
+        if (!ctx.signal.aborted) throw e;
+      }
       const took = (Date.now() - t0) / 1000;
       if (ctx.signal.aborted) {
         const e = new PlayError(`aborted after ${took.toFixed(1)} s: ${(ctx.signal.reason as Error).message}`);

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { labDown, labUp, labGuest, guestLocation, guestSerialLog, parseSerialLog, hostExec, hostExecOk, labLink, type LabInfo } from '../../engine/lab/index.js';
+import { labDown, labUp, labGuest, labRestartLibvirtd, guestLocation, guestSerialLog, parseSerialLog, hostExec, hostExecOk, labLink, type LabInfo } from '../../engine/lab/index.js';
 import { testLabName, testOctet } from './lab-fixture.js';
 import { CLI, play } from './play-cli.js';
 
@@ -82,7 +82,7 @@ describe('virsh_migrate on a libvirt lab', function () {
     assert.match(again.out, /hv2\s+ok=2\s+changed=0/);
   });
 
-  it('preflight: a missing domain, an unreachable destination libvirt and too little memory fail before anything starts', async () => {
+  it('virsh_domains registers the facts; preflight: a missing domain, an unreachable destination libvirt and too little memory fail before anything starts', async () => {
     const pb = join(dir, 'preflight.yml');
     const hv3 = lab.hosts.find((h) => h.name === 'hv3')!;
     writeFileSync(
@@ -90,6 +90,16 @@ describe('virsh_migrate on a libvirt lab', function () {
       `- hosts: hv2
   gather_facts: false
   tasks:
+    - name: Domains of hv2
+      virsh_domains: {}
+      register: hv
+    - name: The facts the evacuation playbooks rely on
+      assert:
+        that:
+          - "hv.running == ['${GUEST}']"
+          - "hv.domains[0].name == '${GUEST}' and hv.domains[0].state == 'running' and hv.domains[0].persistent"
+          - "hv.domains[0].memory_kib == 262144 and hv.domains[0].vcpus == 1"
+          - "hv.free_memory_kib > 262144 and hv.total_memory_kib >= hv.free_memory_kib and hv.cpus >= 1"
     - name: Missing domain
       virsh_migrate: { domain: nope, to: hv1 }
       ignore_errors: true
@@ -106,6 +116,7 @@ describe('virsh_migrate on a libvirt lab', function () {
     assert.equal(r.code, 0, r.out + r.err);
     const tasks = report(json).hosts.find((h) => h.name === 'hv2')!.tasks;
     const msg = (name: string) => tasks.find((t) => t.task === name)!.messages.join('\n');
+    assert.equal(tasks.find((t) => t.task === 'The facts the evacuation playbooks rely on')!.status, 'ok', msg('The facts the evacuation playbooks rely on'));
     assert.match(msg('Missing domain'), /preflight: domain nope does not exist on hv2 nor on hv1/);
     assert.match(msg('Unreachable destination libvirt'), /destination libvirt on hv3 is unreachable from hv2 over the migration network/);
     assert.match(msg('Not enough memory'), /not enough memory on hv1: g1 needs 256 MiB/);
@@ -139,17 +150,8 @@ describe('virsh_migrate on a libvirt lab', function () {
 
   it("TLS: migrate_tls_force refuses a migration without tls; a certificate that does not match migration_host is named, from preflight and from the source's log", async () => {
     // hv3 requires TLS and advertises a name its certificate does not carry (it has the IP).
-    await hostExecOk(
-      lab,
-      'hv3',
-      [
-        `sed -i 's/^migration_host = .*/migration_host = "hv3-mig"/' /etc/libvirt/qemu.conf`,
-        `echo 'migrate_tls_force = 1' >> /etc/libvirt/qemu.conf`,
-        'p=$(cat /run/libvirt/libvirtd.pid); kill $p; i=0; while [ -d /proc/$p ] && ! grep -q "^State:.*Z" /proc/$p/status 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done',
-        'libvirtd -d -l -p /run/libvirt/libvirtd.pid',
-        'i=0; until virsh -q domcapabilities --virttype qemu >/dev/null 2>&1 || [ $i -gt 100 ]; do sleep 0.2; i=$((i+1)); done',
-      ].join('\n'),
-    );
+    await hostExecOk(lab, 'hv3', `sed -i 's/^migration_host = .*/migration_host = "hv3-mig"/' /etc/libvirt/qemu.conf && echo 'migrate_tls_force = 1' >> /etc/libvirt/qemu.conf`);
+    await labRestartLibvirtd(lab, 'hv3');
     const pb = join(dir, 'tls.yml');
     writeFileSync(
       pb,
