@@ -10,6 +10,7 @@ import { numberNodes, rootInherited, walk, type Feedback, type Inherited, type S
 import { runTask, type TaskOutcome } from './task.js';
 import { hostView, hostvarLayers, layerVars, lazyHostvars, type HostState } from './vars.js';
 import type { RunObserver } from './events.js';
+import type { LimitRegistry } from './limits.js';
 
 export interface PlayEnv {
   check: boolean;
@@ -32,6 +33,8 @@ export interface PlayEnv {
   /** Hosts that failed or were unreachable earlier in the run: later plays skip them. */
   deadHosts: Set<string>;
   observer: RunObserver;
+  /** Keyed concurrency limits shared by every play of the run (throttle:, limits:). */
+  limits?: LimitRegistry;
 }
 
 interface HostRun {
@@ -234,6 +237,7 @@ async function runBatch(
         connect: env.connect,
         secrets: env.secretsOf(hr.name),
         log: (l) => env.observer.verbose?.(l),
+        limits: env.limits,
       });
     let outcome: TaskOutcome;
     if (task.runOnce) {

@@ -16,6 +16,7 @@ import { ANSIBLE_FACT_VARIABLES } from '../facts-aliases.js';
 import type { HostVarSet } from '../playbook/validate.js';
 import { loadInventory, validatePattern, type Inventory } from '../inventory/index.js';
 import { ConnectionPool } from '../connection/pool.js';
+import { LimitRegistry } from './limits.js';
 import { gatherFacts } from '../facts.js';
 import type { HostState } from './vars.js';
 import type { RunObserver } from './events.js';
@@ -144,6 +145,7 @@ export async function runPlaybook(opts: PlaybookRunOptions, prepared = prepareRu
   const hostStates = new Map<string, HostState>();
   const deadHosts = new Set<string>();
   const pool = new ConnectionPool();
+  const limits = new LimitRegistry();
   const varsCache = new Map<string, Record<string, unknown>>();
   const inventoryVars = (h: string) => {
     let v = varsCache.get(h);
@@ -191,6 +193,7 @@ export async function runPlaybook(opts: PlaybookRunOptions, prepared = prepareRu
         records,
         deadHosts,
         observer: opts.observer,
+        limits,
       });
       if (aborted) break;
     }

@@ -13,6 +13,8 @@ import { evaluateCondition, expressionVariables } from '../expr.js';
 import type { Inherited } from './iterator.js';
 import { taskHost } from './task-host.js';
 import { redactResult } from './redact.js';
+import { LimitRegistry, runParallel } from './limits.js';
+import { loopParallel, slotsFor, withSlots } from './task-limits.js';
 
 export interface TaskRun {
   task: Task;
@@ -31,6 +33,24 @@ export interface TaskRun {
   log(line: string): void;
   /** Epoch ms by which every command of the task must end (from `timeout:`). */
   deadline?: number;
+  /** The run's keyed concurrency limits (throttle:, limits:); one per process when not given. */
+  limits?: LimitRegistry;
+}
+
+const processLimits = new LimitRegistry();
+
+/** Runs one host's (or loop item's) module loop holding the task's keyed limits. */
+function limited(run: TaskRun, vars: Record<string, unknown>, body: () => Promise<SingleOutcome>): Promise<SingleOutcome> {
+  return withSlots(run.limits ?? processLimits, slotsFor(run.task, vars, (f) => origin(run, f)), body);
+}
+
+/** loop_control.break_when, judged on the item's result under the register name. */
+function breaks(run: TaskRun, out: SingleOutcome): boolean {
+  const cond = run.task.concurrency?.breakWhen;
+  if (!cond || out.preview) return false;
+  const reg = registerValue(out);
+  const vars = run.task.register ? { ...run.vars, [run.task.register]: reg } : run.vars;
+  return evaluateCondition(cond, vars, origin(run, 'loop_control'));
 }
 
 export interface TaskOutcome {
@@ -283,7 +303,7 @@ export async function runTask(given: TaskRun): Promise<TaskOutcome> {
             registered: task.register ? registerValue({ status: 'skipped', msg: 'conditional result was false' }) : undefined,
           });
         }
-        const out = inSync(await runOne(run, mod, run.vars, check, secrets), readOnly && (run.check || task.params.read_only === true));
+        const out = inSync(await limited(run, run.vars, () => runOne(run, mod, run.vars, check, secrets)), readOnly && (run.check || task.params.read_only === true));
         return finish(
           { status: out.status, changes: out.changes, warnings: out.warnings, msg: out.msg, data: out.data, diffs: diffsOf(out.changes), ignored: ignored(run, out.status) },
           { registered: task.register ? registerValue(out) : undefined, facts: out.facts },
@@ -293,32 +313,43 @@ export async function runTask(given: TaskRun): Promise<TaskOutcome> {
       if (!Array.isArray(items)) {
         throw new PlayError(`${formatPos(task.keyPos.loop ?? task.pos)}: loop must be a list, got ${typeof items}`);
       }
-      const results: Record<string, unknown>[] = [];
-      const changes: Change[] = [];
-      const warnings: string[] = [];
-      const msgs: string[] = [];
+      // Items may run in parallel (loop_control.parallel) under the task's keyed limits; their
+      // results are still gathered in item order. In parallel, an item does not see the facts
+      // set by the items running beside it.
+      const parallel = loopParallel(task, run.vars, (f) => origin(run, f));
+      const outs: Array<{ item: unknown; out?: SingleOutcome; label?: string }> = items.map((item) => ({ item }));
       let facts: Record<string, unknown> | undefined;
-      let anyChanged = false;
-      let anyFailed = false;
-      let allSkipped = items.length > 0;
-      for (const [i, item] of items.entries()) {
+      let stopped = false;
+      await runParallel(items.length, parallel, async (i) => {
+        const item = items[i];
         const itemVars = {
           ...run.vars,
           ...(facts ?? {}),
           [task.loopVar]: item,
           ansible_loop: { index: i + 1, index0: i, first: i === 0, last: i === items.length - 1, length: items.length },
         };
-        if (conds.length && !evaluateCondition(conds, itemVars, origin(run, 'when'))) {
-          results.push({ ...registerValue({ status: 'skipped' }), [task.loopVar]: item, item });
+        if (conds.length && !evaluateCondition(conds, itemVars, origin(run, 'when'))) return;
+        const out = inSync(await limited(run, itemVars, () => runOne(run, mod, itemVars, check, secrets)), readOnly && (run.check || task.params.read_only === true));
+        outs[i] = { item, out, label: itemLabel(run, item, itemVars) };
+        if (out.facts) facts = { ...(facts ?? {}), ...out.facts };
+        if (breaks(run, out)) stopped = true;
+      }, () => stopped);
+      const results: Record<string, unknown>[] = [];
+      const changes: Change[] = [];
+      const warnings: string[] = [];
+      const msgs: string[] = [];
+      let anyChanged = false;
+      let anyFailed = false;
+      let allSkipped = items.length > 0;
+      for (const { item, out, label } of outs) {
+        if (!out) {
+          results.push({ ...registerValue({ status: 'skipped', msg: stopped ? 'not started: loop_control.break_when ended the loop' : undefined }), [task.loopVar]: item, item });
           continue;
         }
         allSkipped = false;
-        const out = inSync(await runOne(run, mod, itemVars, check, secrets), readOnly && (run.check || task.params.read_only === true));
         results.push({ ...registerValue(out), [task.loopVar]: item, item });
-        const label = itemLabel(run, item, itemVars);
         changes.push(...out.changes.map((c) => ({ ...c, path: items.length > 1 ? `[${label}] ${c.path}` : c.path })));
         warnings.push(...out.warnings);
-        if (out.facts) facts = { ...(facts ?? {}), ...out.facts };
         if (out.status === 'changed') anyChanged = true;
         if (out.status === 'failed') {
           anyFailed = true;

@@ -1,0 +1,103 @@
+// Keyed concurrency limits (limits:, throttle:, loop_control.parallel/break_when) on five real
+// hosts of this machine (connection: local): each job records its own start and end time from
+// the host's clock, and the overlaps read back from that log must stay under every cap.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { rootPath } from '../../engine/paths.js';
+import { runPlaybook } from '../../engine/runner/run.js';
+
+const FIX = rootPath('test', 'fixtures', 'runner');
+
+export interface Job {
+  task: string;
+  host: string;
+  item: string;
+  start: number;
+  end: number;
+}
+
+/** The most jobs running at one instant, among those `pick` selects. */
+export function peak(jobs: Job[], pick: (j: Job) => boolean = () => true): number {
+  const edges = jobs.filter(pick).flatMap((j) => [
+    { t: j.start, d: 1 },
+    { t: j.end, d: -1 },
+  ]);
+  // an end at the same instant as a start frees its slot first
+  edges.sort((a, b) => a.t - b.t || a.d - b.d);
+  let now = 0;
+  let max = 0;
+  for (const e of edges) max = Math.max(max, (now += e.d));
+  return max;
+}
+
+function jobsOf(log: string): Job[] {
+  return readFileSync(log, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const [task, host, item, start, end] = l.split(' ');
+      return { task, host, item, start: Number(start) / 1e6, end: Number(end) / 1e6 };
+    });
+}
+
+describe('keyed concurrency limits on local hosts', function () {
+  this.timeout(60_000);
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'play-limits-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  let jobs: Job[];
+  let exitCode: number;
+  before(async () => {
+    const log = join(dir, 'log');
+    const rec = await runPlaybook({
+      playbook: join(FIX, 'limits.yml'),
+      inventories: [join(FIX, 'inventory.yml')],
+      check: false,
+      diff: false,
+      tags: [],
+      skipTags: [],
+      forks: 10,
+      extraVars: { log, per_target: 2 },
+      detailedExitcodes: false,
+      command: 'run',
+      observer: {},
+    });
+    exitCode = rec.exitCode;
+    jobs = jobsOf(log);
+  });
+
+  it('runs every item, at most 2 per source host, 2 per target item and 5 in all at once', () => {
+    const keyed = jobs.filter((j) => j.task === 'keyed');
+    assert.equal(keyed.length, 20);
+    for (const h of ['h1', 'h2', 'h3', 'h4', 'h5']) assert.ok(peak(keyed, (j) => j.host === h) <= 2, `${h} ran more than 2 items at once`);
+    for (const i of ['a', 'b', 'c', 'd']) assert.ok(peak(keyed, (j) => j.item === i) <= 2, `item ${i} ran on more than 2 hosts at once`);
+    const all = peak(keyed);
+    assert.ok(all <= 5, `the cluster key allowed ${all} at once`);
+    // items really ran side by side (2 per host at least once), not one after another
+    assert.ok(all >= 3, `only ${all} at once: the loop did not run in parallel`);
+    assert.ok(['h1', 'h2', 'h3', 'h4', 'h5'].some((h) => peak(keyed, (j) => j.host === h) === 2));
+  });
+
+  it('throttle: 2 caps a task over all hosts', () => {
+    const t = jobs.filter((j) => j.task === 'throttled');
+    assert.equal(t.length, 5);
+    assert.equal(peak(t), 2);
+  });
+
+  it('break_when: no item starts after the one that failed', () => {
+    const b = jobs.filter((j) => j.task === 'broken');
+    assert.deepEqual(b.map((j) => `${j.host} ${j.item}`), ['h1 1', 'h1 2']);
+    assert.equal(exitCode, 0); // ignore_errors
+  });
+
+  it('one key named by two tasks is shared: never two holders at once', () => {
+    const s = jobs.filter((j) => j.task === 'shared');
+    assert.equal(s.length, 10);
+    assert.equal(peak(s), 1);
+  });
+});
