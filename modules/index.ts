@@ -21,6 +21,7 @@ import { blockinfileModule } from './blockinfile/index.js';
 import { failModule } from './fail/index.js';
 import { aptModule, packageModule } from './package/index.js';
 import { waitForModule } from './wait_for/index.js';
+import { evacuationPlanModule } from './evacuation_plan/index.js';
 
 export const MODULES: Record<string, Module> = {
   command: commandModule,
@@ -45,6 +46,7 @@ export const MODULES: Record<string, Module> = {
   package: packageModule,
   apt: aptModule,
   wait_for: waitForModule,
+  evacuation_plan: evacuationPlanModule,
 };
 
 export function getModule(name: string): Module | undefined {
