@@ -22,6 +22,7 @@ import { failModule } from './fail/index.js';
 import { aptModule, packageModule } from './package/index.js';
 import { waitForModule } from './wait_for/index.js';
 import { evacuationPlanModule } from './evacuation_plan/index.js';
+import { evacuationReportModule } from './evacuation_report/index.js';
 
 export const MODULES: Record<string, Module> = {
   command: commandModule,
@@ -47,6 +48,7 @@ export const MODULES: Record<string, Module> = {
   apt: aptModule,
   wait_for: waitForModule,
   evacuation_plan: evacuationPlanModule,
+  evacuation_report: evacuationReportModule,
 };
 
 export function getModule(name: string): Module | undefined {
