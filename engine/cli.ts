@@ -75,6 +75,26 @@ function inventoryLine(paths: string[], defaulted: boolean): string {
   return `inventory: ${paths.join(', ')}${defaulted ? " (the lab's, since no -i was given: pass -i INVENTORY for your hosts)" : ''}`;
 }
 
+/**
+ * Ctrl-C/SIGTERM abort the run's signal (once): cancellable modules clean up, e.g. abort a
+ * migration job so the guest stays on its source. A second Ctrl-C kills as usual.
+ */
+function interruptSignal(): { signal: AbortSignal; dispose(): void } {
+  const ac = new AbortController();
+  const on = (sig: NodeJS.Signals) => () => ac.abort(new PlayError(`interrupted by ${sig}`));
+  const onInt = on('SIGINT');
+  const onTerm = on('SIGTERM');
+  process.once('SIGINT', onInt);
+  process.once('SIGTERM', onTerm);
+  return {
+    signal: ac.signal,
+    dispose: () => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+    },
+  };
+}
+
 async function doRun(playbook: string, flags: RunFlags, mode: 'run' | 'check'): Promise<number> {
   const check = mode === 'check' || !!flags.check;
   const detailed = mode === 'check' || !!flags.detailedExitcodes;
@@ -98,7 +118,8 @@ async function doRun(playbook: string, flags: RunFlags, mode: 'run' | 'check'): 
   const reports = parseReports(flags.report);
   const prepared = prepareRun(opts); // every validation problem before any host is touched
   out(chalk.dim(inventoryLine(prepared.inventoryPaths, flags.inventory.length === 0)));
-  const record = await runPlaybook(opts, prepared);
+  const interrupt = interruptSignal();
+  const record = await runPlaybook({ ...opts, signal: interrupt.signal }, prepared).finally(interrupt.dispose);
   out('');
   // A drift check answers with the per-host drift and the summary line; the recap is detail.
   const columns = process.stdout.isTTY ? (process.stdout.columns ?? Infinity) : Infinity;

@@ -22,6 +22,8 @@ export class PlayError extends Error {
   data?: Record<string, unknown>;
   /** Changes whose apply had started when this was thrown: the host may have some of them. */
   attempted?: import('./module.js').Change[];
+  /** Figures measured before the failure (an aborted migration's record): reported like a success's. */
+  metrics?: import('./module.js').Metrics;
   constructor(message: string) {
     super(message);
     this.name = new.target.name;

@@ -19,6 +19,13 @@ export interface RunOptions {
   becomeUser?: string;
   /** Prefix LC_ALL=C (default true): output that is parsed must not be localised. */
   cLocale?: boolean;
+  /** Each chunk of stdout as it arrives (a long-lived watcher's lines); the result still has all of it. */
+  onStdout?(chunk: Buffer): void;
+  /**
+   * Aborting it ends the command (the channel is closed, a local process group killed); run then
+   * resolves with what came so far and `signal: 'SIGKILL'`.
+   */
+  signal?: AbortSignal;
 }
 
 export interface WriteOptions {

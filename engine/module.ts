@@ -49,7 +49,22 @@ export interface ModuleContext {
   become: boolean;
   /** Extra lines for -v output. */
   log(line: string): void;
+  /**
+   * Aborted when the run is interrupted (Ctrl-C, SIGTERM) and, for a `cancellable` module, when
+   * the task's `timeout:` expires; `signal.reason` says which. Long work checks it and stops.
+   */
+  signal: AbortSignal;
+  /** Live status of long work (a percentage, a rate): the host's row in a terminal, a line now and then in plain output. */
+  progress(line: string): void;
+  /**
+   * Another inventory host's connection (same pool, same become settings): for tasks that touch
+   * two hosts, like a migration's destination. Throws a PlayError for a name not in the inventory.
+   */
+  peer(hostName: string): Promise<Host>;
 }
+
+/** Figures of one task (a migration's total time, downtime): reach the reports and the summary. */
+export type Metrics = Record<string, number | string>;
 
 export interface ApplyOutcome {
   /** Extra data exposed to `register` (e.g. command rc/stdout). */
@@ -57,6 +72,8 @@ export interface ApplyOutcome {
   warnings?: string[];
   /** Backup files written while applying. */
   backups?: string[];
+  /** Figures for the reports: JSON `metrics`, Prometheus `play_<module>_<key>` gauges. */
+  metrics?: Metrics;
 }
 
 export interface ModuleDoc {
@@ -92,6 +109,14 @@ export interface Module<P = any, S = any> extends ModuleDoc {
   freeForm?: string;
   /** Accepts any parameter names (set_fact): `params` documents the known ones only. */
   freeKeys?: boolean;
+  /**
+   * The module watches `ctx.signal` and cleans up itself (aborts a migration job): when the task's
+   * `timeout:` expires the signal is aborted and the module gets `cancelGraceMs` to return before
+   * its commands are killed. Other modules' commands are bounded by the timeout itself.
+   */
+  cancellable?: boolean;
+  /** Grace period after the timeout for a cancellable module (default 15 s). */
+  cancelGraceMs?: number;
 }
 
 export interface ControlOutcome {
@@ -120,4 +145,23 @@ export function formatChange(c: Change): string {
   if (c.message) return `${c.path}: ${c.message}`;
   const fmt = (v: unknown) => (v === undefined || v === null ? '(absent)' : typeof v === 'string' ? `'${v}'` : JSON.stringify(v));
   return `${c.path}: ${fmt(c.from)} → ${fmt(c.to)}${c.disruptive ? ' (disruptive)' : ''}`;
+}
+
+/**
+ * A context outside a run (tools, direct module calls in tests): never aborted, progress
+ * dropped, no other hosts.
+ */
+export function standaloneContext(host: Host, vars: Record<string, unknown> = {}, hostName = host?.name): ModuleContext {
+  return {
+    host,
+    hostName,
+    vars,
+    become: false,
+    log: () => {},
+    signal: new AbortController().signal,
+    progress: () => {},
+    peer: async (name) => {
+      throw new Error(`no other hosts outside a run (asked for '${name}')`);
+    },
+  };
 }

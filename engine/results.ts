@@ -1,5 +1,5 @@
 // What a run produces: per host, per task results, and the run record that reports are made from.
-import type { Change } from './module.js';
+import type { Change, Metrics } from './module.js';
 
 export type TaskStatus = 'ok' | 'changed' | 'failed' | 'skipped' | 'unreachable';
 
@@ -21,6 +21,8 @@ export interface TaskResult {
   durationMs: number;
   /** Unified diffs for --diff (file content before/after). */
   diffs?: Array<{ path: string; before: string; after: string }>;
+  /** The module's figures (ApplyOutcome.metrics): JSON report, Prometheus textfile, terminal. */
+  metrics?: Metrics;
 }
 
 export interface TaskEvent {

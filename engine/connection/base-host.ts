@@ -21,6 +21,12 @@ export interface BecomeSettings {
   flags?: string;
 }
 
+/** Streaming and cancellation of one command (RunOptions.onStdout / signal). */
+export interface LiveOptions {
+  onStdout?(chunk: Buffer): void;
+  signal?: AbortSignal;
+}
+
 /** How long after a command's own timeout the client gives up on the host answering. */
 const BACKSTOP_MS = 2000;
 
@@ -30,7 +36,7 @@ export abstract class BaseHost implements Host {
   constructor(readonly name: string) {}
 
   /** Runs `command` through the remote `sh -c`, with stdin, returning raw bytes. */
-  protected abstract execRaw(command: string, stdin: Buffer | undefined, timeoutMs: number | undefined): Promise<RawResult>;
+  protected abstract execRaw(command: string, stdin: Buffer | undefined, timeoutMs: number | undefined, live?: LiveOptions): Promise<RawResult>;
   abstract close(): Promise<void>;
 
   /** Wraps a command for become and locale; returns the final command and stdin. */
@@ -58,11 +64,12 @@ export abstract class BaseHost implements Host {
   async runRaw(command: string, opts: RunOptions = {}): Promise<RawResult> {
     const w = this.wrap(command, opts);
     const t = opts.timeoutMs;
-    if (t === undefined || t <= 0) return this.execRaw(w.command, w.stdin, undefined);
+    const live = opts.onStdout || opts.signal ? { onStdout: opts.onStdout, signal: opts.signal } : undefined;
+    if (t === undefined || t <= 0) return this.execRaw(w.command, w.stdin, undefined, live);
     // The host-side timeout does the killing; the client-side one is a backstop for a host
     // that stops answering altogether.
     const started = Date.now();
-    const r = await this.execRaw(w.command, w.stdin, t + BACKSTOP_MS);
+    const r = await this.execRaw(w.command, w.stdin, t + BACKSTOP_MS, live);
     if (r.code === 137 && Date.now() - started >= t) throw new TimeoutError(`${this.name}: command timed out after ${t / 1000} s and was killed: ${command}`);
     return r;
   }

@@ -5,7 +5,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import ssh2, { type AnyAuthMethod, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { ConnectionError, HostKeyError, TimeoutError } from '../errors.js';
-import { BaseHost, type RawResult } from './base-host.js';
+import { BaseHost, type LiveOptions, type RawResult } from './base-host.js';
 import { checkHostKey, knownKeyTypes } from './known-hosts.js';
 import type { ConnectionSpec, SshEndpoint } from './spec.js';
 
@@ -162,7 +162,7 @@ export class SshHost extends BaseHost {
     else this.open--;
   }
 
-  private openChannel(command: string, stdin: Buffer | undefined, timeoutMs: number | undefined): Promise<RawResult> {
+  private openChannel(command: string, stdin: Buffer | undefined, timeoutMs: number | undefined, live?: LiveOptions): Promise<RawResult> {
     return new Promise((resolve, reject) => {
       const refused = (e: Error) =>
         // The server refused another session (its MaxSessions is lower than our limit).
@@ -170,24 +170,25 @@ export class SshHost extends BaseHost {
       try {
         // Listen in the callback itself, not a microtask later: under load the exit status
         // can arrive in the same read as the channel's opening, and its event would be lost.
-        this.client.exec(command, (err, stream) => (err ? refused(err) : this.collect(stream, command, stdin, timeoutMs).then(resolve, reject)));
+        this.client.exec(command, (err, stream) => (err ? refused(err) : this.collect(stream, command, stdin, timeoutMs, live).then(resolve, reject)));
       } catch (e) {
         refused(e as Error);
       }
     });
   }
 
-  protected async execRaw(command: string, stdin: Buffer | undefined, timeoutMs: number | undefined): Promise<RawResult> {
+  protected async execRaw(command: string, stdin: Buffer | undefined, timeoutMs: number | undefined, live?: LiveOptions): Promise<RawResult> {
     if (this.closed || this.lostReason) throw new ConnectionError(this.name, this.lostReason ?? `${this.name}: the SSH connection is closed`);
     await this.acquire();
     try {
-      return await this.openChannel(command, stdin, timeoutMs);
+      if (live?.signal?.aborted) return { stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), code: null, signal: 'SIGKILL' };
+      return await this.openChannel(command, stdin, timeoutMs, live);
     } finally {
       this.release();
     }
   }
 
-  private collect(stream: ClientChannel, command: string, stdin: Buffer | undefined, timeoutMs: number | undefined): Promise<RawResult> {
+  private collect(stream: ClientChannel, command: string, stdin: Buffer | undefined, timeoutMs: number | undefined, live?: LiveOptions): Promise<RawResult> {
     return new Promise((resolve, reject) => {
       const out: Buffer[] = [];
       const err: Buffer[] = [];
@@ -209,7 +210,26 @@ export class SshHost extends BaseHost {
             reject(new TimeoutError(`command timed out after ${timeoutMs / 1000} s on ${this.name}: ${cmd}`));
           }, timeoutMs)
         : undefined;
-      stream.on('data', (b: Buffer) => out.push(b));
+      // Aborted: signal the remote command and close the channel (a command that writes then
+      // dies of SIGPIPE even where sshd ignores signal requests); resolve with what came so far.
+      // Like a timeout, do not wait for the server's close (children may hold the output open).
+      const abort = () => {
+        if (done) return;
+        done = true;
+        if (timer) clearTimeout(timer);
+        try {
+          stream.signal('KILL');
+        } catch {
+          /* closing is enough */
+        }
+        stream.close();
+        resolve({ stdout: Buffer.concat(out), stderr: Buffer.concat(err), code: null, signal: 'SIGKILL' });
+      };
+      live?.signal?.addEventListener('abort', abort, { once: true });
+      stream.on('data', (b: Buffer) => {
+        out.push(b);
+        live?.onStdout?.(b);
+      });
       stream.stderr.on('data', (b: Buffer) => err.push(b));
       stream.on('exit', (c: number | null, sig?: string) => {
         code = c ?? null;
@@ -217,6 +237,7 @@ export class SshHost extends BaseHost {
       });
       stream.on('close', () => {
         if (timer) clearTimeout(timer);
+        live?.signal?.removeEventListener('abort', abort);
         if (done) return;
         done = true;
         if (code === null && signal === null && this.lostReason) return reject(new ConnectionError(this.name, this.lostReason));

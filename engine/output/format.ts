@@ -26,14 +26,21 @@ export function colorFor(c: ChalkInstance, r: TaskResult): (s: string) => string
   }
 }
 
-/** The lines under a host's status: each change, warnings, the message. */
+/** The lines under a host's status: each change, the task's figures, warnings, the message. */
 export function detailLines(r: TaskResult, verbose: boolean): string[] {
   const lines = r.changes.map(formatChange);
+  if (r.metrics && Object.keys(r.metrics).length) lines.push(metricsLine(r.metrics));
   for (const w of r.warnings) lines.push(`warning: ${w}`);
   if (r.msg && (r.status === 'failed' || r.status === 'unreachable' || verbose || (r.status === 'ok' && r.changes.length === 0 && r.msg))) {
     if (!(r.status === 'skipped' && !verbose)) lines.push(...r.msg.split('\n'));
   }
   return lines;
+}
+
+/** `metrics: total_s=4.1 downtime_ms=65 strategy=precopy` */
+export function metricsLine(m: Record<string, number | string>): string {
+  const fmt = (v: number | string) => (typeof v === 'number' ? String(Number.isInteger(v) ? v : Number(v.toFixed(3))) : /\s/.test(v) ? JSON.stringify(v) : v);
+  return `metrics: ${Object.entries(m).map(([k, v]) => `${k}=${fmt(v)}`).join(' ')}`;
 }
 
 export function unifiedDiffs(r: TaskResult): string[] {

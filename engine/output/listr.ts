@@ -23,10 +23,15 @@ function deferred(): Pending {
 export function listrRenderer(o: RendererOptions): RunObserver {
   let running: Promise<unknown> = Promise.resolve();
   let pending = new Map<string, Pending>();
+  // The live row of each host of the current task: progress lines are drawn in it.
+  let rows = new Map<string, ListrTaskWrapper<unknown, typeof DefaultRenderer, typeof SimpleRenderer>>();
   const c = o.chalk;
 
   const hostTask = (host: string) => async (_ctx: unknown, t: ListrTaskWrapper<unknown, typeof DefaultRenderer, typeof SimpleRenderer>) => {
+    rows.set(host, t);
     const ev = await pending.get(host)!.promise;
+    rows.delete(host);
+    t.output = '';
     const r = ev.result;
     const lines = detailLines(r, o.verbose);
     if (o.diff) for (const d of unifiedDiffs(r)) lines.push(...d.split('\n'));
@@ -48,6 +53,7 @@ export function listrRenderer(o: RendererOptions): RunObserver {
     async taskStart(_play, name, hosts, handler) {
       await running;
       pending = new Map(hosts.map((h) => [h, deferred()]));
+      rows = new Map();
       const title = `${handler ? 'HANDLER' : 'TASK'} [${name}]`;
       const list =
         hosts.length <= MAX_HOST_LINES
@@ -97,6 +103,10 @@ export function listrRenderer(o: RendererOptions): RunObserver {
           for (const l of detailLines(ev.result, o.verbose)) o.write(`      ${l}`);
         });
       }
+    },
+    hostTaskProgress(host, _task, line) {
+      const row = rows.get(host);
+      if (row) row.output = c.dim(line);
     },
     async warning(m) {
       await running;

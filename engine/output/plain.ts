@@ -12,8 +12,12 @@ export interface RendererOptions {
   chalk: ChalkInstance;
 }
 
+/** Plain output shows a task's live progress at most this often per host (logs stay short). */
+const PROGRESS_EVERY_MS = 5000;
+
 export function plainRenderer(o: RendererOptions): RunObserver {
   const c = o.chalk;
+  const lastProgress = new Map<string, number>();
   return {
     playStart(play, hosts) {
       o.write(c.bold(`\nPLAY [${play.name}] ${hosts.length} host${hosts.length === 1 ? '' : 's'}`));
@@ -21,7 +25,14 @@ export function plainRenderer(o: RendererOptions): RunObserver {
     taskStart(_play, name, hosts, handler) {
       if (o.verbose || hosts.length > 0) o.write(c.bold(`${handler ? 'HANDLER' : 'TASK'} [${name}]`));
     },
+    hostTaskProgress(host, _task, line) {
+      const now = Date.now();
+      if (now - (lastProgress.get(host) ?? 0) < PROGRESS_EVERY_MS) return;
+      lastProgress.set(host, now);
+      o.write(c.dim(`  … ${host}: ${line}`));
+    },
     hostTaskDone(ev) {
+      lastProgress.delete(ev.host);
       const r = ev.result;
       const quiet = !o.showUnchanged && !o.verbose && (r.status === 'ok' || r.status === 'skipped') && r.warnings.length === 0;
       if (quiet) return;

@@ -24,6 +24,8 @@ export interface TaskReport {
   warnings: string[];
   startedAt?: string;
   durationMs?: number;
+  /** The module's figures (a migration's total_s, downtime_ms …), when it measured any. */
+  metrics?: Record<string, number | string>;
 }
 
 export interface HostReport {
@@ -101,6 +103,7 @@ export function toJsonReport(record: RunRecord, sinceLast?: DriftDiff | null): J
         messages: res?.msg !== undefined ? [res.msg] : [],
         warnings: [...(res?.warnings ?? [])],
         ...(r.event ? { startedAt: r.event.startedAt, durationMs: res!.durationMs } : {}),
+        ...(res?.metrics ? { metrics: { ...res.metrics } } : {}),
       };
     }),
   }));

@@ -26,6 +26,7 @@ export function renderPrometheus(record: RunRecord): string {
   const errors = fam('play_host_failed_tasks', 'Tasks that failed on the host at the last run.');
   const unknown = fam('play_host_unknown_tasks', 'Tasks whose state is unknown on the host (not run, cannot preview, unreachable).');
   const taskInSync = fam('play_task_in_sync', '1 when the task was in sync on the host at the last run; 0 when it drifted, changed, failed or is unknown.');
+  const taskMetrics = new Map<string, Family>();
   for (const h of hostRows(record)) {
     const base = { host: h.host, playbook };
     const n = h.rows.reduce((s, r) => s + (r.verdict === 'drift' ? stateChanges(r.event!.result.changes).length : r.verdict === 'changed' ? r.event!.result.changes.length : 0), 0);
@@ -42,6 +43,8 @@ export function renderPrometheus(record: RunRecord): string {
       seen.set(key, k);
       const task = k > 1 ? `${r.task} (${k})` : r.task;
       taskInSync.samples.push({ labels: { host: h.host, play: r.play, task, playbook }, value: r.verdict === 'in-sync' ? 1 : 0 });
+      const m = r.event?.result.metrics;
+      if (m) addTaskMetrics(taskMetrics, r.module, m, { host: h.host, play: r.play, task, playbook });
     }
   }
   const run = { playbook };
@@ -55,9 +58,45 @@ export function renderPrometheus(record: RunRecord): string {
   exit.samples.push({ labels: run, value: record.exitCode });
 
   const out: string[] = [];
-  for (const f of [drift, hostInSync, unreachable, errors, unknown, taskInSync, last, duration, mode, exit]) {
+  for (const f of [drift, hostInSync, unreachable, errors, unknown, taskInSync, ...taskMetrics.values(), last, duration, mode, exit]) {
     out.push(`# HELP ${f.name} ${promHelp(f.help)}`, `# TYPE ${f.name} gauge`);
     for (const s of f.samples) out.push(`${f.name}${labels(s.labels)} ${s.value}`);
   }
   return out.join('\n') + '\n';
+}
+
+/** A metric name part: Prometheus allows [a-zA-Z0-9_] (and `:` for recording rules, not ours). */
+const metricPart = (s: string) => s.replace(/[^a-zA-Z0-9_]/g, '_');
+
+/**
+ * A task's figures: a number is a `play_<module>_<key>` gauge in base units (downtime_ms →
+ * downtime_seconds), a string (a strategy name) a `play_<module>_<key>_info` series with the
+ * value as a label, always 1.
+ */
+function addTaskMetrics(families: Map<string, Family>, module: string, metrics: Record<string, number | string>, base: Record<string, string>): void {
+  for (const [key, v] of Object.entries(metrics)) {
+    const numeric = typeof v === 'number' && Number.isFinite(v);
+    const unit = numeric ? baseUnit(metricPart(key)) : { key: metricPart(key), factor: 1 };
+    const name = `play_${metricPart(module)}_${unit.key}${numeric ? '' : '_info'}`;
+    let f = families.get(name);
+    if (!f) {
+      f = { name, help: `${module} task figure '${key}' at the last run${numeric ? '' : ' (the value is the label)'}.`, samples: [] };
+      families.set(name, f);
+    }
+    f.samples.push(numeric ? { labels: base, value: (v as number) * unit.factor } : { labels: { ...base, value: String(v) }, value: 1 });
+  }
+}
+
+/** Readable unit suffixes of a module's figures → Prometheus base units (seconds, bytes). */
+const UNITS: Array<[suffix: string, base: string, factor: number]> = [
+  ['_ms', '_seconds', 1e-3],
+  ['_s', '_seconds', 1],
+  ['_mibps', '_bytes_per_second', 1048576],
+  ['_mib', '_bytes', 1048576],
+  ['_kib', '_bytes', 1024],
+];
+
+function baseUnit(key: string): { key: string; factor: number } {
+  for (const [suffix, unit, factor] of UNITS) if (key.endsWith(suffix)) return { key: key.slice(0, -suffix.length) + unit, factor };
+  return { key, factor: 1 };
 }

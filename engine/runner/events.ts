@@ -9,6 +9,8 @@ export interface RunObserver {
   /** A task (or handler) starts on these hosts (linear: all of them; free: one host at a time). */
   taskStart?(play: Play, name: string, hosts: string[], handler: boolean): void | Promise<void>;
   hostTaskDone?(event: TaskEvent, handler: boolean): void;
+  /** Live status of a running task on a host (a migration's percent and rate): replaces the previous one. */
+  hostTaskProgress?(host: string, task: string, line: string): void;
   warning?(message: string): void | Promise<void>;
   /** -v detail lines. */
   verbose?(line: string): void;

@@ -28,15 +28,11 @@ export class LimitRegistry {
    * the others: two items each holding half of what the other needs would wait forever).
    * Returns the release function; call it exactly once.
    */
-  async acquire(slots: LimitSlot[]): Promise<() => void> {
+  async acquire(slots: LimitSlot[], signal?: AbortSignal): Promise<() => void> {
     const wanted = merge(slots);
     if (wanted.length === 0) return () => undefined;
     if (this.waiting.length === 0 && this.fits(wanted)) this.take(wanted);
-    else {
-      const granted = new Promise<void>((grant) => this.waiting.push({ slots: wanted, grant }));
-      this.wake(); // it may fit although older waiters do not
-      await granted;
-    }
+    else await this.wait(wanted, signal);
     let released = false;
     return () => {
       if (released) return;
@@ -44,6 +40,28 @@ export class LimitRegistry {
       for (const s of wanted) this.held.set(s.key, (this.held.get(s.key) ?? 1) - 1);
       this.wake();
     };
+  }
+
+  /** Queues `slots` until granted; an abort (interruption, task timeout) leaves the queue holding nothing. */
+  private wait(slots: LimitSlot[], signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(new LimitAborted(signal.reason));
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        const i = this.waiting.indexOf(w);
+        if (i >= 0) this.waiting.splice(i, 1);
+        reject(new LimitAborted(signal?.reason));
+      };
+      const w: Waiter = {
+        slots,
+        grant: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiting.push(w);
+      this.wake(); // it may fit although older waiters do not
+    });
   }
 
   stats(): LimitStats {
@@ -72,6 +90,13 @@ export class LimitRegistry {
         w.grant();
       } else i++;
     }
+  }
+}
+
+/** Raised when the wait for a slot was aborted: the item never started. */
+export class LimitAborted extends Error {
+  constructor(reason: unknown) {
+    super(`not started: ${reason instanceof Error ? reason.message : String(reason ?? 'aborted')} while waiting for a concurrency slot`);
   }
 }
 

@@ -7,7 +7,7 @@ import type { HostRecord, TaskEvent, TaskResult } from '../results.js';
 import { emptyStats } from '../results.js';
 import { ConnectionError, formatPos } from '../errors.js';
 import { numberNodes, rootInherited, walk, type Feedback, type Inherited, type Step, type WalkOutcome } from './iterator.js';
-import { runTask, type TaskOutcome } from './task.js';
+import { runTask, type TaskOutcome, type TaskRun } from './task.js';
 import { hostView, hostvarLayers, layerVars, lazyHostvars, type HostState } from './vars.js';
 import type { RunObserver } from './events.js';
 import type { LimitRegistry } from './limits.js';
@@ -35,6 +35,8 @@ export interface PlayEnv {
   observer: RunObserver;
   /** Keyed concurrency limits shared by every play of the run (throttle:, limits:). */
   limits?: LimitRegistry;
+  /** The run's interruption (Ctrl-C/SIGTERM from the CLI): reaches every module's ctx.signal. */
+  signal?: AbortSignal;
 }
 
 interface HostRun {
@@ -154,66 +156,10 @@ async function runBatch(
       },
     });
 
-  const emit = (host: string, name: string, module: string, task: Task | undefined, result: TaskResult, handler: boolean, startedAt: Date) => {
-    const ev: TaskEvent = {
-      play: play.name,
-      task: name,
-      module,
-      source: task ? formatPos(task.pos) : undefined,
-      host,
-      startedAt: startedAt.toISOString(),
-      result,
-    };
-    const rec = recordOf(env, host);
-    rec.tasks.push(ev);
-    const s = rec.stats;
-    switch (result.status) {
-      case 'ok':
-        s.ok++;
-        break;
-      case 'changed':
-        s.ok++;
-        s.changed++;
-        break;
-      case 'skipped':
-        s.skipped++;
-        break;
-      case 'unreachable':
-        s.unreachable++;
-        rec.unreachable = result.msg;
-        break;
-      case 'failed':
-        if (result.ignored) s.ignored++;
-        else if (result.rescued) s.rescued++;
-        else s.failed++;
-        break;
-    }
-    env.observer.hostTaskDone?.(ev, handler);
-  };
+  const emit = (host: string, name: string, module: string, task: Task | undefined, result: TaskResult, handler: boolean, startedAt: Date) =>
+    recordEvent(env, { play: play.name, task: name, module, source: task ? formatPos(task.pos) : undefined, host, startedAt: startedAt.toISOString(), result }, handler);
 
-  // Facts first: one round trip per host; an unreachable host drops out here.
-  const alive: string[] = [];
-  if (play.gatherFacts) {
-    await env.observer.taskStart?.(play, 'Gathering Facts', batch, false);
-    await Promise.all(
-      batch.map((h) =>
-        limit(async () => {
-          const t0 = new Date();
-          try {
-            const conn = await env.connect(h);
-            stateOf(env, h).gathered = await env.gatherFacts(conn);
-            emit(h, 'Gathering Facts', 'facts', undefined, { status: 'ok', changes: [], warnings: [], check: env.check, durationMs: Date.now() - t0.getTime() }, false, t0);
-            alive.push(h);
-          } catch (e) {
-            const unreachable = e instanceof ConnectionError;
-            emit(h, 'Gathering Facts', 'facts', undefined, { status: unreachable ? 'unreachable' : 'failed', changes: [], warnings: [], msg: (e as Error).message, check: env.check, durationMs: Date.now() - t0.getTime() }, false, t0);
-            env.deadHosts.add(h);
-          }
-        }),
-      ),
-    );
-  } else alive.push(...batch);
-  const batchAlive = batch.filter((h) => alive.includes(h));
+  const batchAlive = await gatherBatchFacts(play, batch, env, limit, emit);
 
   for (const h of batchAlive) {
     const gen = walk(play.tasks, baseInh, order);
@@ -225,20 +171,7 @@ async function runBatch(
   const execute = async (hr: HostRun, task: Task, inh: Inherited, handler: boolean): Promise<TaskResult> => {
     const t0 = new Date();
     const name = task.name ?? task.module;
-    const doRun = () =>
-      runTask({
-        task,
-        inherited: inh,
-        hostName: hr.name,
-        vars: varsFor(hr.name, inh, task),
-        check: env.check,
-        playBecome: play.become,
-        playBecomeUser: play.becomeUser,
-        connect: env.connect,
-        secrets: env.secretsOf(hr.name),
-        log: (l) => env.observer.verbose?.(l),
-        limits: env.limits,
-      });
+    const doRun = () => runTask(taskRun(play, env, hr.name, task, inh, varsFor(hr.name, inh, task)));
     let outcome: TaskOutcome;
     if (task.runOnce) {
       let p = runOnceResults.get(task);
@@ -350,6 +283,84 @@ async function runBatch(
   if (!aborted) await runHandlers(batchAlive);
   const allFailed = batch.every((h) => env.deadHosts.has(h));
   return { aborted, allFailed };
+}
+
+/** Counts a task's result in the host's stats and tells the renderer. */
+function recordEvent(env: PlayEnv, ev: TaskEvent, handler: boolean): void {
+  const rec = recordOf(env, ev.host);
+  rec.tasks.push(ev);
+  const s = rec.stats;
+  const result = ev.result;
+  switch (result.status) {
+    case 'ok':
+      s.ok++;
+      break;
+    case 'changed':
+      s.ok++;
+      s.changed++;
+      break;
+    case 'skipped':
+      s.skipped++;
+      break;
+    case 'unreachable':
+      s.unreachable++;
+      rec.unreachable = result.msg;
+      break;
+    case 'failed':
+      if (result.ignored) s.ignored++;
+      else if (result.rescued) s.rescued++;
+      else s.failed++;
+      break;
+  }
+  env.observer.hostTaskDone?.(ev, handler);
+}
+
+type Emit = (host: string, name: string, module: string, task: Task | undefined, result: TaskResult, handler: boolean, startedAt: Date) => void;
+
+/** Facts first: one round trip per host; an unreachable host drops out here. Returns the hosts left. */
+async function gatherBatchFacts(play: Play, batch: string[], env: PlayEnv, limit: ReturnType<typeof pLimit>, emit: Emit): Promise<string[]> {
+  if (!play.gatherFacts) return [...batch];
+  const alive = new Set<string>();
+  await env.observer.taskStart?.(play, 'Gathering Facts', batch, false);
+  await Promise.all(
+    batch.map((h) =>
+      limit(async () => {
+        const t0 = new Date();
+        try {
+          const conn = await env.connect(h);
+          stateOf(env, h).gathered = await env.gatherFacts(conn);
+          emit(h, 'Gathering Facts', 'facts', undefined, { status: 'ok', changes: [], warnings: [], check: env.check, durationMs: Date.now() - t0.getTime() }, false, t0);
+          alive.add(h);
+        } catch (e) {
+          const unreachable = e instanceof ConnectionError;
+          emit(h, 'Gathering Facts', 'facts', undefined, { status: unreachable ? 'unreachable' : 'failed', changes: [], warnings: [], msg: (e as Error).message, check: env.check, durationMs: Date.now() - t0.getTime() }, false, t0);
+          env.deadHosts.add(h);
+        }
+      }),
+    ),
+  );
+  return batch.filter((h) => alive.has(h));
+}
+
+/** What runTask needs for one host: connections, secrets, the run's signal, live progress. */
+function taskRun(play: Play, env: PlayEnv, host: string, task: Task, inh: Inherited, vars: Record<string, unknown>): TaskRun {
+  const name = task.name ?? task.module;
+  return {
+    task,
+    inherited: inh,
+    hostName: host,
+    vars,
+    check: env.check,
+    playBecome: play.become,
+    playBecomeUser: play.becomeUser,
+    connect: env.connect,
+    secrets: env.secretsOf(host),
+    log: (l) => env.observer.verbose?.(l),
+    signal: env.signal,
+    progress: (line) => env.observer.hostTaskProgress?.(host, name, line),
+    isHost: (h) => env.allHostNames.includes(h),
+    limits: env.limits,
+  };
 }
 
 function stateOf(env: PlayEnv, host: string): HostState {

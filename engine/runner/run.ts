@@ -39,6 +39,8 @@ export interface PlaybookRunOptions {
   detailedExitcodes: boolean;
   command: 'run' | 'check';
   observer: RunObserver;
+  /** Aborted when the run is interrupted (the CLI's Ctrl-C/SIGTERM): reaches every module's ctx.signal. */
+  signal?: AbortSignal;
 }
 
 const require = createRequire(import.meta.url);
@@ -194,6 +196,7 @@ export async function runPlaybook(opts: PlaybookRunOptions, prepared = prepareRu
         deadHosts,
         observer: opts.observer,
         limits,
+        signal: opts.signal,
       });
       if (aborted) break;
     }

@@ -44,9 +44,9 @@ export function slotsFor(task: Task, vars: Record<string, unknown>, where: Where
 }
 
 /** Runs `body` holding the task's slots (none: runs at once). */
-export async function withSlots<T>(registry: LimitRegistry | undefined, slots: LimitSlot[], body: () => Promise<T>): Promise<T> {
+export async function withSlots<T>(registry: LimitRegistry | undefined, slots: LimitSlot[], body: () => Promise<T>, signal?: AbortSignal): Promise<T> {
   if (!registry || slots.length === 0) return body();
-  const release = await registry.acquire(slots);
+  const release = await registry.acquire(slots, signal);
   try {
     return await body();
   } finally {

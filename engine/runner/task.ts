@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Task } from '../playbook/types.js';
 import type { Host } from '../host.js';
 import { ConnectionError, ConvergenceError, PlayError, TimeoutError, formatPos, type Problem } from '../errors.js';
-import { formatChange, normalizeDiff, unconverged, type ApplyOutcome, type Change, type Module, type ModuleContext } from '../module.js';
+import { formatChange, normalizeDiff, unconverged, type ApplyOutcome, type Change, type Metrics, type Module, type ModuleContext } from '../module.js';
 import { validateParams, type SchemaProblem } from '../schema.js';
 import type { TaskResult } from '../results.js';
 import { getModule } from '../../modules/index.js';
@@ -13,7 +13,7 @@ import { evaluateCondition, expressionVariables } from '../expr.js';
 import type { Inherited } from './iterator.js';
 import { taskHost } from './task-host.js';
 import { redactResult } from './redact.js';
-import { LimitRegistry, runParallel } from './limits.js';
+import { LimitAborted, LimitRegistry, runParallel } from './limits.js';
 import { loopParallel, slotsFor, withSlots } from './task-limits.js';
 
 export interface TaskRun {
@@ -35,13 +35,28 @@ export interface TaskRun {
   deadline?: number;
   /** The run's keyed concurrency limits (throttle:, limits:); one per process when not given. */
   limits?: LimitRegistry;
+  /** The run's interruption (Ctrl-C/SIGTERM); runTask derives the task's own signal from it. */
+  signal?: AbortSignal;
+  /** Live status of the task on this host (ModuleContext.progress). */
+  progress?(line: string): void;
+  /** Whether a name is an inventory host (ModuleContext.peer refuses others). */
+  isHost?(hostName: string): boolean;
 }
 
 const processLimits = new LimitRegistry();
 
 /** Runs one host's (or loop item's) module loop holding the task's keyed limits. */
-function limited(run: TaskRun, vars: Record<string, unknown>, body: () => Promise<SingleOutcome>): Promise<SingleOutcome> {
-  return withSlots(run.limits ?? processLimits, slotsFor(run.task, vars, (f) => origin(run, f)), body);
+async function limited(run: TaskRun, vars: Record<string, unknown>, body: () => Promise<SingleOutcome>): Promise<SingleOutcome> {
+  try {
+    return await withSlots(run.limits ?? processLimits, slotsFor(run.task, vars, (f) => origin(run, f)), async () => {
+      // an item granted its slots after the run was interrupted must not start (a migration would)
+      if (run.signal?.aborted) throw new LimitAborted(run.signal.reason);
+      return body();
+    }, run.signal);
+  } catch (e) {
+    if (e instanceof LimitAborted) return { status: 'failed', changes: [], warnings: [], msg: e.message };
+    throw e;
+  }
 }
 
 /** loop_control.break_when, judged on the item's result under the register name. */
@@ -96,6 +111,24 @@ interface SingleOutcome {
   warnings: string[];
   data?: Record<string, unknown>;
   facts?: Record<string, unknown>;
+  metrics?: Metrics;
+}
+
+/** What a module sees of the task: its host, variables, the signal, progress and other hosts. */
+function moduleContext(run: TaskRun, host: Host | undefined, vars: Record<string, unknown>, become: boolean, becomeUser: string | undefined): ModuleContext {
+  return {
+    host: host ?? (undefined as unknown as Host),
+    hostName: run.hostName,
+    vars,
+    become,
+    log: run.log,
+    signal: run.signal ?? new AbortController().signal,
+    progress: (line) => run.progress?.(line),
+    peer: async (name) => {
+      if (run.isHost && !run.isHost(name)) throw new PlayError(`${formatPos(run.task.pos)}: '${name}' is not a host of the inventory`);
+      return taskHost(await run.connect(name), become, becomeUser, run.deadline);
+    },
+  };
 }
 
 async function moduleLoop(run: TaskRun, mod: Module, params: Record<string, unknown>, vars: Record<string, unknown>, check: boolean): Promise<SingleOutcome> {
@@ -115,13 +148,7 @@ async function moduleLoop(run: TaskRun, mod: Module, params: Record<string, unkn
       throw e;
     }
   }
-  const ctx: ModuleContext = {
-    host: host ?? (undefined as unknown as Host),
-    hostName: run.hostName,
-    vars,
-    become,
-    log: run.log,
-  };
+  const ctx = moduleContext(run, host, vars, become, becomeUser);
 
   if (mod.kind === 'control') {
     const out = await mod.control!(ctx, params);
@@ -158,6 +185,7 @@ async function moduleLoop(run: TaskRun, mod: Module, params: Record<string, unkn
     throw e;
   }
   warnings.push(...(applied?.warnings ?? []));
+  const metrics = applied?.metrics;
   let data = applied?.data;
   if (mod.kind === 'state') {
     // The engine, not the module, decides whether the host really got there.
@@ -167,16 +195,17 @@ async function moduleLoop(run: TaskRun, mod: Module, params: Record<string, unkn
     if (left.length > 0) {
       const e = new ConvergenceError(`did not converge on ${targetName}: after apply, still ${left.map(formatChange).join('; ')}`);
       e.attempted = d.changes.map(asDone);
+      e.metrics = metrics;
       if (applied?.backups?.length) e.data = { backup_file: applied.backups[0], backups: applied.backups };
       throw e;
     }
     if (d2.failures && d2.failures.length > 0) {
-      return { status: 'failed', changes: d.changes.map(asDone), msg: d2.failures.join('\n'), warnings: [...warnings, ...(d2.warnings ?? [])] };
+      return { status: 'failed', changes: d.changes.map(asDone), msg: d2.failures.join('\n'), warnings: [...warnings, ...(d2.warnings ?? [])], metrics };
     }
     data = { ...(mod.result?.(again, params) ?? {}), ...(data ?? {}) };
   }
   if (applied?.backups?.length) data = { ...(data ?? {}), backup_file: applied.backups[0], backups: applied.backups };
-  return { status: 'changed', changes: d.changes.map(asDone), warnings, data };
+  return { status: 'changed', changes: d.changes.map(asDone), warnings, data, metrics };
 }
 
 /**
@@ -232,7 +261,7 @@ async function runOne(run: TaskRun, mod: Module, vars: Record<string, unknown>, 
     } catch (e) {
       if (e instanceof UnreachableSignal) throw e;
       if (!(e instanceof PlayError)) throw e;
-      out = { status: 'failed', changes: e.attempted ?? [], msg: e.message, warnings: [], data: e.data };
+      out = { status: 'failed', changes: e.attempted ?? [], msg: e.message, warnings: [], data: e.data, metrics: e.metrics };
     }
     // A preview (check mode, a command that would run) has no outcome for conditions to judge.
     if (out.preview) break;
@@ -260,20 +289,59 @@ async function runOne(run: TaskRun, mod: Module, vars: Record<string, unknown>, 
   return out;
 }
 
-function withTimeout<T>(p: Promise<T>, seconds: number | undefined, what: string): Promise<T> {
-  if (!seconds) return p;
+function withTimeout<T>(p: Promise<T>, ms: number | undefined, what: string, seconds: number | undefined): Promise<T> {
+  if (!ms) return p;
   let timer: NodeJS.Timeout;
   const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TimeoutError(`${what} timed out after ${seconds} s`)), seconds * 1000);
+    timer = setTimeout(() => reject(new TimeoutError(`${what} timed out after ${seconds} s`)), ms);
   });
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+const DEFAULT_CANCEL_GRACE_MS = 15_000;
+
+/**
+ * The task's signal: aborted with the run's (Ctrl-C/SIGTERM) and when `timeout:` expires. A
+ * cancellable module gets a grace period after that to clean up (abort a migration job) before
+ * its commands are killed; for others the timeout is also the commands' deadline.
+ */
+function taskCancellation(run: TaskRun, mod: Module | undefined, started: number) {
+  const ac = new AbortController();
+  const onRun = () => ac.abort(run.signal!.reason);
+  if (run.signal?.aborted) onRun();
+  else run.signal?.addEventListener('abort', onRun, { once: true });
+  const seconds = run.task.timeout;
+  const grace = seconds && mod?.cancellable ? (mod.cancelGraceMs ?? DEFAULT_CANCEL_GRACE_MS) : 0;
+  const timer = seconds
+    ? setTimeout(() => ac.abort(new TimeoutError(`task '${displayName(run.task)}' on ${run.hostName} timed out after ${seconds} s`)), seconds * 1000)
+    : undefined;
+  return {
+    signal: ac.signal,
+    /** When the engine stops waiting and kills the task's commands. */
+    limitMs: seconds ? seconds * 1000 + grace : undefined,
+    deadline: seconds ? started + seconds * 1000 + grace : undefined,
+    done() {
+      if (timer) clearTimeout(timer);
+      run.signal?.removeEventListener('abort', onRun);
+    },
+  };
 }
 
 export async function runTask(given: TaskRun): Promise<TaskOutcome> {
   const started = Date.now();
   const task = given.task;
   const secrets = [...given.secrets];
-  const run: TaskRun = { ...given, secrets, deadline: task.timeout ? started + task.timeout * 1000 : undefined };
+  const cancel = taskCancellation(given, getModule(task.module), started);
+  try {
+    return await runTaskWith({ ...given, secrets, deadline: cancel.deadline, signal: cancel.signal }, started, cancel.limitMs);
+  } finally {
+    cancel.done();
+  }
+}
+
+async function runTaskWith(run: TaskRun, started: number, limitMs: number | undefined): Promise<TaskOutcome> {
+  const task = run.task;
+  const secrets = run.secrets;
   // A check never writes, except a command the playbook declares read-only (see readOnlyTask):
   // check_mode: false cannot opt any other task out; check_mode: true previews a task even in a
   // real run.
@@ -305,7 +373,7 @@ export async function runTask(given: TaskRun): Promise<TaskOutcome> {
         }
         const out = inSync(await limited(run, run.vars, () => runOne(run, mod, run.vars, check, secrets)), readOnly && (run.check || task.params.read_only === true));
         return finish(
-          { status: out.status, changes: out.changes, warnings: out.warnings, msg: out.msg, data: out.data, diffs: diffsOf(out.changes), ignored: ignored(run, out.status) },
+          { status: out.status, changes: out.changes, warnings: out.warnings, msg: out.msg, data: out.data, diffs: diffsOf(out.changes), ignored: ignored(run, out.status), ...(out.metrics ? { metrics: out.metrics } : {}) },
           { registered: task.register ? registerValue(out) : undefined, facts: out.facts },
         );
       }
@@ -333,23 +401,25 @@ export async function runTask(given: TaskRun): Promise<TaskOutcome> {
         outs[i] = { item, out, label: itemLabel(run, item, itemVars) };
         if (out.facts) facts = { ...(facts ?? {}), ...out.facts };
         if (breaks(run, out)) stopped = true;
-      }, () => stopped);
+      }, () => stopped || run.signal?.aborted === true);
       const results: Record<string, unknown>[] = [];
       const changes: Change[] = [];
       const warnings: string[] = [];
       const msgs: string[] = [];
+      let metrics: Metrics | undefined; // a loop reports its last item's figures
       let anyChanged = false;
       let anyFailed = false;
       let allSkipped = items.length > 0;
       for (const { item, out, label } of outs) {
         if (!out) {
-          results.push({ ...registerValue({ status: 'skipped', msg: stopped ? 'not started: loop_control.break_when ended the loop' : undefined }), [task.loopVar]: item, item });
+          results.push({ ...registerValue({ status: 'skipped', msg: stopped ? 'not started: loop_control.break_when ended the loop' : run.signal?.aborted ? 'not started: the run was interrupted' : undefined }), [task.loopVar]: item, item });
           continue;
         }
         allSkipped = false;
         results.push({ ...registerValue(out), [task.loopVar]: item, item });
         changes.push(...out.changes.map((c) => ({ ...c, path: items.length > 1 ? `[${label}] ${c.path}` : c.path })));
         warnings.push(...out.warnings);
+        if (out.metrics) metrics = out.metrics;
         if (out.status === 'changed') anyChanged = true;
         if (out.status === 'failed') {
           anyFailed = true;
@@ -360,15 +430,15 @@ export async function runTask(given: TaskRun): Promise<TaskOutcome> {
       // (an item a module skipped counts as run: the others decide the task's status)
       const registered = { changed: anyChanged, failed: anyFailed, skipped: allSkipped, msg: msgs.join('\n') || undefined, results };
       return finish(
-        { status, changes, warnings, msg: msgs.join('\n') || undefined, data: { results }, diffs: diffsOf(changes), ignored: ignored(run, status) },
+        { status, changes, warnings, msg: msgs.join('\n') || undefined, data: { results }, diffs: diffsOf(changes), ignored: ignored(run, status), ...(metrics ? { metrics } : {}) },
         { registered: task.register ? registered : undefined, facts, conditionFalse: allSkipped },
       );
     };
-    return await withTimeout(body(), task.timeout, `task '${displayName(task)}' on ${run.hostName}`);
+    return await withTimeout(body(), limitMs, `task '${displayName(task)}' on ${run.hostName}`, task.timeout);
   } catch (e) {
     if (e instanceof UnreachableSignal) return finish({ status: 'unreachable', changes: [], warnings: [], msg: e.reason });
     if (e instanceof PlayError) {
-      return finish({ status: 'failed', changes: [], warnings: [], msg: e.message, ignored: ignored(run, 'failed') }, {
+      return finish({ status: 'failed', changes: [], warnings: [], msg: e.message, ignored: ignored(run, 'failed'), ...(e.metrics ? { metrics: e.metrics } : {}) }, {
         registered: task.register ? { changed: false, failed: true, msg: e.message } : undefined,
       });
     }

@@ -10,7 +10,7 @@ import type { Host } from '../../engine/host.js';
 import { LocalHost } from '../../engine/connection/local.js';
 import { PlayError } from '../../engine/errors.js';
 import { rootPath } from '../../engine/paths.js';
-import { formatChange, normalizeDiff, unconverged, type ApplyOutcome, type Change, type Module } from '../../engine/module.js';
+import { standaloneContext, formatChange, normalizeDiff, unconverged, type ApplyOutcome, type Change, type Module } from '../../engine/module.js';
 import { validateParams, type SchemaProblem } from '../../engine/schema.js';
 import { commandModule } from '../../modules/command/index.js';
 import { copyModule } from '../../modules/copy/index.js';
@@ -36,7 +36,7 @@ async function runModule(host: Host, mod: Module, raw: Record<string, unknown>, 
   const params = validateParams(mod.params, raw, problems);
   assert.deepEqual(problems, [], 'schema problems');
   assert.deepEqual(mod.validate?.(params) ?? [], [], 'validate problems');
-  const ctx = { host, hostName: host.name, vars: opts.vars ?? {}, become: false, log: () => {} };
+  const ctx = standaloneContext(host, opts.vars ?? {});
   const state = await mod.read!(ctx, params);
   const d = normalizeDiff(mod.diff!(state, params));
   const failures = d.failures ?? [];

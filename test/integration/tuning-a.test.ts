@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import type { ConnectionPool } from '../../engine/connection/pool.js';
 import type { Host } from '../../engine/host.js';
 import { PlayError } from '../../engine/errors.js';
-import { formatChange, normalizeDiff, unconverged, type Module } from '../../engine/module.js';
+import { standaloneContext, formatChange, normalizeDiff, unconverged, type Module } from '../../engine/module.js';
 import { validateParams, type SchemaProblem } from '../../engine/schema.js';
 import { gatherFacts } from '../../engine/facts.js';
 import { ethtool } from '../../modules/ethtool/index.js';
@@ -30,7 +30,7 @@ async function task(host: Host, mod: Module, raw: Record<string, unknown>, check
   const params = validateParams(mod.params, raw, problems);
   assert.deepEqual(problems, []);
   assert.deepEqual(mod.validate?.(params) ?? [], []);
-  const ctx = { host, hostName: host.name, vars: {}, become: false, log: () => {} };
+  const ctx = standaloneContext(host);
   const d = normalizeDiff(mod.diff!(await mod.read!(ctx, params), params));
   const out: Outcome = { status: 'ok', changes: d.changes.map(formatChange), failures: d.failures ?? [], warnings: d.warnings ?? [] };
   if (out.failures.length) return { ...out, status: 'failed' };

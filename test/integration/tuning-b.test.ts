@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { BaseHost } from '../../engine/connection/base-host.js';
-import { formatChange, normalizeDiff, unconverged, type Change, type Module } from '../../engine/module.js';
+import { standaloneContext, formatChange, normalizeDiff, unconverged, type Change, type Module } from '../../engine/module.js';
 import { validateParams, type SchemaProblem } from '../../engine/schema.js';
 import { rootPath } from '../../engine/paths.js';
 import { shQuote } from '../../engine/quote.js';
@@ -31,7 +31,7 @@ async function task(host: BaseHost, name: 'qemu_conf' | 'firewall', raw: Record<
   const params = validateParams(mod.params, raw, problems);
   assert.deepEqual(problems, []);
   assert.deepEqual(mod.validate?.(params) ?? [], []);
-  const ctx = { host, hostName: host.name, vars: {}, become: false, log: () => {} };
+  const ctx = standaloneContext(host);
   const state = await mod.read!(ctx, params);
   const d = normalizeDiff(mod.diff!(state, params));
   const failures = d.failures ?? [];

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { standaloneContext } from '../../engine/module.js';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -231,7 +232,7 @@ describe('service', () => {
 });
 
 describe('control modules: debug, set_fact, assert', () => {
-  const ctx = (vars: Record<string, unknown>) => ({ host: undefined as never, hostName: 'hv1', vars, become: false, log: () => {} });
+  const ctx = (vars: Record<string, unknown>) => standaloneContext(undefined as never, vars, 'hv1');
   const vars = { out: { stdout_lines: ['a', 'b'], rc: 0 }, hostvars: { hv1: { ip: '198.18.22.1' } }, mtu: 9000 };
   it('debug var: paths and expressions; undefined is printed, not fatal', async () => {
     assert.deepEqual(await debugModule.control!(ctx(vars), { var: 'out.stdout_lines[1]' }), { msg: 'out.stdout_lines[1]: b', data: { 'out.stdout_lines[1]': 'b' } });

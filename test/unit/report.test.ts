@@ -125,6 +125,18 @@ describe('report: json', () => {
     assert.equal(hv3.tasks[1].status, undefined, 'a task never run has no status');
   });
 
+  it("carries a task's metrics, and validates", () => {
+    const rec = loadRecord();
+    rec.hosts.hv1.tasks[1].result.metrics = { total_s: 4.25, downtime_ms: 65, strategy: 'precopy' };
+    const report = JSON.parse(renderJsonReport(rec));
+    assert.ok(validate(report), JSON.stringify(validate.errors, null, 2));
+    const hv1 = report.hosts.find((h: { name: string }) => h.name === 'hv1');
+    assert.deepEqual(hv1.tasks[1].metrics, { total_s: 4.25, downtime_ms: 65, strategy: 'precopy' });
+    assert.equal(hv1.tasks[0].metrics, undefined);
+    hv1.tasks[1].metrics.bad = { nested: true };
+    assert.ok(!validate(report), 'a metric is a number or a string');
+  });
+
   it('carries the --since-last comparison (or null without an earlier check), and validates', () => {
     const prev = loadRecord();
     const cur = { ...loadRecord(), startedAt: '2026-11-24T08:15:00.000Z' };
@@ -283,6 +295,23 @@ describe('report: prometheus', () => {
       assert.ok(text.split('\n').includes(line), `missing: ${line}`);
     }
     assert.match(text, /^# HELP play_drift_changes .+\n# TYPE play_drift_changes gauge$/m);
+  });
+
+  it("carries a task's metrics as play_<module>_<key> gauges in base units (strings as _info), and passes promtool", () => {
+    const rec = loadRecord();
+    const ev = rec.hosts.hv1.tasks[1];
+    ev.module = 'virsh_migrate';
+    ev.result.metrics = { total_s: 4.25, downtime_ms: 65, strategy: 'raised-downtime', 'data-mib': 180 };
+    const text = renderPrometheus(rec);
+    const r = promtool(text);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    const labels = `host="hv1",play="${ev.play}",task="${ev.task}",playbook="${rec.playbook}"`;
+    for (const line of [
+      `play_virsh_migrate_total_seconds{${labels}} 4.25`,
+      `play_virsh_migrate_downtime_seconds{${labels}} 0.065`,
+      `play_virsh_migrate_data_bytes{${labels}} ${180 * 1048576}`,
+      `play_virsh_migrate_strategy_info{${labels},value="raised-downtime"} 1`,
+    ]) assert.ok(text.split('\n').includes(line), `missing: ${line}\n${text}`);
   });
 
   it('escapes label values and keeps repeated task names apart', () => {
