@@ -31,6 +31,7 @@ export class LimitRegistry {
   async acquire(slots: LimitSlot[], signal?: AbortSignal): Promise<() => void> {
     const wanted = merge(slots);
     if (wanted.length === 0) return () => undefined;
+    if (signal?.aborted) throw new LimitAborted(signal.reason);
     if (this.waiting.length === 0 && this.fits(wanted)) this.take(wanted);
     else await this.wait(wanted, signal);
     let released = false;
@@ -44,7 +45,6 @@ export class LimitRegistry {
 
   /** Queues `slots` until granted; an abort (interruption, task timeout) leaves the queue holding nothing. */
   private wait(slots: LimitSlot[], signal?: AbortSignal): Promise<void> {
-    if (signal?.aborted) return Promise.reject(new LimitAborted(signal.reason));
     return new Promise<void>((resolve, reject) => {
       const onAbort = () => {
         const i = this.waiting.indexOf(w);

@@ -11,7 +11,7 @@ export interface EvacuationPlanParams {
   reserve_mib: number;
   pinned: Record<string, string>;
   anti_affinity: Record<string, string[]>;
-  cpu_class: Record<string, string>;
+  cpu_class?: Record<string, string>;
   parallel_per_source: number;
   parallel_per_target: number;
   parallel_per_cluster: number;
@@ -37,6 +37,17 @@ export function factsByHost(v: unknown): Record<string, HostFacts | { unreachabl
   } else if (v && typeof v === 'object') {
     for (const [host, d] of Object.entries(v)) take(host, (d ?? {}) as Record<string, unknown>);
   } else return `facts: expected the virsh_domains results of the hypervisors, got ${JSON.stringify(v)}`;
+  return out;
+}
+
+/** Each host's `cpu_class` variable, where it has one. */
+function classesFromHostvars(vars: Record<string, unknown>, hosts: string[]): Record<string, string> {
+  const hv = (vars.hostvars ?? {}) as Record<string, Record<string, unknown> | undefined>;
+  const out: Record<string, string> = {};
+  for (const h of hosts) {
+    const c = hv[h]?.cpu_class;
+    if (typeof c === 'string' || typeof c === 'number') out[h] = String(c);
+  }
   return out;
 }
 
@@ -71,7 +82,7 @@ export const evacuationPlanModule: Module<EvacuationPlanParams> = {
     reserve_mib: { type: 'int', default: 256, description: 'Memory each target keeps free (MiB).', check: (v: number) => (v >= 0 ? undefined : 'must be 0 or more') },
     pinned: { type: 'dict', values: { type: 'str', description: 'target' }, default: {}, description: 'Guest → the target it must go to.' },
     anti_affinity: { type: 'dict', values: { type: 'list', elements: { type: 'str', description: 'guest' }, description: 'guests' }, default: {}, description: 'Group → guests that never share a host.' },
-    cpu_class: { type: 'dict', values: { type: 'str', description: 'class' }, default: {}, description: 'Hypervisor → CPU class; guests move only within their source\'s class.' },
+    cpu_class: { type: 'dict', values: { type: 'str', description: 'class' }, description: 'Hypervisor → CPU class; guests move only within their source\'s class (default: each host\'s `cpu_class` variable, none = all alike).' },
     parallel_per_source: { type: 'int', default: 2, check: positive, description: 'Migrations out of the source at once.' },
     parallel_per_target: { type: 'int', default: 1, check: positive, description: 'Migrations into one target at once.' },
     parallel_per_cluster: { type: 'int', default: 5, check: positive, description: 'Migrations in the whole run at once.' },
@@ -93,7 +104,7 @@ export const evacuationPlanModule: Module<EvacuationPlanParams> = {
       reserveMib: p.reserve_mib,
       pinned: p.pinned,
       antiAffinity: p.anti_affinity,
-      cpuClass: p.cpu_class,
+      cpuClass: p.cpu_class ?? classesFromHostvars(ctx.vars, Object.keys(facts)),
       limits: { perSource: p.parallel_per_source, perTarget: p.parallel_per_target, perCluster: p.parallel_per_cluster },
       bandwidthMibS: p.bandwidth_mib_s,
       dirtyRateMibS: p.dirty_rate_mib_s,

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rootPath } from '../../engine/paths.js';
 import { runPlaybook } from '../../engine/runner/run.js';
+import { startLab, stopLab, testLabName, testOctet, type LabInfo } from './lab-fixture.js';
 
 const FIX = rootPath('test', 'fixtures', 'runner');
 
@@ -42,62 +43,77 @@ function jobsOf(log: string): Job[] {
     });
 }
 
-describe('keyed concurrency limits on local hosts', function () {
-  this.timeout(60_000);
-  let dir: string;
-  before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'play-limits-'));
-  });
-  after(() => rmSync(dir, { recursive: true, force: true }));
-
-  let jobs: Job[];
-  let exitCode: number;
-  before(async () => {
-    const log = join(dir, 'log');
-    const rec = await runPlaybook({
-      playbook: join(FIX, 'limits.yml'),
-      inventories: [join(FIX, 'inventory.yml')],
-      check: false,
-      diff: false,
-      tags: [],
-      skipTags: [],
-      forks: 10,
-      extraVars: { log, per_target: 2 },
-      detailedExitcodes: false,
-      command: 'run',
-      observer: {},
+/** Runs limits.yml on `hosts` of `inventory` and checks every cap from the recorded times. */
+function limitsSuite(title: string, inventory: () => string, hosts: string[], octet?: number): void {
+  describe(title, function () {
+    this.timeout(120_000);
+    let dir: string;
+    let jobs: Job[];
+    let exitCode: number;
+    before(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'play-limits-'));
+      const log = join(dir, 'log');
+      const rec = await runPlaybook({
+        playbook: join(FIX, 'limits.yml'),
+        inventories: [inventory()],
+        check: false,
+        diff: false,
+        tags: [],
+        skipTags: [],
+        forks: 10,
+        extraVars: { log, per_target: 2, first_host: hosts[0] },
+        detailedExitcodes: false,
+        command: 'run',
+        observer: {},
+      });
+      exitCode = rec.exitCode;
+      jobs = jobsOf(log);
     });
-    exitCode = rec.exitCode;
-    jobs = jobsOf(log);
-  });
+    after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('runs every item, at most 2 per source host, 2 per target item and 5 in all at once', () => {
-    const keyed = jobs.filter((j) => j.task === 'keyed');
-    assert.equal(keyed.length, 20);
-    for (const h of ['h1', 'h2', 'h3', 'h4', 'h5']) assert.ok(peak(keyed, (j) => j.host === h) <= 2, `${h} ran more than 2 items at once`);
-    for (const i of ['a', 'b', 'c', 'd']) assert.ok(peak(keyed, (j) => j.item === i) <= 2, `item ${i} ran on more than 2 hosts at once`);
-    const all = peak(keyed);
-    assert.ok(all <= 5, `the cluster key allowed ${all} at once`);
-    // items really ran side by side (2 per host at least once), not one after another
-    assert.ok(all >= 3, `only ${all} at once: the loop did not run in parallel`);
-    assert.ok(['h1', 'h2', 'h3', 'h4', 'h5'].some((h) => peak(keyed, (j) => j.host === h) === 2));
-  });
+    it('runs every item, at most 2 per source host, 2 per target item and 5 in all at once', () => {
+      const keyed = jobs.filter((j) => j.task === 'keyed');
+      assert.equal(keyed.length, 4 * hosts.length);
+      for (const h of hosts) assert.ok(peak(keyed, (j) => j.host === h) <= 2, `${h} ran more than 2 items at once`);
+      for (const i of ['a', 'b', 'c', 'd']) assert.ok(peak(keyed, (j) => j.item === i) <= 2, `item ${i} ran on more than 2 hosts at once`);
+      const all = peak(keyed);
+      assert.ok(all <= 5, `the cluster key allowed ${all} at once`);
+      // items really ran side by side (2 per host at least once), not one after another
+      assert.ok(all >= 3, `only ${all} at once: the loop did not run in parallel`);
+      assert.ok(hosts.some((h) => peak(keyed, (j) => j.host === h) === 2));
+    });
 
-  it('throttle: 2 caps a task over all hosts', () => {
-    const t = jobs.filter((j) => j.task === 'throttled');
-    assert.equal(t.length, 5);
-    assert.equal(peak(t), 2);
-  });
+    it('throttle: 2 caps a task over all hosts', () => {
+      const t = jobs.filter((j) => j.task === 'throttled');
+      assert.equal(t.length, hosts.length);
+      assert.equal(peak(t), 2);
+    });
 
-  it('break_when: no item starts after the one that failed', () => {
-    const b = jobs.filter((j) => j.task === 'broken');
-    assert.deepEqual(b.map((j) => `${j.host} ${j.item}`), ['h1 1', 'h1 2']);
-    assert.equal(exitCode, 0); // ignore_errors
-  });
+    it('break_when: no item starts after the one that failed', () => {
+      const b = jobs.filter((j) => j.task === 'broken');
+      assert.deepEqual(b.map((j) => `${j.host} ${j.item}`), [`${hosts[0]} 1`, `${hosts[0]} 2`]);
+      assert.equal(exitCode, 0); // ignore_errors
+    });
 
-  it('one key named by two tasks is shared: never two holders at once', () => {
-    const s = jobs.filter((j) => j.task === 'shared');
-    assert.equal(s.length, 10);
-    assert.equal(peak(s), 1);
+    it('one key named by two tasks is shared: never two holders at once', () => {
+      const s = jobs.filter((j) => j.task === 'shared');
+      assert.equal(s.length, 2 * hosts.length);
+      assert.equal(peak(s), 1);
+    });
   });
+}
+
+limitsSuite('keyed concurrency limits on local hosts', () => join(FIX, 'inventory.yml'), ['h1', 'h2', 'h3', 'h4', 'h5']);
+
+describe('keyed concurrency limits on plain lab hosts (SSH)', function () {
+  this.timeout(180_000);
+  const name = testLabName('limits');
+  let lab: LabInfo | undefined;
+  before(async () => {
+    lab = await startLab({ name, hosts: 3, octet: testOctet(37) });
+  });
+  after(async () => {
+    await stopLab(name);
+  });
+  limitsSuite('over real SSH', () => lab!.inventoryPath, ['hv1', 'hv2', 'hv3']);
 });

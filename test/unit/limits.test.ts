@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { setImmediate as tick } from 'node:timers/promises';
-import { LimitRegistry, runParallel } from '../../engine/runner/limits.js';
+import { LimitAborted, LimitRegistry, runParallel } from '../../engine/runner/limits.js';
 import { ValidationError, formatProblem } from '../../engine/errors.js';
 import { rootPath } from '../../engine/paths.js';
 import { loadPlaybook } from '../../engine/playbook/load.js';
@@ -43,6 +43,21 @@ describe('LimitRegistry', () => {
     r4(); // a second release changes nothing
     (await reg.acquire([{ key: 'k', max: 1 }]))(); // nothing is held any more
     assert.equal(reg.stats().peak.k, 3);
+  });
+
+  it('an aborted wait leaves the queue holding nothing, and a later waiter still starts', async () => {
+    const reg = new LimitRegistry();
+    const release = await reg.acquire([{ key: 'k', max: 1 }]);
+    const ac = new AbortController();
+    const aborted = reg.acquire([{ key: 'k', max: 1 }], ac.signal);
+    let later = false;
+    const next = reg.acquire([{ key: 'k', max: 1 }]).then((r) => ((later = true), r));
+    ac.abort(new Error('interrupted'));
+    await assert.rejects(aborted, (e: Error) => e instanceof LimitAborted && /not started: interrupted/.test(e.message));
+    release();
+    (await next)();
+    assert.equal(later, true);
+    await assert.rejects(reg.acquire([{ key: 'k', max: 1 }], ac.signal), LimitAborted); // already aborted: never queued
   });
 
   it('runParallel keeps at most N jobs going and stops starting new ones on demand', async () => {
