@@ -385,7 +385,7 @@ async function runTaskWith(run: TaskRun, started: number, limitMs: number | unde
       // results are still gathered in item order. In parallel, an item does not see the facts
       // set by the items running beside it.
       const parallel = loopParallel(task, run.vars, (f) => origin(run, f));
-      const outs: Array<{ item: unknown; out?: SingleOutcome; label?: string }> = items.map((item) => ({ item }));
+      const outs: Array<{ item: unknown; out?: SingleOutcome; label?: string; span?: { started_at: string; ended_at: string } }> = items.map((item) => ({ item }));
       let facts: Record<string, unknown> | undefined;
       let stopped = false;
       await runParallel(items.length, parallel, async (i) => {
@@ -397,8 +397,12 @@ async function runTaskWith(run: TaskRun, started: number, limitMs: number | unde
           ansible_loop: { index: i + 1, index0: i, first: i === 0, last: i === items.length - 1, length: items.length },
         };
         if (conds.length && !evaluateCondition(conds, itemVars, origin(run, 'when'))) return;
-        const out = inSync(await limited(run, itemVars, () => runOne(run, mod, itemVars, check, secrets)), readOnly && (run.check || task.params.read_only === true));
-        outs[i] = { item, out, label: itemLabel(run, item, itemVars) };
+        let startedAt = '';
+        const timed = () => ((startedAt = new Date().toISOString()), runOne(run, mod, itemVars, check, secrets));
+        const out = inSync(await limited(run, itemVars, timed), readOnly && (run.check || task.params.read_only === true));
+        // when each item really ran (after waiting for its slots): side-by-side items overlap
+        const span = startedAt ? { started_at: startedAt, ended_at: new Date().toISOString() } : undefined;
+        outs[i] = { item, out, label: itemLabel(run, item, itemVars), span };
         if (out.facts) facts = { ...(facts ?? {}), ...out.facts };
         if (breaks(run, out)) stopped = true;
       }, () => stopped || run.signal?.aborted === true);
@@ -410,13 +414,13 @@ async function runTaskWith(run: TaskRun, started: number, limitMs: number | unde
       let anyChanged = false;
       let anyFailed = false;
       let allSkipped = items.length > 0;
-      for (const { item, out, label } of outs) {
+      for (const { item, out, label, span } of outs) {
         if (!out) {
           results.push({ ...registerValue({ status: 'skipped', msg: stopped ? 'not started: loop_control.break_when ended the loop' : run.signal?.aborted ? 'not started: the run was interrupted' : undefined }), [task.loopVar]: item, item });
           continue;
         }
         allSkipped = false;
-        results.push({ ...registerValue(out), [task.loopVar]: item, item });
+        results.push({ ...registerValue(out), ...span, [task.loopVar]: item, item });
         changes.push(...out.changes.map((c) => ({ ...c, path: items.length > 1 ? `[${label}] ${c.path}` : c.path })));
         warnings.push(...out.warnings);
         if (out.metrics) metrics = out.metrics;

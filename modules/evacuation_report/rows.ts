@@ -18,6 +18,9 @@ export interface VmRow {
   total_s?: number;
   downtime_ms?: number;
   strategy?: string;
+  /** When the migration away really ran (after waiting for its limits), from the loop's record. */
+  started_at?: string;
+  ended_at?: string;
   msg?: string;
 }
 
@@ -33,8 +36,10 @@ function byVm(reg: unknown): Map<string, ItemResult> {
 
 const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
 
-function figures(r: ItemResult): Pick<VmRow, 'total_s' | 'downtime_ms' | 'strategy'> {
-  return { total_s: num(r.total_s), downtime_ms: num(r.downtime_ms), strategy: typeof r.strategy === 'string' ? r.strategy : undefined };
+const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+
+function figures(r: ItemResult): Pick<VmRow, 'total_s' | 'downtime_ms' | 'strategy' | 'started_at' | 'ended_at'> {
+  return { total_s: num(r.total_s), downtime_ms: num(r.downtime_ms), strategy: str(r.strategy), started_at: str(r.started_at), ended_at: str(r.ended_at) };
 }
 
 /** The row of one planned migration, from its result away and its result back. */
