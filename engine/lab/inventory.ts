@@ -2,6 +2,7 @@
 import yaml from 'js-yaml';
 import { shQuote } from '../quote.js';
 import type { LabInfo } from './types.js';
+import { PKI, labLibvirtUri } from './libvirt-config.js';
 
 export const INVENTORY_HEADER = '# Written by `play lab up`; `play lab down` deletes it.';
 
@@ -15,6 +16,8 @@ export function renderInventory(info: LabInfo): string {
       ansible_ssh_private_key_file: info.keyPath,
       migration_ip: h.migrationIp,
       migration_iface: 'eth1',
+      // How the source (and its daemon under --p2p) reaches this host's libvirtd: TLS on eth1.
+      ...(info.libvirt ? { libvirt_uri: labLibvirtUri(h.migrationIp), libvirt_pkipath: PKI.clientDir } : {}),
     };
   }
   const doc = {

@@ -18,6 +18,8 @@ import {
 } from './sshd.js';
 import type { LabHost, LabInfo, LabStatus } from './types.js';
 import { wrapperScript } from './wrapper.js';
+import { ensureHolder, holderPidFile, stopHolders } from './holder.js';
+import { downLibvirtHost, ensureLibvirtCerts, killNetnsProcesses, upLibvirtHost, bounded } from './libvirt.js';
 
 export interface LabUpOptions {
   name?: string;
@@ -25,9 +27,11 @@ export interface LabUpOptions {
   octet?: number;
   /** Inventory path; default inventories/lab.yml for lab 'lab', else .lab/<name>/inventory.yml. */
   writeInventory?: string;
+  /** Every host a libvirt host (libvirtd -l + virtlogd inside it). Default: as the lab was. */
+  libvirt?: boolean;
 }
 
-export function labInfo(name: string, octet: number, hosts: number, inventoryPath: string): LabInfo {
+export function labInfo(name: string, octet: number, hosts: number, inventoryPath: string, libvirt = false): LabInfo {
   const dir = labDir(name);
   const list: LabHost[] = [];
   for (let i = 1; i <= hosts; i++) {
@@ -38,7 +42,7 @@ export function labInfo(name: string, octet: number, hosts: number, inventoryPat
     });
   }
   return {
-    name, octet, dir, switchNs: switchNs(name), hosts: list, inventoryPath,
+    name, octet, dir, switchNs: switchNs(name), hosts: list, inventoryPath, libvirt,
     knownHostsPath: join(dir, 'known_hosts'), keyPath: join(dir, 'id_ed25519'),
   };
 }
@@ -48,6 +52,7 @@ interface LabState {
   octet: number;
   hosts: number;
   inventoryPath: string;
+  libvirt?: boolean;
 }
 
 async function readState(name: string): Promise<LabState | null> {
@@ -90,8 +95,17 @@ async function existingHostIndexes(name: string, netns: string[]): Promise<numbe
   return [...found].sort((a, b) => a - b);
 }
 
+/** Guests and daemons first, then whatever is left in the host's namespace, then the holder. */
+async function stopHostProcesses(name: string, i: number): Promise<void> {
+  const h = labInfo(name, 0, i, '').hosts[i - 1];
+  await downLibvirtHost(name, h);
+  await killNetnsProcesses(name, i);
+  await stopHolders(name, i);
+}
+
 async function removeHost(ip: string, name: string, i: number, netns: Set<string>): Promise<void> {
   await stopSshd(sshdPaths(name, i));
+  await stopHostProcesses(name, i);
   await deleteNetns(ip, hostNs(name, i), netns);
   await rm(hostDir(name, i), { recursive: true, force: true });
   await rm(wrapperPath(name, i), { force: true });
@@ -101,9 +115,12 @@ async function upHost(tools: { sshd: string; sshKeygen: string; ip: string }, na
   const p = sshdPaths(name, i);
   await mkdir(p.dir, { recursive: true, mode: 0o700 });
   await ensureHostKey(tools.sshKeygen, p.hostKey);
-  await writeIfChanged(wrapperPath(name, i), wrapperScript(hostNs(name, i), p.commandsLog), 0o755);
+  await writeIfChanged(wrapperPath(name, i), wrapperScript(hostNs(name, i), p.commandsLog, holderPidFile(name, i)), 0o755);
   const configChanged = await writeIfChanged(p.config, sshdConfig(name, octet, i), 0o600);
   await ensureHostNet(tools.ip, name, octet, i, netns);
+  const holder = await ensureHolder(tools.ip, name, i);
+  // A new holder means new mount namespaces: daemons of the old one would be unreachable.
+  if (holder.started) await downLibvirtHost(name, labInfo(name, octet, i, '').hosts[i - 1]);
   if (configChanged || !(await sshdRunning(p))) await startSshd(tools.sshd, p);
 }
 
@@ -116,7 +133,8 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
   const old = await readState(name);
   // Another octet means other addresses everywhere: start over rather than patch.
   if (old && old.octet !== octet) await labDown(name);
-  const info = labInfo(name, octet, hosts, opts.writeInventory ?? old?.inventoryPath ?? defaultInventoryPath(name));
+  const libvirt = opts.libvirt ?? old?.libvirt ?? false;
+  const info = labInfo(name, octet, hosts, opts.writeInventory ?? old?.inventoryPath ?? defaultInventoryPath(name), libvirt);
   // Traversable (not listable) by normal logins: sshd reads authorized_keys and runs the
   // wrapper as the user. Keys and logs stay in the 0700 host directories.
   await mkdir(join(info.dir, 'bin'), { recursive: true });
@@ -134,6 +152,10 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
   await ensureSwitch(tools.ip, name, netns);
   await Promise.all(info.hosts.map((h) => upHost(tools, name, octet, h.index, netns)));
   for (const h of info.hosts) await seedHost(tools.openssl, info, h);
+  if (libvirt) {
+    await ensureLibvirtCerts(tools.openssl, info);
+    await bounded(2, info.hosts, (h) => upLibvirtHost(info, h));
+  }
 
   const known: string[] = [];
   for (const h of info.hosts) {
@@ -142,7 +164,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
   }
   await writeIfChanged(info.knownHostsPath, known.join('\n') + '\n');
   await writeIfChanged(info.inventoryPath, renderInventory(info));
-  const state: LabState = { name, octet, hosts, inventoryPath: info.inventoryPath };
+  const state: LabState = { name, octet, hosts, inventoryPath: info.inventoryPath, libvirt };
   await writeIfChanged(stateFile(name), JSON.stringify(state, null, 2) + '\n');
   return info;
 }
@@ -163,6 +185,8 @@ export async function labDown(name: string = DEFAULT_LAB): Promise<LabDownResult
   const pids = await sshdsUnder(dir);
   await Promise.all(pids.map(killAndWait));
   const netns = new Set(await listNetns(ip));
+  await Promise.all((await existingHostIndexes(name, [...netns])).map((i) => stopHostProcesses(name, i)));
+  await stopHolders(name);
   const ours = [...netns].filter((ns) => ownsNamespace(name, ns));
   await Promise.all(ours.map((ns) => deleteNetns(ip, ns, netns)));
   if (existsSync('/etc/netns')) {
@@ -184,7 +208,7 @@ export async function labStatus(name: string = DEFAULT_LAB): Promise<LabStatus> 
   const ip = checkRootAndIp();
   const state = await readState(name);
   if (!state) return { name, exists: false, hosts: [] };
-  const info = labInfo(name, state.octet, state.hosts, state.inventoryPath);
+  const info = labInfo(name, state.octet, state.hosts, state.inventoryPath, state.libvirt);
   const netns = new Set(await listNetns(ip));
   const hosts = await Promise.all(
     info.hosts.map(async (h) => ({ ...h, netns: netns.has(h.ns), sshdPid: await sshdRunning(sshdPaths(name, h.index)) })),

@@ -29,6 +29,8 @@ export interface LabInfo {
   knownHostsPath: string;
   /** Client private key (ed25519) accepted by every host as root. */
   keyPath: string;
+  /** Hosts run libvirtd + virtlogd (`play lab up --libvirt`). */
+  libvirt?: boolean;
 }
 
 export interface LabHostStatus extends LabHost {

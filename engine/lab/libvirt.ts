@@ -1,0 +1,222 @@
+// `play lab up --libvirt`: every lab host becomes a real libvirt host. Inside the host's holder
+// namespaces: private /run/libvirt, /var/{lib,cache,log}/libvirt and /etc/hosts (bind mounts of
+// directories under .lab/<name>/hvN/libvirt), its hostname, virtlogd and libvirtd -l (TLS on eth1).
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { chmod, copyFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PlayError } from '../errors.js';
+import { shQuote } from '../quote.js';
+import { runLocalOk } from './exec.js';
+import { execInHost, execInHostOk, holderPid } from './holder.js';
+import { PKI, hostsFile, libvirtdConf, withLabQemuConf } from './libvirt-config.js';
+import { hostNs } from './names.js';
+import type { LabHost, LabInfo } from './types.js';
+
+const PRIVATE_DIRS = ['run', 'lib', 'cache', 'log'] as const;
+const TARGET: Record<(typeof PRIVATE_DIRS)[number], string> = {
+  run: '/run/libvirt', lib: '/var/lib/libvirt', cache: '/var/cache/libvirt', log: '/var/log/libvirt',
+};
+const privateDir = (h: LabHost): string => join(h.dir, 'libvirt');
+const etc = (h: LabHost, ...p: string[]): string => join('/etc/netns', h.ns, ...p);
+
+/** Runs fns with at most `limit` at once (the machine has 2 cores: RSA keys are CPU-bound). */
+export async function bounded<T>(limit: number, items: T[], fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+const RSA = ['-newkey', 'rsa:2048', '-nodes'];
+
+async function ensureRsaCa(openssl: string, info: LabInfo): Promise<string> {
+  const ca = join(info.dir, 'ca-rsa');
+  if (existsSync(join(ca, 'ca-cert.pem')) && existsSync(join(ca, 'ca-key.pem'))) return ca;
+  await mkdir(ca, { recursive: true, mode: 0o700 });
+  await runLocalOk(openssl, [
+    'req', '-x509', ...RSA, '-keyout', join(ca, 'ca-key.pem'), '-out', join(ca, 'ca-cert.pem'), '-days', '3650',
+    '-subj', `/CN=play lab ${info.name} libvirt CA`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
+  return ca;
+}
+
+/**
+ * One RSA 2048 key and certificate per host, for both roles (libvirtd's TLS listener, the client
+ * side under --p2p, QEMU's migration TLS): ECDSA keys make `libvirtd -l` refuse to start
+ * ("usage does not permit key encipherment"). The eth1 address is the SAN libvirt and QEMU check.
+ */
+async function issueHostCert(openssl: string, ca: string, h: LabHost): Promise<void> {
+  const marker = etc(h, 'pki', 'libvirt', '.play-lab-rsa');
+  if (existsSync(marker)) return;
+  const work = join(h.dir, 'cert-work');
+  await mkdir(work, { recursive: true, mode: 0o700 });
+  const key = join(work, 'key.pem');
+  const cert = join(work, 'cert.pem');
+  const ext = join(work, 'ext');
+  await writeFile(ext, `subjectAltName=IP:${h.migrationIp},DNS:${h.name}\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=CA:FALSE\n`);
+  await runLocalOk(openssl, ['req', ...RSA, '-keyout', key, '-out', join(work, 'csr'), '-subj', `/O=play lab/CN=${h.migrationIp}`]);
+  await runLocalOk(openssl, ['x509', '-req', '-in', join(work, 'csr'), '-CA', join(ca, 'ca-cert.pem'), '-CAkey', join(ca, 'ca-key.pem'), '-CAcreateserial', '-out', cert, '-days', '825', '-extfile', ext]);
+  const caCert = join(ca, 'ca-cert.pem');
+  const put = async (src: string, dst: string, mode: number) => {
+    await mkdir(join(dst, '..'), { recursive: true });
+    await copyFile(src, dst);
+    await chmod(dst, mode);
+  };
+  const pki = (p: string) => etc(h, 'pki', p.replace(/^\/etc\/pki\//, ''));
+  await put(caCert, pki(PKI.caFile), 0o644);
+  await put(cert, pki(PKI.certFile), 0o644);
+  await put(key, pki(PKI.keyFile), 0o600);
+  for (const [src, name, mode] of [[caCert, 'cacert.pem', 0o644], [cert, 'clientcert.pem', 0o644], [key, 'clientkey.pem', 0o600]] as const) await put(src, join(pki(PKI.clientDir), name), mode);
+  const mig = pki(PKI.migrateDir);
+  for (const [src, name, mode] of [[caCert, 'ca-cert.pem', 0o644], [cert, 'server-cert.pem', 0o644], [key, 'server-key.pem', 0o600], [cert, 'client-cert.pem', 0o644], [key, 'client-key.pem', 0o600]] as const) await put(src, join(mig, name), mode);
+  await rm(work, { recursive: true, force: true });
+  await writeFile(marker, 'RSA 2048 lab certificates\n');
+}
+
+export async function ensureLibvirtCerts(openssl: string, info: LabInfo): Promise<void> {
+  const ca = await ensureRsaCa(openssl, info);
+  await bounded(2, info.hosts, (h) => issueHostCert(openssl, ca, h));
+}
+
+/** Bind mounts and hostname inside the holder's mount/UTS namespaces; repeat-safe. */
+async function ensureMounts(info: LabInfo, h: LabHost): Promise<void> {
+  const dir = privateDir(h);
+  for (const d of PRIVATE_DIRS) await mkdir(join(dir, d), { recursive: true, mode: 0o755 });
+  await writeFile(join(dir, 'hosts'), hostsFile(info.hosts, h.name));
+  const binds = [...PRIVATE_DIRS.map((d) => [join(dir, d), TARGET[d]]), [join(dir, 'hosts'), '/etc/hosts']];
+  const script = [
+    'set -e',
+    'b() { findmnt -n --target "$2" -o TARGET | grep -qx "$2" || { [ -e "$2" ] || mkdir -p "$2"; mount --bind "$1" "$2"; }; }',
+    ...binds.map(([src, dst]) => `b ${shQuote(src)} ${shQuote(dst)}`),
+    `hostname ${shQuote(h.name)}`,
+  ].join('\n');
+  await execInHostOk(info.name, h.index, script);
+}
+
+async function writeConfigs(info: LabInfo, h: LabHost): Promise<boolean> {
+  const dir = etc(h, 'libvirt');
+  await mkdir(dir, { recursive: true });
+  let changed = false;
+  const write = async (file: string, text: string) => {
+    const p = join(dir, file);
+    if (existsSync(p) && (await readFile(p, 'utf8')) === text) return;
+    await writeFile(p, text);
+    changed = true;
+  };
+  await write('libvirtd.conf', libvirtdConf(info.name, h.name, h.migrationIp));
+  const qemu = join(dir, 'qemu.conf');
+  await write('qemu.conf', withLabQemuConf(existsSync(qemu) ? await readFile(qemu, 'utf8') : '', h.migrationIp));
+  return changed;
+}
+
+/** PID from the host's private /run/libvirt if it is that daemon in that host's network namespace. */
+export function daemonPid(h: LabHost, daemon: 'libvirtd' | 'virtlogd'): number | null {
+  try {
+    const pid = Number(readFileSync(join(privateDir(h), 'run', `${daemon}.pid`), 'utf8').trim());
+    if (!(pid > 1) || readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== daemon) return null;
+    return statSync(`/proc/${pid}/ns/net`).ino === statSync(join('/run/netns', h.ns)).ino ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function killPid(pid: number, ms = 5000): Promise<void> {
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    try {
+      const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (st.slice(st.lastIndexOf(')') + 2).startsWith('Z')) return; // killed daemons linger as zombies
+    } catch {
+      return;
+    }
+    await delay(20);
+  }
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* gone */
+  }
+}
+
+/** Starts what is not running (or restarts libvirtd after a config change), then warms its QEMU probe. */
+async function ensureDaemons(info: LabInfo, h: LabHost, restart: boolean): Promise<void> {
+  if (!daemonPid(h, 'virtlogd')) await execInHostOk(info.name, h.index, 'virtlogd -d -p /run/libvirt/virtlogd.pid');
+  const running = daemonPid(h, 'libvirtd');
+  if (running && restart) await killPid(running);
+  if (!running || restart) {
+    // Without -p both hosts would fight over /run/libvirtd.pid; -l: the TLS listener on eth1.
+    const r = await execInHost(info.name, h.index, 'libvirtd -d -l -p /run/libvirt/libvirtd.pid');
+    if (r.code !== 0) throw new PlayError(`lab ${info.name} ${h.name}: libvirtd did not start (exit ${r.code}): ${r.stderr.trim()} ${await logTail(h)}`);
+  }
+  // A fresh daemon probes QEMU once (~4 s): pay it now, not in the first test or migration.
+  const end = Date.now() + 60_000;
+  for (;;) {
+    const r = await execInHost(info.name, h.index, 'virsh -c qemu:///system domcapabilities --virttype qemu >/dev/null');
+    if (r.code === 0) return;
+    if (Date.now() > end) throw new PlayError(`lab ${info.name} ${h.name}: libvirtd does not answer: ${r.stderr.trim()} ${await logTail(h)}`);
+    await delay(200);
+  }
+}
+
+async function logTail(h: LabHost): Promise<string> {
+  const log = join(privateDir(h), 'log', 'libvirtd.log');
+  if (!existsSync(log)) return '';
+  return `(log ${log}: ${(await readFile(log, 'utf8')).trim().split('\n').slice(-3).join(' | ')})`;
+}
+
+export async function upLibvirtHost(info: LabInfo, h: LabHost): Promise<void> {
+  await ensureMounts(info, h);
+  const changed = await writeConfigs(info, h);
+  await ensureDaemons(info, h, changed);
+}
+
+/**
+ * Destroys the host's guests, then stops its daemons by PID, then anything else still inside its
+ * network namespace (a crashed run's QEMU or sessions). Tolerates a missing holder or daemon.
+ */
+export async function downLibvirtHost(name: string, h: LabHost): Promise<void> {
+  if (holderPid(name, h.index) && daemonPid(h, 'libvirtd')) {
+    const list = await execInHost(name, h.index, 'virsh -c qemu:///system list --name', { timeoutMs: 15_000 });
+    const doms = list.code === 0 ? list.stdout.split('\n').map((l) => l.trim()).filter(Boolean) : [];
+    await Promise.all(doms.map((d) => execInHost(name, h.index, `virsh -c qemu:///system destroy ${shQuote(d)}`, { timeoutMs: 15_000 })));
+  }
+  for (const d of ['libvirtd', 'virtlogd'] as const) {
+    const pid = daemonPid(h, d);
+    if (pid) await killPid(pid);
+  }
+}
+
+/** PIDs whose network namespace is `ns` (by inode): everything a lab host runs. */
+export async function pidsInNetns(ns: string): Promise<number[]> {
+  let ino: number;
+  try {
+    ino = statSync(join('/run/netns', ns)).ino;
+  } catch {
+    return [];
+  }
+  const pids: number[] = [];
+  for (const e of await readdir('/proc')) {
+    if (!/^[0-9]+$/.test(e)) continue;
+    try {
+      if (statSync(`/proc/${e}/ns/net`).ino === ino) pids.push(Number(e));
+    } catch {
+      /* exited */
+    }
+  }
+  return pids;
+}
+
+/** Last resort for down: everything left in the lab host's namespace (never anything outside it). */
+export async function killNetnsProcesses(name: string, i: number): Promise<number> {
+  const pids = await pidsInNetns(hostNs(name, i));
+  await Promise.all(pids.map((p) => killPid(p, 3000)));
+  return pids.length;
+}
