@@ -23,6 +23,8 @@ import { aptModule, packageModule } from './package/index.js';
 import { waitForModule } from './wait_for/index.js';
 import { evacuationPlanModule } from './evacuation_plan/index.js';
 import { evacuationReportModule } from './evacuation_report/index.js';
+import { virshMigrate } from './virsh_migrate/index.js';
+import { virshDomains } from './virsh_domains/index.js';
 
 export const MODULES: Record<string, Module> = {
   command: commandModule,
@@ -49,6 +51,8 @@ export const MODULES: Record<string, Module> = {
   wait_for: waitForModule,
   evacuation_plan: evacuationPlanModule,
   evacuation_report: evacuationReportModule,
+  virsh_migrate: virshMigrate,
+  virsh_domains: virshDomains,
 };
 
 export function getModule(name: string): Module | undefined {

@@ -4,7 +4,7 @@ import type { Module } from '../../engine/module.js';
 import { CommandFailedError } from '../../engine/errors.js';
 import { sh } from '../../engine/quote.js';
 import { parseDomStats, parseNames, parseNodeInfo, parseNodeMemStats, type DomainFact } from '../virsh_migrate/parse.js';
-import { VIRSH_MARK, virshSections } from '../virsh_migrate/virsh.js';
+import { virshJoin, virshSections } from '../virsh_migrate/virsh.js';
 
 export interface DomainsParams {
   uri?: string;
@@ -19,7 +19,7 @@ export interface DomainsState {
 
 /** One virsh session: persistent names, every domain's state/memory/vCPUs, node CPUs and memory. */
 export async function readDomains(host: import('../../engine/host.js').Host, uri?: string): Promise<DomainsState> {
-  const cmds = ['list --all --persistent --name', 'domstats --state --balloon --vcpu', 'nodeinfo', 'nodememstats'].join(`; echo ${VIRSH_MARK}; `);
+  const cmds = virshJoin(['list --all --persistent --name', 'domstats --state --balloon --vcpu', 'nodeinfo', 'nodememstats']);
   const r = await host.run(uri ? sh`virsh -q -c ${uri} ${cmds}` : sh`virsh -q ${cmds}`);
   const s = virshSections(r.stdout);
   if (r.code !== 0 || s.length < 4) throw new CommandFailedError(host.name, `virsh ${cmds}`, r.code, r.stderr, r.signal);

@@ -186,7 +186,10 @@ export interface CpuCompare {
 
 /** `virsh hypervisor-cpu-compare FILE` (stdout + stderr, any exit code). */
 export function parseCpuCompare(text: string): CpuCompare {
-  const m = /is (identical to|a superset of|incompatible with) the CPU provided by hypervisor/.exec(text);
+  // Both phrasings exist: "CPU described in F is incompatible with the CPU provided by
+  // hypervisor on the host" and "The CPU provided by hypervisor on the host is a superset of CPU
+  // described in F" (the host offers more: compatible).
+  const m = /is (identical to|a superset of|incompatible with) the CPU provided by hypervisor/.exec(text) ?? /provided by hypervisor on the host is (identical to|a superset of) CPU described/.exec(text);
   if (m) {
     const verdict = m[1] === 'identical to' ? 'identical' : m[1] === 'a superset of' ? 'superset' : 'incompatible';
     const detail = /^(?:error: )?(.*(?:does not provide|features?).*)$/m.exec(text)?.[1]?.trim();

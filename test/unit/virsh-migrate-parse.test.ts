@@ -1,0 +1,111 @@
+// virsh output parsers on captured real output (test/fixtures/virsh_migrate): every
+// `<parser>-<case>.txt` next to its `.json` expectation, one loop; then the session framing
+// (virsh's interactive mode prints the marker without a newline) and the log diagnosis.
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { rootPath } from '../../engine/paths.js';
+import {
+  compareVersions,
+  domainCpuXml,
+  parseCpuCompare,
+  parseDomInfo,
+  parseDomStats,
+  parseJobInfo,
+  parseNodeInfo,
+  parseNodeMemStats,
+  parseVersion,
+} from '../../modules/virsh_migrate/parse.js';
+import { virshSections } from '../../modules/virsh_migrate/virsh.js';
+import { sampleSplitter } from '../../modules/virsh_migrate/watch.js';
+import { diagnose } from '../../modules/virsh_migrate/diagnose.js';
+import { linesSince } from '../../modules/virsh_migrate/logs.js';
+
+const DIR = rootPath('test', 'fixtures', 'virsh_migrate');
+const read = (f: string) => readFileSync(join(DIR, f), 'utf8');
+
+const PARSERS: Record<string, (text: string) => unknown> = {
+  jobinfo: parseJobInfo,
+  dominfo: parseDomInfo,
+  domstats: (t) => parseDomStats(t, ['test', 'g1']),
+  nodeinfo: parseNodeInfo,
+  nodememstats: parseNodeMemStats,
+  version: parseVersion,
+  cpucompare: parseCpuCompare,
+};
+
+describe('virsh_migrate parsers on captured output', () => {
+  const files = readdirSync(DIR).filter((f) => f.endsWith('.txt') && PARSERS[f.split('-')[0]]);
+  it('has fixtures for every parser', () => {
+    for (const p of Object.keys(PARSERS)) assert.ok(files.some((f) => f.startsWith(`${p}-`)), `no fixture for ${p}`);
+  });
+  for (const f of files) {
+    const expected = f.replace(/\.txt$/, '.json');
+    it(`${f} → ${expected}`, () => {
+      assert.ok(existsSync(join(DIR, expected)), `missing ${expected}`);
+      assert.deepEqual(JSON.parse(JSON.stringify(PARSERS[f.split('-')[0]](read(f)))), JSON.parse(read(expected)));
+    });
+  }
+
+  it('compares dotted versions', () => {
+    assert.equal(compareVersions('9.0.0', '9.0.0'), 0);
+    assert.equal(compareVersions('7.2.0', '8.0'), -1);
+    assert.equal(compareVersions('10.1', '9.10.3'), 1);
+  });
+
+  it("takes the domain's <cpu> element, absent when the domain has none", () => {
+    assert.equal(domainCpuXml("<domain type='qemu'><cpu mode='custom' match='exact'><model>qemu64</model></cpu></domain>"), "<cpu mode='custom' match='exact'><model>qemu64</model></cpu>");
+    assert.equal(domainCpuXml("<domain type='qemu'><name>g</name></domain>"), undefined);
+  });
+});
+
+describe('virsh sessions: several commands, one connection', () => {
+  it('splits a joined session (markers without a newline)', () => {
+    const s = virshSections(read('joined-session.txt'));
+    assert.equal(s.length, 2);
+    assert.equal(parseDomInfo(s[0]).name, 'test');
+    assert.equal(parseNodeInfo(s[1]).cpus, 16);
+  });
+
+  it('splits an interactive session (prompt lines echoed)', () => {
+    const s = virshSections(read('interactive-session.txt'));
+    assert.equal(parseDomInfo(s[0]).state, 'running');
+    assert.equal(parseNodeInfo(s[1]).memoryKib, 3145728);
+  });
+
+  it('the watcher cuts a stream into samples whatever the chunking', () => {
+    const text = read('interactive-session.txt');
+    const seen: string[] = [];
+    const feed = sampleSplitter((j) => seen.push(j.type));
+    for (let i = 0; i < text.length; i += 7) feed(Buffer.from(text.slice(i, i + 7)));
+    assert.equal(seen.length, 2);
+  });
+});
+
+describe('virsh_migrate failure diagnosis', () => {
+  it('names a TLS hostname mismatch from the source daemon log, not "domain is no longer running"', () => {
+    const d = diagnose([
+      { name: 'virsh', text: 'error: operation failed: domain is no longer running\n' },
+      { name: 'hv1 libvirtd log', text: read('log-tls-mismatch.txt') },
+    ]);
+    assert.equal(d.kind, 'tls-hostname');
+    assert.match(d.cause!, /certificate\/hostname mismatch/);
+    assert.match(d.evidence[0], /^hv1 libvirtd log: .*Certificate does not match the hostname/);
+  });
+
+  it('names an abort, and a refused connection as the firewall', () => {
+    assert.equal(diagnose([{ name: 'virsh', text: "error: operation aborted: job 'migration out' canceled by client\n" }]).kind, 'aborted');
+    assert.equal(diagnose([{ name: 'hv3 libvirtd log', text: 'x: error : virNetSocketNewConnectTCP:581 : unable to connect to server at \'198.18.1.2:49152\': Connection refused\n' }]).kind, 'firewall');
+  });
+
+  it('without a known cause, quotes the error lines', () => {
+    const d = diagnose([{ name: 'virsh', text: 'info: fine\nerror: something odd happened\n' }]);
+    assert.equal(d.cause, undefined);
+    assert.deepEqual(d.evidence, ['virsh: error: something odd happened']);
+  });
+
+  it('drops log lines from before the migration started', () => {
+    const text = '2026-12-02 11:00:00.000+0000: 1: error : old failure\n2026-12-02 12:00:01.500+0000: 1: error : new failure\nno stamp\n';
+    assert.equal(linesSince(text, new Date('2026-12-02T12:00:00Z')), '2026-12-02 12:00:01.500+0000: 1: error : new failure\nno stamp\n');
+  });
+});
