@@ -1,5 +1,6 @@
 // `npm run bench`: the whole benchmark in one run; prints markdown tables and writes
-// bench/results/latest.json. Sections (filter with --only a,b): inventory, sim, floor, play, ansible.
+// bench/results/latest.json. Sections (filter with --only a,b): inventory, sim, floor, play, ansible,
+// evacuation (bench/evacuation.ts: a 3-host libvirt lab).
 // Parts that need something missing (the engine CLI, the lab, Ansible) are reported as
 // "not available: <reason>" instead of stopping the rest.
 import { execFileSync } from 'node:child_process';
@@ -15,9 +16,10 @@ import { measure, type Measurement, type RunOptions } from './measure.js';
 import { checkTarget, linearFit, markdownTable, targetsTable, type Row, type Target } from './report.js';
 import { startSim, type SimHandle } from './sim/sim-process.js';
 import type { SimStats } from './sim/server.js';
+import { evacuationSection } from './evacuation.js';
 import { LAB, labDown, labInventory, labTargets, labUp, readBaseline, resetHosts, type BenchLab } from './lab-work.js';
 
-const SECTIONS = ['inventory', 'sim', 'floor', 'play', 'ansible'] as const;
+const SECTIONS = ['inventory', 'sim', 'floor', 'play', 'ansible', 'evacuation'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
@@ -254,6 +256,7 @@ async function main(): Promise<void> {
     if (o.only.has('inventory')) await inventorySection(o, work, targets);
     if (o.only.has('sim')) await simSection(o, work, targets);
     if (o.only.has('floor') || o.only.has('play') || o.only.has('ansible')) await labSection(o, work, targets);
+    if (o.only.has('evacuation')) await evacuationSection(rows, o.runs);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

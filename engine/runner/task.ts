@@ -397,11 +397,17 @@ async function runTaskWith(run: TaskRun, started: number, limitMs: number | unde
           ansible_loop: { index: i + 1, index0: i, first: i === 0, last: i === items.length - 1, length: items.length },
         };
         if (conds.length && !evaluateCondition(conds, itemVars, origin(run, 'when'))) return;
-        let startedAt = '';
-        const timed = () => ((startedAt = new Date().toISOString()), runOne(run, mod, itemVars, check, secrets));
+        // when each item really ran, inside its slots: the next holder starts after this end
+        let span: { started_at: string; ended_at: string } | undefined;
+        const timed = async () => {
+          const started_at = new Date().toISOString();
+          try {
+            return await runOne(run, mod, itemVars, check, secrets);
+          } finally {
+            span = { started_at, ended_at: new Date().toISOString() };
+          }
+        };
         const out = inSync(await limited(run, itemVars, timed), readOnly && (run.check || task.params.read_only === true));
-        // when each item really ran (after waiting for its slots): side-by-side items overlap
-        const span = startedAt ? { started_at: startedAt, ended_at: new Date().toISOString() } : undefined;
         outs[i] = { item, out, label: itemLabel(run, item, itemVars), span };
         if (out.facts) facts = { ...(facts ?? {}), ...out.facts };
         if (breaks(run, out)) stopped = true;
