@@ -29,7 +29,7 @@ export const evacuationReportModule: Module<EvacuationReportParams> = {
   examples: ['- evacuation_report:\n    plan: "{{default plan null}}"\n    moved: "{{default moved null}}"\n    returned: "{{default returned null}}"'],
   async control(ctx, p) {
     const source = p.source ?? ctx.hostName;
-    const rows = vmRows(source, (p.plan ?? undefined) as PlanData | undefined, p.moved, p.returned);
+    const rows = vmRows(source, (p.plan ?? undefined) as PlanData | undefined, p.moved, p.returned, ctx.vars.ansible_check_mode === true);
     const moved = rows.filter((r) => r.result === 'moved' || r.result === 'moved and returned').length;
     return {
       msg: reportLines(source, rows).join('\n'),

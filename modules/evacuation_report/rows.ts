@@ -43,11 +43,13 @@ function figures(r: ItemResult): Pick<VmRow, 'total_s' | 'downtime_ms' | 'strate
 }
 
 /** The row of one planned migration, from its result away and its result back. */
-function rowOf(m: { vm: string; from: string; to: string }, away: ItemResult | undefined, back: ItemResult | undefined, planFailed: boolean): VmRow {
+function rowOf(m: { vm: string; from: string; to: string }, away: ItemResult | undefined, back: ItemResult | undefined, planFailed: boolean, check: boolean): VmRow {
   const base = { vm: m.vm, from: m.from, to: m.to };
   if (!away) return { ...base, result: planFailed ? 'not moved (plan failed)' : 'not started', location: m.from };
   if (away.failed) return { ...base, result: 'failed', location: m.from, msg: String(away.msg ?? ''), ...figures(away) };
-  if (away.preview || (away.skipped && away.msg === 'not run: check mode only previews it')) return { ...base, result: 'would move', location: m.from };
+  // a check moves nothing: a pending migration is reported as what it would do
+  if (check && away.changed) return { ...base, result: 'would move', location: m.from };
+  if (away.preview) return { ...base, result: 'would move', location: m.from };
   if (away.skipped) return { ...base, result: 'not started', location: m.from, msg: typeof away.msg === 'string' ? away.msg : undefined };
   const moved = { ...base, result: 'moved', location: m.to, ...figures(away) };
   if (!back || back.skipped) return moved;
@@ -55,10 +57,10 @@ function rowOf(m: { vm: string; from: string; to: string }, away: ItemResult | u
   return { ...moved, result: 'moved and returned', location: m.from };
 }
 
-export function vmRows(source: string, plan: PlanData | undefined, moved: unknown, returned: unknown): VmRow[] {
+export function vmRows(source: string, plan: PlanData | undefined, moved: unknown, returned: unknown, check = false): VmRow[] {
   const away = byVm(moved);
   const back = byVm(returned);
-  const rows = (plan?.migrations ?? []).map((m) => rowOf(m, away.get(m.vm), back.get(m.vm), plan?.failed === true));
+  const rows = (plan?.migrations ?? []).map((m) => rowOf(m, away.get(m.vm), back.get(m.vm), plan?.failed === true, check));
   for (const u of plan?.unplaceable ?? []) {
     rows.push({ vm: u.vm, from: source, to: '-', result: 'fits nowhere', location: source, msg: `${u.memory_mib} MiB: ${u.reasons.join('; ')}` });
   }
@@ -70,7 +72,7 @@ export function reportLines(source: string, rows: VmRow[]): string[] {
   const w = Math.max(...rows.map((r) => r.vm.length));
   const lines = [`evacuation report for ${source}:`];
   for (const r of rows) {
-    const figs = [r.total_s !== undefined ? `${r.total_s} s` : '', r.downtime_ms !== undefined ? `downtime ${r.downtime_ms} ms` : '', r.strategy ?? ''].filter(Boolean).join(', ');
+    const figs = [r.total_s !== undefined ? `${Number(r.total_s.toFixed(2))} s` : '', r.downtime_ms !== undefined ? `downtime ${r.downtime_ms} ms` : '', r.strategy ?? ''].filter(Boolean).join(', ');
     lines.push(`  ${r.vm.padEnd(w)}  ${r.from} → ${r.to}  ${r.result}, on ${r.location}${figs ? ` (${figs})` : ''}${r.msg ? `: ${r.msg.split('\n')[0]}` : ''}`);
   }
   return lines;

@@ -82,6 +82,7 @@ describe('evacuate-host.yml on a 3-host libvirt lab', function () {
     assert.equal(r.code, 0, r.out + r.err);
     assert.match(r.out, /evacuation of hv1: 4 guest\(s\) in 2 wave\(s\), expected/);
     for (const g of GUESTS) assert.match(r.out, new RegExp(`wave [12]  ${g}\\s+128 MiB  1 vCPU  hv1 → hv[23]`));
+    for (const g of GUESTS) assert.match(r.out, new RegExp(`${g}\\s+hv1 → hv[23]  would move, on hv1`));
     assert.deepEqual(await hostState(), before);
     assert.deepEqual(await where(), Object.fromEntries(GUESTS.map((g) => [g, ['hv1']])));
   });

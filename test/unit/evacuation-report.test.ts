@@ -42,6 +42,12 @@ describe('evacuation_report rows', () => {
     assert.equal(rows[1].msg, '3072 MiB: hv2 has 1280 MiB free');
   });
 
+  it('a check moves nothing: pending migrations read as would move, on the source', () => {
+    const moved = { results: [{ item: item('g1', 'hv2'), changed: true, failed: false, migrated: false, from: 'hv1', to: 'hv2' }] };
+    const rows = vmRows('hv1', { migrations: [plan.migrations![0]] }, moved, null, true);
+    assert.deepEqual(rows.map((r) => [r.vm, r.result, r.location]), [['g1', 'would move', 'hv1']]);
+  });
+
   it('an empty host: nothing to account for', () => {
     assert.deepEqual(reportLines('hv1', vmRows('hv1', { migrations: [] }, { results: [] }, null)), ['hv1: no guests to account for']);
   });
