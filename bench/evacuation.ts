@@ -76,7 +76,7 @@ export async function evacuationSection(rows: Row[], runs: number): Promise<void
       let last: VmRow[] = [];
       for (let i = 0; i < runs; i++) {
         await freshGuests(lab);
-        const r = await drain(lab, perSource);
+        const r = await drain(lab, perSource).catch((e: Error) => ({ wallMs: 0, rows: [], failed: [e.message.split('\n')[0]] }));
         if (r.failed.length) {
           rows.push({ section: 'evacuation', case: kase, note: `not available: the drain failed: ${r.failed.join('; ')}` });
           break;

@@ -11,7 +11,7 @@ import { includeKeyOf, readInclude } from './includes.js';
 import { CONCURRENCY_KEYWORDS, LOOP_CONTROL_CONCURRENCY, readConcurrency } from './parse-limits.js';
 
 const COMMON = ['name', 'when', 'tags', 'become', 'become_user', 'vars', 'ignore_errors', 'delegate_to', 'run_once', 'check_mode', 'no_log'];
-const TASK_ONLY = ['loop', 'with_items', 'loop_control', 'register', 'notify', 'changed_when', 'failed_when', 'retries', 'until', 'delay', 'timeout', 'args', ...CONCURRENCY_KEYWORDS];
+const TASK_ONLY = ['loop', 'with_items', 'loop_control', 'register', 'notify', 'changed_when', 'failed_when', 'retries', 'until', 'delay', 'timeout', 'args', 'ignore_unreachable', ...CONCURRENCY_KEYWORDS];
 const TASK_KEYWORDS = [...COMMON, ...TASK_ONLY];
 const HANDLER_KEYWORDS = [...TASK_KEYWORDS, 'listen'];
 const BLOCK_KEYWORDS = [...COMMON, 'block', 'rescue', 'always'];
@@ -144,6 +144,8 @@ export function readTask(r: Reader, node: Dict, handler: boolean): Task | undefi
     timeout: timeout || undefined,
     listen: handler ? r.strList(node, 'listen') : [],
   };
+  const ignoreUnreachable = r.bool(node, 'ignore_unreachable');
+  if (ignoreUnreachable) task.ignoreUnreachable = true;
   const concurrency = readConcurrency(r, node, conditions);
   if (concurrency) task.concurrency = concurrency;
   notifyPos.set(task, Array.isArray(n) ? n.map((_, i) => r.at(n, i)) : [r.at(node, 'notify')]);

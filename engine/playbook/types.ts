@@ -51,6 +51,11 @@ export interface Task extends TaskCommon {
   timeout?: number;
   /** For handlers: extra topic names a handler answers to. */
   listen: string[];
+  /**
+   * `ignore_unreachable: true`: a host the task cannot reach (its delegate, per loop item) fails
+   * that item or run with `unreachable: true` in its result, counted as ignored: the host goes on.
+   */
+  ignoreUnreachable?: boolean;
   /** `throttle:`, `limits:`, `loop_control.parallel`/`break_when` (engine/playbook/parse-limits.ts). */
   concurrency?: TaskConcurrency;
 }

@@ -59,6 +59,20 @@ async function limited(run: TaskRun, vars: Record<string, unknown>, body: () => 
   }
 }
 
+/** ignore_unreachable: an unreachable (delegated) host fails this run or item, marked unreachable, instead of the host. */
+async function reachOrFail(run: TaskRun, body: () => Promise<SingleOutcome>): Promise<SingleOutcome> {
+  try {
+    return await body();
+  } catch (e) {
+    if (!(e instanceof UnreachableSignal) || !run.task.ignoreUnreachable) throw e;
+    return { status: 'failed', changes: [], warnings: [], msg: e.reason, data: { unreachable: true } };
+  }
+}
+
+/** Failures that are all unreachable hosts under ignore_unreachable count as ignored. */
+const unreachableOnly = (run: TaskRun, outs: Array<SingleOutcome | undefined>): boolean | undefined =>
+  (run.task.ignoreUnreachable && outs.every((o) => !o || o.status !== 'failed' || o.data?.unreachable === true)) || undefined;
+
 /** loop_control.break_when, judged on the item's result under the register name. */
 function breaks(run: TaskRun, out: SingleOutcome): boolean {
   const cond = run.task.concurrency?.breakWhen;
@@ -371,9 +385,9 @@ async function runTaskWith(run: TaskRun, started: number, limitMs: number | unde
             registered: task.register ? registerValue({ status: 'skipped', msg: 'conditional result was false' }) : undefined,
           });
         }
-        const out = inSync(await limited(run, run.vars, () => runOne(run, mod, run.vars, check, secrets)), readOnly && (run.check || task.params.read_only === true));
+        const out = inSync(await reachOrFail(run, () => limited(run, run.vars, () => runOne(run, mod, run.vars, check, secrets))), readOnly && (run.check || task.params.read_only === true));
         return finish(
-          { status: out.status, changes: out.changes, warnings: out.warnings, msg: out.msg, data: out.data, diffs: diffsOf(out.changes), ignored: ignored(run, out.status), ...(out.metrics ? { metrics: out.metrics } : {}) },
+          { status: out.status, changes: out.changes, warnings: out.warnings, msg: out.msg, data: out.data, diffs: diffsOf(out.changes), ignored: ignored(run, out.status) ?? (out.status === 'failed' ? unreachableOnly(run, [out]) : undefined), ...(out.metrics ? { metrics: out.metrics } : {}) },
           { registered: task.register ? registerValue(out) : undefined, facts: out.facts },
         );
       }
@@ -407,7 +421,7 @@ async function runTaskWith(run: TaskRun, started: number, limitMs: number | unde
             span = { started_at, ended_at: new Date().toISOString() };
           }
         };
-        const out = inSync(await limited(run, itemVars, timed), readOnly && (run.check || task.params.read_only === true));
+        const out = inSync(await reachOrFail(run, () => limited(run, itemVars, timed)), readOnly && (run.check || task.params.read_only === true));
         outs[i] = { item, out, label: itemLabel(run, item, itemVars), span };
         if (out.facts) facts = { ...(facts ?? {}), ...out.facts };
         if (breaks(run, out)) stopped = true;
@@ -440,7 +454,7 @@ async function runTaskWith(run: TaskRun, started: number, limitMs: number | unde
       // (an item a module skipped counts as run: the others decide the task's status)
       const registered = { changed: anyChanged, failed: anyFailed, skipped: allSkipped, msg: msgs.join('\n') || undefined, results };
       return finish(
-        { status, changes, warnings, msg: msgs.join('\n') || undefined, data: { results }, diffs: diffsOf(changes), ignored: ignored(run, status), ...(metrics ? { metrics } : {}) },
+        { status, changes, warnings, msg: msgs.join('\n') || undefined, data: { results }, diffs: diffsOf(changes), ignored: ignored(run, status) ?? (anyFailed ? unreachableOnly(run, outs.map((o) => o.out)) : undefined), ...(metrics ? { metrics } : {}) },
         { registered: task.register ? registered : undefined, facts, conditionFalse: allSkipped },
       );
     };

@@ -11,7 +11,7 @@ import { runPlaybook } from '../../engine/runner/run.js';
 import type { RunRecord, TaskEvent } from '../../engine/results.js';
 import { guestLocation, hostExec, labDown, labGuest, labLink, labUp, type LabInfo } from '../../engine/lab/index.js';
 import { daemonPid, upLibvirtHost } from '../../engine/lab/libvirt.js';
-import { testLabName, testOctet } from './lab-fixture.js';
+import { startHost, stopHost, testLabName, testOctet } from './lab-fixture.js';
 import { play } from './play-cli.js';
 import { peak, type Job } from './overlap.js';
 import { toJsonReport } from '../../engine/report/json-report.js';
@@ -84,6 +84,20 @@ describe('evacuate-host.yml on a 3-host libvirt lab', function () {
     for (const g of GUESTS) assert.match(r.out, new RegExp(`wave [12]  ${g}\\s+128 MiB  1 vCPU  hv1 → hv[23]`));
     for (const g of GUESTS) assert.match(r.out, new RegExp(`${g}\\s+hv1 → hv[23]  would move, on hv1`));
     assert.deepEqual(await hostState(), before);
+    assert.deepEqual(await where(), Object.fromEntries(GUESTS.map((g) => [g, ['hv1']])));
+  });
+
+  it('a hypervisor that is down is left out as a target, named in the plan (--check)', async () => {
+    await stopHost(name, 3);
+    try {
+      const { rec, events } = await drain('hv1', {}, true);
+      assert.equal(rec.exitCode, 0);
+      const plan = events.find((e) => e.task === 'Plan the evacuation')!.result;
+      assert.match(plan.msg!, /not a target: hv3 \(unreachable: /);
+      assert.deepEqual((plan.data as { migrations: Array<{ to: string }> }).migrations.map((m) => m.to), GUESTS.map(() => 'hv2'));
+    } finally {
+      await startHost(name, 3);
+    }
     assert.deepEqual(await where(), Object.fromEntries(GUESTS.map((g) => [g, ['hv1']])));
   });
 
