@@ -172,22 +172,26 @@ describe('evacuate-host.yml on a 3-host libvirt lab', function () {
     assert.ok(onHv2.length >= 2, `need 2 guests on hv2, have ${JSON.stringify(start)}`);
     // Draining hv2 and hv3 in one run leaves hv1 the only target: one migration at a time into it.
     // A slow link makes each migration long enough to be caught in the middle.
-    await labLink(lab, { rateMbit: 40 });
+    await labLink(lab, { rateMbit: 120 }); // ~12 s per guest here; 40 Mbit barely outruns the dirtier
     const hv1 = lab.hosts[0];
     try {
       const run = drain('hv2:hv3');
+      let settled: string | undefined;
+      void run.then(({ events }) => (settled = events.map((e) => `${e.host} ${e.task}: ${e.result.status} ${e.result.msg ?? ''}`).join('\n')));
+      const waitFor = async (what: string, cond: () => Promise<boolean>) => {
+        const deadline = Date.now() + 150_000;
+        while (!(await cond())) {
+          if (settled !== undefined) assert.fail(`the drain ended before ${what}:\n${settled}`);
+          if (Date.now() > deadline) assert.fail(`${what}: not within 150 s`);
+          await delay(100);
+        }
+      };
       // the first guest arrives on hv1, then the second one's migration starts: kill hv1's libvirtd
       const [first, second] = onHv2;
-      const deadline = Date.now() + 120_000;
-      while (!(await guestLocation(lab, first)).includes('hv1') && !(await guestLocation(lab, second)).includes('hv1')) {
-        if (Date.now() > deadline) assert.fail('no guest reached hv1');
-        await delay(250);
-      }
-      const moving = (await guestLocation(lab, first)).includes('hv1') ? second : first;
-      while (!/Job type:\s+Unbounded/.test((await hostExec(lab, 'hv2', `virsh domjobinfo ${moving}`)).stdout)) {
-        if (Date.now() > deadline) assert.fail(`the migration of ${moving} never started`);
-        await delay(100);
-      }
+      const onHv1 = async (g: string) => (await guestLocation(lab, g)).includes('hv1');
+      await waitFor('a guest reached hv1', async () => (await onHv1(first)) || (await onHv1(second)));
+      const moving = (await onHv1(first)) ? second : first;
+      await waitFor(`the migration of ${moving} started`, async () => /Job type:\s+Unbounded/.test((await hostExec(lab, 'hv2', `virsh domjobinfo ${moving}`)).stdout));
       await delay(500);
       process.kill(daemonPid(hv1, 'libvirtd')!, 'SIGKILL');
       const { rec, events } = await run;
