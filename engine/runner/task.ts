@@ -395,37 +395,7 @@ async function runTaskWith(run: TaskRun, started: number, limitMs: number | unde
       if (!Array.isArray(items)) {
         throw new PlayError(`${formatPos(task.keyPos.loop ?? task.pos)}: loop must be a list, got ${typeof items}`);
       }
-      // Items may run in parallel (loop_control.parallel) under the task's keyed limits; their
-      // results are still gathered in item order. In parallel, an item does not see the facts
-      // set by the items running beside it.
-      const parallel = loopParallel(task, run.vars, (f) => origin(run, f));
-      const outs: Array<{ item: unknown; out?: SingleOutcome; label?: string; span?: { started_at: string; ended_at: string } }> = items.map((item) => ({ item }));
-      let facts: Record<string, unknown> | undefined;
-      let stopped = false;
-      await runParallel(items.length, parallel, async (i) => {
-        const item = items[i];
-        const itemVars = {
-          ...run.vars,
-          ...(facts ?? {}),
-          [task.loopVar]: item,
-          ansible_loop: { index: i + 1, index0: i, first: i === 0, last: i === items.length - 1, length: items.length },
-        };
-        if (conds.length && !evaluateCondition(conds, itemVars, origin(run, 'when'))) return;
-        // when each item really ran, inside its slots: the next holder starts after this end
-        let span: { started_at: string; ended_at: string } | undefined;
-        const timed = async () => {
-          const started_at = new Date().toISOString();
-          try {
-            return await runOne(run, mod, itemVars, check, secrets);
-          } finally {
-            span = { started_at, ended_at: new Date().toISOString() };
-          }
-        };
-        const out = inSync(await reachOrFail(run, () => limited(run, itemVars, timed)), readOnly && (run.check || task.params.read_only === true));
-        outs[i] = { item, out, label: itemLabel(run, item, itemVars), span };
-        if (out.facts) facts = { ...(facts ?? {}), ...out.facts };
-        if (breaks(run, out)) stopped = true;
-      }, () => stopped || run.signal?.aborted === true);
+      const { outs, stopped, facts } = await runItems(run, mod, items, conds, check, readOnly);
       const results: Record<string, unknown>[] = [];
       const changes: Change[] = [];
       const warnings: string[] = [];
@@ -470,6 +440,51 @@ async function runTaskWith(run: TaskRun, started: number, limitMs: number | unde
     const err = e as Error;
     return finish({ status: 'failed', changes: [], warnings: [], msg: `internal error: ${err.stack ?? String(err)}` });
   }
+}
+
+interface ItemRun {
+  item: unknown;
+  /** Undefined: the item never ran (its when was false, or the loop stopped before it). */
+  out?: SingleOutcome;
+  label?: string;
+  /** When it really ran, inside its slots: the next holder starts after this end. */
+  span?: { started_at: string; ended_at: string };
+}
+
+/**
+ * The loop's items, up to loop_control.parallel at once under the task's keyed limits, gathered
+ * in item order. In parallel, an item does not see the facts set by the items running beside it.
+ */
+async function runItems(run: TaskRun, mod: Module, items: unknown[], conds: Array<string | boolean>, check: boolean, readOnly: boolean) {
+  const task = run.task;
+  const parallel = loopParallel(task, run.vars, (f) => origin(run, f));
+  const outs: ItemRun[] = items.map((item) => ({ item }));
+  let facts: Record<string, unknown> | undefined;
+  let stopped = false;
+  await runParallel(items.length, parallel, async (i) => {
+    const item = items[i];
+    const itemVars = {
+      ...run.vars,
+      ...(facts ?? {}),
+      [task.loopVar]: item,
+      ansible_loop: { index: i + 1, index0: i, first: i === 0, last: i === items.length - 1, length: items.length },
+    };
+    if (conds.length && !evaluateCondition(conds, itemVars, origin(run, 'when'))) return;
+    let span: ItemRun['span'];
+    const timed = async () => {
+      const started_at = new Date().toISOString();
+      try {
+        return await runOne(run, mod, itemVars, check, run.secrets);
+      } finally {
+        span = { started_at, ended_at: new Date().toISOString() };
+      }
+    };
+    const out = inSync(await reachOrFail(run, () => limited(run, itemVars, timed)), readOnly && (run.check || task.params.read_only === true));
+    outs[i] = { item, out, label: itemLabel(run, item, itemVars), span };
+    if (out.facts) facts = { ...(facts ?? {}), ...out.facts };
+    if (breaks(run, out)) stopped = true;
+  }, () => stopped || run.signal?.aborted === true);
+  return { outs, stopped, facts };
 }
 
 /**
