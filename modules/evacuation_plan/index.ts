@@ -3,6 +3,7 @@
 // never touched; the facts come from virsh_domains on every hypervisor.
 import type { Module } from '../../engine/module.js';
 import { plan, type HostFacts, type Plan, type PlanInput } from './plan.js';
+import { parseDirtyRates } from './parse.js';
 
 export interface EvacuationPlanParams {
   source?: string;
@@ -17,6 +18,7 @@ export interface EvacuationPlanParams {
   parallel_per_cluster: number;
   bandwidth_mib_s: number;
   dirty_rate_mib_s: number;
+  dirty_rates?: unknown;
   setup_s: number;
 }
 
@@ -40,6 +42,15 @@ export function factsByHost(v: unknown): Record<string, HostFacts | { unreachabl
   return out;
 }
 
+/** Measured dirty rates from domstats text or a dict (anything else, e.g. a failed measurement: none). */
+function dirtyRatesOf(v: unknown): Record<string, number> | undefined {
+  if (typeof v === 'string') return parseDirtyRates(v);
+  if (v && typeof v === 'object' && !Array.isArray(v)) {
+    return Object.fromEntries(Object.entries(v).filter(([, n]) => typeof n === 'number' && n >= 0)) as Record<string, number>;
+  }
+  return undefined;
+}
+
 /** Each host's `cpu_class` variable, where it has one. */
 function classesFromHostvars(vars: Record<string, unknown>, hosts: string[]): Record<string, string> {
   const hv = (vars.hostvars ?? {}) as Record<string, Record<string, unknown> | undefined>;
@@ -53,10 +64,13 @@ function classesFromHostvars(vars: Record<string, unknown>, hosts: string[]): Re
 
 export function planLines(p: Plan, inp: Pick<PlanInput, 'bandwidthMibS' | 'dirtyRateMibS'>): string[] {
   if (p.migrations.length === 0) return [`${p.source} runs no guests: nothing to move`];
-  const lines = [`evacuation of ${p.source}: ${p.migrations.length} guest(s) in ${p.waves.length} wave(s), expected ${p.expected_s} s (bandwidth ${inp.bandwidthMibS} MiB/s, dirty rate ${inp.dirtyRateMibS} MiB/s)`];
+  const measured = p.migrations.filter((m) => m.dirty_measured).length;
+  const dirty = measured === p.migrations.length ? 'dirty rates measured per guest' : `dirty rate ${inp.dirtyRateMibS} MiB/s${measured ? `, ${measured} measured` : ''}`;
+  const lines = [`evacuation of ${p.source}: ${p.migrations.length} guest(s) in ${p.waves.length} wave(s), expected ${p.expected_s} s (bandwidth ${inp.bandwidthMibS} MiB/s, ${dirty})`];
   const w = Math.max(...p.migrations.map((m) => m.vm.length));
   for (const m of p.migrations) {
-    lines.push(`  wave ${m.wave}  ${m.vm.padEnd(w)}  ${String(m.memory_mib).padStart(6)} MiB  ${m.vcpus} vCPU  ${m.from} → ${m.to}  at ${m.start_s} s, ~${m.expected_s} s  (${m.why})`);
+    const d = `dirty ${m.dirty_rate_mib_s} MiB/s${m.dirty_measured ? ' measured' : ''}`;
+    lines.push(`  wave ${m.wave}  ${m.vm.padEnd(w)}  ${String(m.memory_mib).padStart(6)} MiB  ${m.vcpus} vCPU  ${m.from} → ${m.to}  at ${m.start_s} s, ~${m.expected_s} s, ${d}  (${m.why})`);
   }
   for (const l of p.left_out) lines.push(`  not a target: ${l.host} (${l.reason})`);
   return lines;
@@ -87,7 +101,8 @@ export const evacuationPlanModule: Module<EvacuationPlanParams> = {
     parallel_per_target: { type: 'int', default: 1, check: positive, description: 'Migrations into one target at once.' },
     parallel_per_cluster: { type: 'int', default: 5, check: positive, description: 'Migrations in the whole run at once.' },
     bandwidth_mib_s: { type: 'num', default: 128, check: (v: number) => (v > 0 ? undefined : 'must be more than 0'), description: 'Measured migration bandwidth (MiB/s).' },
-    dirty_rate_mib_s: { type: 'num', default: 0, check: (v: number) => (v >= 0 ? undefined : 'must be 0 or more'), description: 'Measured dirty rate of the guests (MiB/s).' },
+    dirty_rate_mib_s: { type: 'num', default: 0, check: (v: number) => (v >= 0 ? undefined : 'must be 0 or more'), description: 'Dirty rate (MiB/s) of a guest without a measured one.' },
+    dirty_rates: { type: 'raw', description: 'Measured dirty rates: `virsh -q domstats --dirtyrate` output (after domdirtyrate-calc), or a dict guest → MiB/s.' },
     setup_s: { type: 'num', default: 2, description: 'Fixed cost of one migration (connection, device state), seconds.' },
   },
   examples: [
@@ -108,6 +123,7 @@ export const evacuationPlanModule: Module<EvacuationPlanParams> = {
       limits: { perSource: p.parallel_per_source, perTarget: p.parallel_per_target, perCluster: p.parallel_per_cluster },
       bandwidthMibS: p.bandwidth_mib_s,
       dirtyRateMibS: p.dirty_rate_mib_s,
+      dirtyRates: dirtyRatesOf(p.dirty_rates),
       setupS: p.setup_s,
     };
     const src = facts[source];

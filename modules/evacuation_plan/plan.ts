@@ -33,6 +33,8 @@ export interface PlanInput {
   /** Measured migration bandwidth and the guests' dirty rate (MiB/s), fixed cost per migration (s). */
   bandwidthMibS: number;
   dirtyRateMibS: number;
+  /** Dirty rates measured per guest (MiB/s); a guest without one gets dirtyRateMibS. */
+  dirtyRates?: Record<string, number>;
   setupS: number;
 }
 
@@ -46,6 +48,9 @@ export interface Migration {
   wave: number;
   start_s: number;
   expected_s: number;
+  /** The dirty rate the estimate used, and whether it was measured on the guest. */
+  dirty_rate_mib_s: number;
+  dirty_measured: boolean;
   why: string;
 }
 
@@ -145,7 +150,11 @@ export function expectedSeconds(memoryMib: number, inp: Pick<PlanInput, 'bandwid
  * its source, its target and the cluster have room (a blocked one does not hold back the next).
  */
 export function schedule(order: Array<{ d: DomainFact; to: string; why: string }>, inp: PlanInput): Pick<Plan, 'migrations' | 'waves' | 'expected_s'> {
-  const pending = order.map((o) => ({ ...o, secs: expectedSeconds(mib(o.d.memory_kib), inp) }));
+  const pending = order.map((o) => {
+    const measured = inp.dirtyRates?.[o.d.name];
+    const dirty = measured ?? inp.dirtyRateMibS;
+    return { ...o, dirty, measured: measured !== undefined, secs: expectedSeconds(mib(o.d.memory_kib), { ...inp, dirtyRateMibS: dirty }) };
+  });
   const running: Array<{ to: string; end: number }> = [];
   const migrations: Migration[] = [];
   const waves: string[][] = [];
@@ -159,7 +168,7 @@ export function schedule(order: Array<{ d: DomainFact; to: string; why: string }
         pending.splice(i, 1);
         running.push({ to: p.to, end: now + p.secs });
         wave.push(p.d.name);
-        migrations.push({ vm: p.d.name, memory_mib: mib(p.d.memory_kib), vcpus: p.d.vcpus, from: inp.source, to: p.to, wave: waves.length + 1, start_s: round(now), expected_s: p.secs, why: p.why });
+        migrations.push({ vm: p.d.name, memory_mib: mib(p.d.memory_kib), vcpus: p.d.vcpus, from: inp.source, to: p.to, wave: waves.length + 1, start_s: round(now), expected_s: p.secs, dirty_rate_mib_s: p.dirty, dirty_measured: p.measured, why: p.why });
       } else i++;
     }
     if (wave.length) waves.push(wave);

@@ -7,6 +7,7 @@ import { rootPath } from '../../engine/paths.js';
 import { runPlaybook } from '../../engine/runner/run.js';
 import type { TaskEvent } from '../../engine/results.js';
 import { expectedSeconds } from '../../modules/evacuation_plan/plan.js';
+import { parseDirtyRates } from '../../modules/evacuation_plan/parse.js';
 
 const DIR = rootPath('test', 'fixtures', 'evacuation_plan');
 
@@ -21,6 +22,7 @@ const DEFAULTS = {
   parallel_per_cluster: 5,
   bandwidth_mib_s: 128,
   dirty_rate_mib_s: 0,
+  dirty_rates: {},
 };
 
 interface Expected {
@@ -79,3 +81,13 @@ describe('evacuation_plan duration estimate', () => {
     assert.equal(expectedSeconds(256, { bandwidthMibS: 20, dirtyRateMibS: 32, setupS: 0 }), 25.6);
   });
 });
+
+describe('evacuation_plan measured dirty rates (virsh domstats --dirtyrate, captured on the lab)', () => {
+  it('a finished measurement gives each guest its MiB/s', () => {
+    assert.deepEqual(parseDirtyRates(readFileSync(join(DIR, 'dirtyrate', 'measured.txt'), 'utf8')), { g1: 2, g2: 4, g3: 2 });
+  });
+  it('a measurement still running (calc_status 1) gives none', () => {
+    assert.deepEqual(parseDirtyRates(readFileSync(join(DIR, 'dirtyrate', 'measuring.txt'), 'utf8')), {});
+  });
+});
+
