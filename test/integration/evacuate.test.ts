@@ -72,7 +72,8 @@ describe('evacuate-host.yml on a 3-host libvirt lab', function () {
     await Promise.all(GUESTS.map((g) => labGuest(lab, { name: g, on: 'hv1', memoryMib: 128, dirtyRateMib: 4, workingSetMib: 16 })));
   });
   after(async () => {
-    await labDown(name);
+    // PLAY_TEST_KEEP_LAB=1 keeps the lab (and its libvirt/QEMU logs) to look at after a failure
+    if (process.env.PLAY_TEST_KEEP_LAB !== '1') await labDown(name);
     rmSync(dir, { recursive: true, force: true });
   });
 
