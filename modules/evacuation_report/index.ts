@@ -2,11 +2,14 @@
 // strategy — from the plan and the registered virsh_migrate loops. Runs inside the engine only.
 import type { Module } from '../../engine/module.js';
 import { vmRows, reportLines, type PlanData } from './rows.js';
+import { observe } from './observed.js';
+import { factsByHost } from '../evacuation_plan/index.js';
 
 export interface EvacuationReportParams {
   plan?: unknown;
   moved?: unknown;
   returned?: unknown;
+  facts?: unknown;
   source?: string;
 }
 
@@ -24,16 +27,24 @@ export const evacuationReportModule: Module<EvacuationReportParams> = {
     plan: { type: 'raw', description: 'The evacuation_plan register (its migrations).' },
     moved: { type: 'raw', description: 'The register of the virsh_migrate loop that moved the guests away.' },
     returned: { type: 'raw', description: 'The register of the loop that moved them back (return_vms).' },
+    facts: { type: 'raw', description: 'virsh_domains of every hypervisor read after the drain: each location is then observed, and a guest running on no host or on two fails the task.' },
     source: { type: 'str', description: 'The drained host (default: the task host).' },
   },
-  examples: ['- evacuation_report:\n    plan: "{{default plan null}}"\n    moved: "{{default moved null}}"\n    returned: "{{default returned null}}"'],
+  examples: ['- evacuation_report:\n    plan: "{{default plan null}}"\n    moved: "{{default moved null}}"\n    returned: "{{default returned null}}"\n    facts: "{{hv_after.results}}"'],
   async control(ctx, p) {
     const source = p.source ?? ctx.hostName;
-    const rows = vmRows(source, (p.plan ?? undefined) as PlanData | undefined, p.moved, p.returned, ctx.vars.ansible_check_mode === true);
+    let rows = vmRows(source, (p.plan ?? undefined) as PlanData | undefined, p.moved, p.returned, ctx.vars.ansible_check_mode === true);
+    let problems: string[] = [];
+    const facts = p.facts === undefined || p.facts === null ? undefined : factsByHost(p.facts);
+    if (typeof facts === 'string') return { failed: true, msg: facts };
+    if (facts) ({ rows, problems } = observe(rows, facts));
     const moved = rows.filter((r) => r.result === 'moved' || r.result === 'moved and returned').length;
+    const lines = reportLines(source, rows);
+    if (problems.length) lines.push(...problems.map((m) => `LOST OR DOUBLE: ${m}`));
     return {
-      msg: reportLines(source, rows).join('\n'),
-      data: { host: source, vms: rows, moved, not_moved: rows.length - moved },
+      failed: problems.length > 0,
+      msg: lines.join('\n'),
+      data: { host: source, vms: rows, moved, not_moved: rows.length - moved, observed: facts !== undefined, problems },
     };
   },
 };

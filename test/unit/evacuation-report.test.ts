@@ -1,6 +1,7 @@
 // evacuation_report: every guest accounted for, from the registers a drain leaves behind.
 import assert from 'node:assert/strict';
 import { reportLines, vmRows, type PlanData } from '../../modules/evacuation_report/rows.js';
+import { observe } from '../../modules/evacuation_report/observed.js';
 
 const plan: PlanData = {
   migrations: [
@@ -52,3 +53,23 @@ describe('evacuation_report rows', () => {
     assert.deepEqual(reportLines('hv1', vmRows('hv1', { migrations: [] }, { results: [] }, null)), ['hv1: no guests to account for']);
   });
 });
+
+describe('evacuation_report observed locations', () => {
+  const host = (running: string[]) => ({ domains: [], running, free_memory_kib: 0, cpus: 2 });
+  it('a migration that said it finished but whose guest runs nowhere, or twice, is named', () => {
+    const rows = vmRows('hv1', plan, { results: [{ item: item('g1', 'hv2'), migrated: true }, { item: item('g2', 'hv3'), migrated: true }, { item: item('g3', 'hv2'), failed: true, msg: 'x' }] }, null);
+    const { rows: seen, problems } = observe(rows, { hv1: host(['g3']), hv2: host(['g1', 'g2']), hv3: host(['g2']) });
+    assert.deepEqual(seen.map((r) => r.location), ['hv2', 'hv2 and hv3', 'hv1']);
+    assert.deepEqual(problems, ['g2 runs on 2 hypervisors at once: hv2, hv3']);
+    const lost = observe(rows, { hv1: host([]), hv2: host(['g1', 'g2']), hv3: host([]) });
+    assert.deepEqual(lost.problems, ['g3 runs on no hypervisor']);
+    assert.equal(lost.rows[2].location, 'NOWHERE');
+  });
+  it('a guest not seen while a hypervisor is unreachable is unknown, not lost', () => {
+    const rows = vmRows('hv1', { migrations: [plan.migrations![0]] }, { results: [{ item: item('g1', 'hv2'), migrated: true }] }, null);
+    const { rows: seen, problems } = observe(rows, { hv1: host([]), hv2: { unreachable: 'connection refused' } });
+    assert.deepEqual(problems, []);
+    assert.match(seen[0].location, /^unknown \(not running on a reachable host; hv2 unreachable\)$/);
+  });
+});
+
