@@ -1,6 +1,7 @@
 // `npm run bench`: the whole benchmark in one run; prints markdown tables and writes
 // bench/results/latest.json. Sections (filter with --only a,b): inventory, sim, floor, play, ansible,
-// evacuation (bench/evacuation.ts: a 3-host libvirt lab).
+// migration (virsh_migrate on a 2-host libvirt lab, bench/migration.ts), evacuation (bench/evacuation.ts:
+// evacuate-host.yml on a 3-host libvirt lab).
 // Parts that need something missing (the engine CLI, the lab, Ansible) are reported as
 // "not available: <reason>" instead of stopping the rest.
 import { execFileSync } from 'node:child_process';
@@ -18,8 +19,9 @@ import { startSim, type SimHandle } from './sim/sim-process.js';
 import type { SimStats } from './sim/server.js';
 import { evacuationSection } from './evacuation.js';
 import { LAB, labDown, labInventory, labTargets, labUp, readBaseline, resetHosts, type BenchLab } from './lab-work.js';
+import { migrationSection, migrationTable } from './migration.js';
 
-const SECTIONS = ['inventory', 'sim', 'floor', 'play', 'ansible', 'evacuation'] as const;
+const SECTIONS = ['inventory', 'sim', 'floor', 'play', 'ansible', 'migration', 'evacuation'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
@@ -42,6 +44,9 @@ function options() {
       'inventory-hosts': { type: 'string', default: '10000' },
       'ansible-inventory-hosts': { type: 'string', default: '1000' },
       out: { type: 'string', default: rootPath('bench/results/latest.json') },
+      'mig-link-mbit': { type: 'string', default: '200' },
+      'mig-dirty-rates': { type: 'string', default: '8,32' },
+      'mig-timeout-per-gib': { type: 'string', default: '40' },
     },
   });
   const only = list(values.only!);
@@ -61,6 +66,7 @@ function options() {
     inventoryHosts: Number(values['inventory-hosts']),
     ansibleInventoryHosts: nums(values['ansible-inventory-hosts']!),
     out: values.out!,
+    migration: { linkMbit: Number(values['mig-link-mbit']), dirtyRates: nums(values['mig-dirty-rates']!), timeoutPerGibS: Number(values['mig-timeout-per-gib']) },
   };
 }
 type Options = ReturnType<typeof options>;
@@ -256,12 +262,14 @@ async function main(): Promise<void> {
     if (o.only.has('inventory')) await inventorySection(o, work, targets);
     if (o.only.has('sim')) await simSection(o, work, targets);
     if (o.only.has('floor') || o.only.has('play') || o.only.has('ansible')) await labSection(o, work, targets);
+    if (o.only.has('migration')) await migrationSection({ ...o.migration, runs: o.runs }, work, rows);
     if (o.only.has('evacuation')) await evacuationSection(rows, o.runs);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
   const checked = targets.map(checkTarget);
   process.stdout.write(`\n## Results\n\n${markdownTable(rows)}\n\n## Targets\n\n${targetsTable(checked)}\n`);
+  if (rows.some((r) => r.section === 'migration' && r.extra)) process.stdout.write(`\n## Live migration (virsh_migrate)\n\n${migrationTable(rows)}\n`);
   const result = {
     startedAt: started.toISOString(),
     seconds: (Date.now() - started.getTime()) / 1000,

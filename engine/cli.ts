@@ -14,7 +14,7 @@ import { parseExtraVars } from './extra-vars.js';
 import { getModule, moduleNames } from '../modules/index.js';
 import { describeSchema } from './schema.js';
 import { loadInventory } from './inventory/index.js';
-import { labCommand } from './lab/index.js';
+import { labCommand, labGuestCommand, labLinkCommand } from './lab/index.js';
 import { runCheckExtras, driftDiffCommand, scheduleCommand, parseReports } from './report-cli.js';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -216,15 +216,41 @@ export async function main(argv = process.argv): Promise<number> {
     if (action === 'up') {
       c.option('--hosts <n>', 'number of hosts', '3').option('--octet <n>', 'third octet of the lab addresses (127.0.N.x, 198.18.N.x); default 10');
       c.option('--no-install', 'never install missing Debian packages (also PLAY_NO_INSTALL=1): print the apt-get line instead');
+      c.option('--libvirt', 'make every host a libvirt host (libvirtd + virtlogd inside it, TLS on eth1)');
     }
-    c.action(async (flags: { name: string; hosts?: string; octet?: string; install?: boolean }) => {
+    c.action(async (flags: { name: string; hosts?: string; octet?: string; install?: boolean; libvirt?: boolean }) => {
       const hosts = flags.hosts === undefined ? undefined : wholeNumber('--hosts', flags.hosts, 1);
       const octet = flags.octet === undefined ? undefined : wholeNumber('--octet', flags.octet, 0);
       // commander sets install=true by default for a --no- option: only an explicit refusal counts.
       const install = flags.install === false ? false : undefined;
-      code = await labCommand(action, { name: flags.name, hosts, octet, install }, out);
+      code = await labCommand(action, { name: flags.name, hosts, octet, install, libvirt: flags.libvirt }, out);
     });
   }
+  lab
+    .command('guest <name>')
+    .description('start a small TCG guest whose init dirties memory (libvirt lab)')
+    .requiredOption('--on <host>', 'lab host to start it on (hv1, ...)')
+    .option('--name <lab>', 'lab name', 'lab')
+    .option('--memory <MiB>', 'guest memory', '256')
+    .option('--dirty-rate <MiB/s>', 'memory the guest dirties per second (change later through its serial console)', '16')
+    .option('--working-set <MiB>', 'memory the dirtier cycles through')
+    .option('--transient', 'virsh create instead of define + start')
+    .option('--no-install', 'never install missing Debian packages')
+    .action(async (guest: string, f: { on: string; name: string; memory: string; dirtyRate: string; workingSet?: string; transient?: boolean; install?: boolean }) => {
+      const memoryMib = wholeNumber('--memory', f.memory, 64);
+      const dirtyRateMib = wholeNumber('--dirty-rate', f.dirtyRate, 0);
+      const workingSetMib = f.workingSet === undefined ? undefined : wholeNumber('--working-set', f.workingSet, 1);
+      const install = f.install === false ? false : undefined;
+      code = await labGuestCommand({ name: f.name, guest, on: f.on, memoryMib, dirtyRateMib, workingSetMib, transient: f.transient, install }, out);
+    });
+  lab
+    .command('link')
+    .description("limit the migration network's bandwidth (tbf on every host's eth1 egress)")
+    .requiredOption('--rate <mbit>', 'Mbit/s, or none to remove the limit')
+    .option('--name <lab>', 'lab name', 'lab')
+    .action(async (f: { rate: string; name: string }) => {
+      code = await labLinkCommand({ name: f.name, rate: f.rate }, out);
+    });
 
   program
     .command('drift')

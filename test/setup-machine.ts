@@ -1,12 +1,13 @@
 // `npm test` step one: the Debian packages the suite needs, installed when missing (a fresh
 // Debian 12 machine passes the README's test command). PLAY_NO_INSTALL=1 refuses and names them.
 import { ensureDebianPackages } from '../engine/lab/packages.js';
-import { LAB_PACKAGES } from '../engine/lab/requirements.js';
+import { LAB_PACKAGES, LIBVIRT_LAB_PACKAGES } from '../engine/lab/requirements.js';
 import { PlayError } from '../engine/errors.js';
 
 /** Beyond the lab: become (sudo) and the real consumers the reports are checked against. */
 export const TEST_PACKAGES = [
   ...LAB_PACKAGES,
+  ...LIBVIRT_LAB_PACKAGES, // the KVM lab: migration tests run on real libvirt hosts
   'sudo', // become tests
   'ansible-core', // ansible-inventory: the reference for `play inventory`, and the bench's rival
   'prometheus', // promtool checks the textfile report

@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { PlayError } from '../errors.js';
 import { shQuote } from '../quote.js';
 import { ensureGuestImage } from './guest-image.js';
-import { GUEST_DEFAULTS, checkGuestName, checkGuestSizes, domainXml, parseSerialLog, type SerialLog } from './guest-spec.js';
+import { GUEST_DEFAULTS, defaultWorkingSet, checkGuestName, checkGuestSizes, domainXml, parseSerialLog, type SerialLog } from './guest-spec.js';
 import { execInHost, execInHostOk, type HostExecResult } from './holder.js';
 import type { LabHost, LabInfo } from './types.js';
+import { restartLibvirtd } from './libvirt.js';
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -64,7 +65,7 @@ export async function labGuest(lab: LabInfo, opts: LabGuestOptions): Promise<Lab
   const h = labHost(lab, opts.on);
   const memoryMib = opts.memoryMib ?? GUEST_DEFAULTS.memoryMib;
   const dirtyRateMib = opts.dirtyRateMib ?? GUEST_DEFAULTS.dirtyRateMib;
-  const workingSetMib = opts.workingSetMib ?? Math.min(GUEST_DEFAULTS.workingSetMib, Math.floor((memoryMib - 48) / 2));
+  const workingSetMib = opts.workingSetMib ?? defaultWorkingSet(memoryMib);
   checkGuestSizes(memoryMib, dirtyRateMib, workingSetMib);
   const where = await guestLocation(lab, name);
   if (where.length) throw new PlayError(`guest ${name} already runs on ${where.join(', ')}`);
@@ -81,8 +82,12 @@ export async function labGuest(lab: LabInfo, opts: LabGuestOptions): Promise<Lab
   let bootMs: number | null = null;
   if (opts.wait !== false) {
     const end = Date.now() + 120_000;
-    while (parseSerialLog(await guestSerialLog(lab, name)).ticks.length === 0) {
-      if (Date.now() > end) throw new PlayError(`guest ${name} on ${h.name} did not start its dirtier within 120 s (serial log ${serialLog})`);
+    for (let n = 1; parseSerialLog(await guestSerialLog(lab, name)).ticks.length === 0; n++) {
+      const dead = n % 10 === 0 && !(await guestLocation(lab, name)).includes(h.name);
+      if (dead || Date.now() > end) {
+        const tail = (await guestSerialLog(lab, name)).trim().split('\n').slice(-5).join(' | ');
+        throw new PlayError(`guest ${name} on ${h.name} ${dead ? 'stopped' : 'did not start its dirtier within 120 s'} before its dirtier ran; serial log ${serialLog}: ${tail}`);
+      }
       await delay(100);
     }
     bootMs = Date.now() - t0;
@@ -125,6 +130,11 @@ export async function setDirtyRate(lab: LabInfo, host: string, dom: string, mibp
     }
   }
   throw new PlayError(`guest ${dom} on ${host} did not confirm dirty rate ${mibps} MiB/s on its serial log`);
+}
+
+/** Restarts a lab host's libvirtd (by its PID) so it rereads qemu.conf; guests keep running. */
+export async function labRestartLibvirtd(lab: LabInfo, host: string): Promise<void> {
+  await restartLibvirtd(lab, labHost(lab, host));
 }
 
 export type { SerialLog };

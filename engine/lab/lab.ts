@@ -18,8 +18,8 @@ import {
 } from './sshd.js';
 import type { LabHost, LabInfo, LabStatus } from './types.js';
 import { wrapperScript } from './wrapper.js';
-import { ensureHolder, holderPidFile, stopHolders } from './holder.js';
-import { downLibvirtHost, ensureLibvirtCerts, killNetnsProcesses, upLibvirtHost, bounded } from './libvirt.js';
+import { ensureHolder, holderPid, holderPidFile, stopHolders } from './holder.js';
+import { daemonPid, downLibvirtHost, ensureLibvirtCerts, killNetnsProcesses, upLibvirtHost, bounded } from './libvirt.js';
 
 export interface LabUpOptions {
   name?: string;
@@ -119,8 +119,9 @@ async function upHost(tools: { sshd: string; sshKeygen: string; ip: string }, na
   const configChanged = await writeIfChanged(p.config, sshdConfig(name, octet, i), 0o600);
   await ensureHostNet(tools.ip, name, octet, i, netns);
   const holder = await ensureHolder(tools.ip, name, i);
-  // A new holder means new mount namespaces: daemons of the old one would be unreachable.
-  if (holder.started) await downLibvirtHost(name, labInfo(name, octet, i, '').hosts[i - 1]);
+  // A new holder means new mount namespaces: the old one's daemons and guests are unreachable
+  // (their sockets are in a mount namespace nobody can enter), so they go.
+  if (holder.started) await killNetnsProcesses(name, i, holder.pid);
   if (configChanged || !(await sshdRunning(p))) await startSshd(tools.sshd, p);
 }
 
@@ -211,7 +212,10 @@ export async function labStatus(name: string = DEFAULT_LAB): Promise<LabStatus> 
   const info = labInfo(name, state.octet, state.hosts, state.inventoryPath, state.libvirt);
   const netns = new Set(await listNetns(ip));
   const hosts = await Promise.all(
-    info.hosts.map(async (h) => ({ ...h, netns: netns.has(h.ns), sshdPid: await sshdRunning(sshdPaths(name, h.index)) })),
+    info.hosts.map(async (h) => ({
+      ...h, netns: netns.has(h.ns), sshdPid: await sshdRunning(sshdPaths(name, h.index)), holderPid: holderPid(name, h.index),
+      ...(info.libvirt ? { libvirtdPid: daemonPid(h, 'libvirtd') } : {}),
+    })),
   );
   return { name, exists: true, info, hosts };
 }

@@ -1,9 +1,10 @@
 // `play lab up --libvirt`: every lab host becomes a real libvirt host. Inside the host's holder
 // namespaces: private /run/libvirt, /var/{lib,cache,log}/libvirt and /etc/hosts (bind mounts of
 // directories under .lab/<name>/hvN/libvirt), its hostname, virtlogd and libvirtd -l (TLS on eth1).
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { chmod, copyFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { chmod, copyFile, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import pLimit from 'p-limit';
 import { PlayError } from '../errors.js';
 import { shQuote } from '../quote.js';
 import { runLocalOk } from './exec.js';
@@ -19,13 +20,10 @@ const TARGET: Record<(typeof PRIVATE_DIRS)[number], string> = {
 const privateDir = (h: LabHost): string => join(h.dir, 'libvirt');
 const etc = (h: LabHost, ...p: string[]): string => join('/etc/netns', h.ns, ...p);
 
-/** Runs fns with at most `limit` at once (the machine has 2 cores: RSA keys are CPU-bound). */
+/** Runs fn on each item with at most `limit` at once (2 cores: RSA keys and QEMU probes are CPU-bound). */
 export async function bounded<T>(limit: number, items: T[], fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  const run = pLimit(limit);
+  await Promise.all(items.map((item) => run(() => fn(item))));
 }
 
 const RSA = ['-newkey', 'rsa:2048', '-nodes'];
@@ -110,15 +108,30 @@ async function writeConfigs(info: LabInfo, h: LabHost): Promise<boolean> {
   return changed;
 }
 
-/** PID from the host's private /run/libvirt if it is that daemon in that host's network namespace. */
-export function daemonPid(h: LabHost, daemon: 'libvirtd' | 'virtlogd'): number | null {
+function isDaemonOf(pid: number, h: LabHost, daemon: string): boolean {
   try {
-    const pid = Number(readFileSync(join(privateDir(h), 'run', `${daemon}.pid`), 'utf8').trim());
-    if (!(pid > 1) || readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== daemon) return null;
-    return statSync(`/proc/${pid}/ns/net`).ino === statSync(join('/run/netns', h.ns)).ino ? pid : null;
+    if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== daemon) return false;
+    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (st.slice(st.lastIndexOf(')') + 2).startsWith('Z')) return false;
+    return statSync(`/proc/${pid}/ns/net`).ino === statSync(join('/run/netns', h.ns)).ino;
   } catch {
-    return null;
+    return false;
   }
+}
+
+/**
+ * The daemon's PID: from the host's private /run/libvirt, or (PID file lost in a crash) the one
+ * process of that name inside the host's network namespace. Only ever a process in that namespace.
+ */
+export function daemonPid(h: LabHost, daemon: 'libvirtd' | 'virtlogd'): number | null {
+  let pid = NaN;
+  try {
+    pid = Number(readFileSync(join(privateDir(h), 'run', `${daemon}.pid`), 'utf8').trim());
+  } catch {
+    /* lost: scan */
+  }
+  if (pid > 1 && isDaemonOf(pid, h, daemon)) return pid;
+  return pidsInNetnsSync(h.ns).find((p) => isDaemonOf(p, h, daemon)) ?? null;
 }
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -146,8 +159,29 @@ async function killPid(pid: number, ms = 5000): Promise<void> {
   }
 }
 
+// QEMU's capabilities, probed once by the first host and copied into every later host's private
+// cache: libvirt re-validates each file (QEMU binary ctime, libvirt version, kernel, CPU
+// microcode) and re-probes if anything differs, so a stale copy costs only the probe it saves.
+const CAPS_CACHE = '/var/cache/play-lab/qemu-capabilities';
+const hostCaps = (h: LabHost): string => join(privateDir(h), 'cache', 'qemu', 'capabilities');
+
+async function seedCapabilities(h: LabHost): Promise<void> {
+  if (!existsSync(CAPS_CACHE) || existsSync(hostCaps(h))) return;
+  await mkdir(hostCaps(h), { recursive: true });
+  for (const f of await readdir(CAPS_CACHE)) if (f.endsWith('.xml')) await copyFile(join(CAPS_CACHE, f), join(hostCaps(h), f));
+}
+
+async function saveCapabilities(h: LabHost): Promise<void> {
+  if (existsSync(CAPS_CACHE) || !existsSync(hostCaps(h))) return;
+  const tmp = `${CAPS_CACHE}.tmp-${process.pid}`;
+  await mkdir(tmp, { recursive: true });
+  for (const f of await readdir(hostCaps(h))) if (f.endsWith('.xml')) await copyFile(join(hostCaps(h), f), join(tmp, f));
+  await rename(tmp, CAPS_CACHE).catch(() => rm(tmp, { recursive: true, force: true })); // another lab won the race
+}
+
 /** Starts what is not running (or restarts libvirtd after a config change), then warms its QEMU probe. */
 async function ensureDaemons(info: LabInfo, h: LabHost, restart: boolean): Promise<void> {
+  await seedCapabilities(h);
   if (!daemonPid(h, 'virtlogd')) await execInHostOk(info.name, h.index, 'virtlogd -d -p /run/libvirt/virtlogd.pid');
   const running = daemonPid(h, 'libvirtd');
   if (running && restart) await killPid(running);
@@ -160,7 +194,7 @@ async function ensureDaemons(info: LabInfo, h: LabHost, restart: boolean): Promi
   const end = Date.now() + 60_000;
   for (;;) {
     const r = await execInHost(info.name, h.index, 'virsh -c qemu:///system domcapabilities --virttype qemu >/dev/null');
-    if (r.code === 0) return;
+    if (r.code === 0) return saveCapabilities(h);
     if (Date.now() > end) throw new PlayError(`lab ${info.name} ${h.name}: libvirtd does not answer: ${r.stderr.trim()} ${await logTail(h)}`);
     await delay(200);
   }
@@ -170,6 +204,11 @@ async function logTail(h: LabHost): Promise<string> {
   const log = join(privateDir(h), 'log', 'libvirtd.log');
   if (!existsSync(log)) return '';
   return `(log ${log}: ${(await readFile(log, 'utf8')).trim().split('\n').slice(-3).join(' | ')})`;
+}
+
+/** After a qemu.conf/libvirtd.conf change (libvirtd reads them only at start); running guests survive. */
+export async function restartLibvirtd(info: LabInfo, h: LabHost): Promise<void> {
+  await ensureDaemons(info, h, true);
 }
 
 export async function upLibvirtHost(info: LabInfo, h: LabHost): Promise<void> {
@@ -196,6 +235,10 @@ export async function downLibvirtHost(name: string, h: LabHost): Promise<void> {
 
 /** PIDs whose network namespace is `ns` (by inode): everything a lab host runs. */
 export async function pidsInNetns(ns: string): Promise<number[]> {
+  return pidsInNetnsSync(ns);
+}
+
+function pidsInNetnsSync(ns: string): number[] {
   let ino: number;
   try {
     ino = statSync(join('/run/netns', ns)).ino;
@@ -203,7 +246,7 @@ export async function pidsInNetns(ns: string): Promise<number[]> {
     return [];
   }
   const pids: number[] = [];
-  for (const e of await readdir('/proc')) {
+  for (const e of readdirSync('/proc')) {
     if (!/^[0-9]+$/.test(e)) continue;
     try {
       if (statSync(`/proc/${e}/ns/net`).ino === ino) pids.push(Number(e));
@@ -214,9 +257,9 @@ export async function pidsInNetns(ns: string): Promise<number[]> {
   return pids;
 }
 
-/** Last resort for down: everything left in the lab host's namespace (never anything outside it). */
-export async function killNetnsProcesses(name: string, i: number): Promise<number> {
-  const pids = await pidsInNetns(hostNs(name, i));
+/** Last resort: everything left in the lab host's namespace but `keep` (never anything outside it). */
+export async function killNetnsProcesses(name: string, i: number, keep?: number): Promise<number> {
+  const pids = (await pidsInNetns(hostNs(name, i))).filter((p) => p !== keep);
   await Promise.all(pids.map((p) => killPid(p, 3000)));
   return pids.length;
 }

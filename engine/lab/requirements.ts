@@ -16,6 +16,16 @@ const TOOLS: Array<{ cmd: string; pkg: string }> = [
 /** What `play lab up` needs: sshd per host, namespaces, and the tools the tuning modules run. */
 export const LAB_PACKAGES = [...new Set(TOOLS.map((t) => t.pkg))];
 
+/**
+ * `play lab up --libvirt` and `play lab guest`: libvirt + QEMU (TCG) inside every host, the -sysv
+ * variant (the default pulls in systemd), busybox-static and cpio for the guest's initramfs,
+ * gnutls-bin for certtool (libvirt's documented certificate tool, used to inspect the lab CA).
+ */
+export const LIBVIRT_LAB_PACKAGES = [
+  'qemu-system-x86', 'libvirt-clients', 'libvirt-daemon', 'libvirt-daemon-driver-qemu', 'libvirt-daemon-system',
+  'libvirt-daemon-system-sysv', 'busybox-static', 'cpio', 'gnutls-bin',
+];
+
 // sbin directories are often missing from a non-root PATH, and sshd must be run by absolute path.
 const SEARCH = [...(process.env.PATH ?? '').split(':').filter(Boolean), '/usr/local/sbin', '/usr/sbin', '/sbin', '/usr/bin', '/bin'];
 

@@ -36,6 +36,9 @@ export interface LabInfo {
 export interface LabHostStatus extends LabHost {
   netns: boolean;
   sshdPid: number | null;
+  holderPid: number | null;
+  /** libvirt labs only. */
+  libvirtdPid?: number | null;
 }
 
 export interface LabStatus {

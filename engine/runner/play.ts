@@ -122,39 +122,10 @@ async function runBatch(
   strategy: 'linear' | 'free',
   limit: ReturnType<typeof pLimit>,
 ): Promise<{ aborted: boolean; allFailed: boolean }> {
-  const hostvars = lazyHostvars(env.allHostNames, (h) =>
-    hostView(() => hostvarLayers({ defaults: play.roleDefaults, inventory: env.inventoryVars(h), play: play.vars, host: stateOf(env, h), extra: env.extraVars })),
-  );
   const runs = new Map<string, HostRun>();
   let aborted = false;
   const baseInh: Inherited = { ...rootInherited(), tags: [...play.tags] };
-
-  // Hosts still in the play, rebuilt only when one died (deadHosts only grows): filtering per
-  // host per task made every task O(hosts²) and churned one array per host per task.
-  let alivePlayHosts: { dead: number; hosts: string[] } | undefined;
-  const playHostsAlive = (): string[] => {
-    if (alivePlayHosts?.dead !== env.deadHosts.size) alivePlayHosts = { dead: env.deadHosts.size, hosts: Object.freeze(playHosts.filter((h) => !env.deadHosts.has(h))) as string[] };
-    return alivePlayHosts.hosts;
-  };
-
-  const varsFor = (host: string, inh: Inherited, task?: Task): Record<string, unknown> =>
-    layerVars({
-      defaults: play.roleDefaults,
-      inventory: env.inventoryVars(host),
-      play: play.vars,
-      host: stateOf(env, host),
-      task: { ...inh.vars, ...(task?.vars ?? {}) },
-      extra: env.extraVars,
-      magic: {
-        hostvars,
-        play_hosts: batch,
-        ansible_play_hosts: playHostsAlive(),
-        ansible_play_hosts_all: playHosts,
-        ansible_play_batch: batch,
-        ansible_check_mode: env.check,
-        playbook_dir: env.playbookDir,
-      },
-    });
+  const varsFor = batchVars(play, batch, playHosts, env);
 
   const emit = (host: string, name: string, module: string, task: Task | undefined, result: TaskResult, handler: boolean, startedAt: Date) =>
     recordEvent(env, { play: play.name, task: name, module, source: task ? formatPos(task.pos) : undefined, host, startedAt: startedAt.toISOString(), result }, handler);
@@ -283,6 +254,38 @@ async function runBatch(
   if (!aborted) await runHandlers(batchAlive);
   const allFailed = batch.every((h) => env.deadHosts.has(h));
   return { aborted, allFailed };
+}
+
+/** The variables of a host for one task of this batch (layers, hostvars, the play's magic names). */
+function batchVars(play: Play, batch: string[], playHosts: string[], env: PlayEnv): (host: string, inh: Inherited, task?: Task) => Record<string, unknown> {
+  const hostvars = lazyHostvars(env.allHostNames, (h) =>
+    hostView(() => hostvarLayers({ defaults: play.roleDefaults, inventory: env.inventoryVars(h), play: play.vars, host: stateOf(env, h), extra: env.extraVars })),
+  );
+  // Hosts still in the play, rebuilt only when one died (deadHosts only grows): filtering per
+  // host per task made every task O(hosts²) and churned one array per host per task.
+  let alivePlayHosts: { dead: number; hosts: string[] } | undefined;
+  const playHostsAlive = (): string[] => {
+    if (alivePlayHosts?.dead !== env.deadHosts.size) alivePlayHosts = { dead: env.deadHosts.size, hosts: Object.freeze(playHosts.filter((h) => !env.deadHosts.has(h))) as string[] };
+    return alivePlayHosts.hosts;
+  };
+  return (host, inh, task) =>
+    layerVars({
+      defaults: play.roleDefaults,
+      inventory: env.inventoryVars(host),
+      play: play.vars,
+      host: stateOf(env, host),
+      task: { ...inh.vars, ...(task?.vars ?? {}) },
+      extra: env.extraVars,
+      magic: {
+        hostvars,
+        play_hosts: batch,
+        ansible_play_hosts: playHostsAlive(),
+        ansible_play_hosts_all: playHosts,
+        ansible_play_batch: batch,
+        ansible_check_mode: env.check,
+        playbook_dir: env.playbookDir,
+      },
+    });
 }
 
 /** Counts a task's result in the host's stats and tells the renderer. */

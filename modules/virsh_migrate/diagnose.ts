@@ -41,14 +41,14 @@ const RULES: Rule[] = [
     cause: (m) => `TLS certificate problem: ${m[1].trim()}`,
   },
   {
-    kind: 'firewall',
-    re: /(?:Connection refused|connect\(\) failed)[^\n]*|unable to connect to server at '([^']+)'/,
-    cause: (_m, src) => `connection refused (seen in ${src}): the destination's firewall rejects the migration port or its daemon is not listening`,
-  },
-  {
     kind: 'timeout',
     re: /Connection timed out|Operation timed out|timed out connecting/,
     cause: (_m, src) => `connection timed out (seen in ${src}): a firewall drops the migration traffic, or the destination is unreachable`,
+  },
+  {
+    kind: 'firewall',
+    re: /Connection refused/,
+    cause: (_m, src) => `connection refused (seen in ${src}): the destination's firewall rejects the migration port or its daemon is not listening`,
   },
   { kind: 'no-route', re: /No route to host|Network is unreachable/, cause: (_m, src) => `no route to the destination's migration address (seen in ${src})` },
   {

@@ -61,7 +61,12 @@ export function migrateDiff(s: MigrateState, p: MigrateParams): DiffResult {
     return fail(`a migration job is already running for ${p.domain} on ${s.srcName} (${secs} s elapsed, ${percentDone(s.job)}% done): not starting a second one; wait for it or abort it with 'virsh domjobabort ${p.domain}'`);
   }
   if (!s.destUri) return fail(`to: ${p.to} has no libvirt_uri variable (e.g. qemu+tls://ADDR/system?pkipath=DIR): set it in the inventory or give dest_uri`);
-  if (!s.onSource) return fail(`preflight: domain ${p.domain} does not exist on ${s.srcName}${s.onDest ? ` (${s.dstName} has it, ${s.onDest.state})` : ` nor on ${s.dstName}`}`);
+  if (!s.onSource && s.onDest) {
+    return fail(
+      `${p.domain} runs nowhere: ${s.dstName} has it ${s.onDest.state} and ${s.srcName} does not have it (after a migration this means the guest stopped on ${s.dstName}: see /var/log/libvirt/qemu/${p.domain}.log there)`,
+    );
+  }
+  if (!s.onSource) return fail(`preflight: domain ${p.domain} does not exist on ${s.srcName} nor on ${s.dstName}`);
   if (!runsSrc) return fail(`preflight: domain ${p.domain} is not running on ${s.srcName} (${s.onSource.state}): only a running domain is live-migrated`);
   if (runsDst) return fail(`${p.domain} runs on both ${s.srcName} and ${s.dstName}: refusing to touch it`);
   if (s.preflight?.problems.length) return { changes: [], failures: s.preflight.problems.map((m) => `preflight: ${m}`), warnings: s.preflight.warnings };

@@ -74,7 +74,9 @@ function destScript(domain: string, dest: Dest, port: number, virtType: string, 
     );
   }
   if (tlsDir) lines.push(sec('tlsclient', sh`openssl x509 -noout -checkend 0 -in ${`${tlsDir}/client-cert.pem`}`));
-  lines.push(sec('dirty', sh`virsh -q domstats --dirtyrate ${domain}`));
+  // The 1 s sample started in the first trip: wait for it (calc_status 2 = measured), at most 2 s.
+  const stats = sh`virsh -q domstats --dirtyrate ${domain}`;
+  lines.push(sec('dirty', `i=0; while :; do s=$(${stats}); case "$s" in *calc_status=2*) break;; esac; i=$((i+1)); [ $i -ge 8 ] && break; sleep 0.25; done; printf '%s\\n' "$s"`));
   return lines.join('\n');
 }
 

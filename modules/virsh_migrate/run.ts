@@ -36,6 +36,7 @@ interface Seen {
 
 const mib = (b: number) => b / MiB;
 const r1 = (x: number) => Math.round(x * 10) / 10;
+const r2 = (x: number) => Math.round(x * 100) / 100;
 
 /** `42% · 120 MiB left · 85 MiB/s · dirty 16 MiB/s · pass 3 · downtime ≤ 150 ms` */
 export function progressLine(j: JobInfo, downtimeMs: number, postcopy: boolean): string {
@@ -44,7 +45,9 @@ export function progressLine(j: JobInfo, downtimeMs: number, postcopy: boolean):
   const left = st.data_remaining ?? st.memory_remaining ?? 0;
   const pct = total ? Math.min(100, Math.floor((100 * (total - left)) / total)) : 0;
   const dirty = (st.memory_dirty_rate ?? 0) * (st.memory_page_size ?? 4096);
-  const parts = [`${pct}%`, `${Math.round(mib(left))} MiB left`, `${Math.round(mib(st.memory_bps ?? 0))} MiB/s`, `dirty ${Math.round(mib(dirty))} MiB/s`, `pass ${st.memory_iteration ?? 1}`];
+  const pass = st.memory_iteration ?? 1;
+  // QEMU measures the dirty rate from the second pass on.
+  const parts = [`${pct}%`, `${Math.round(mib(left))} MiB left`, `${Math.round(mib(st.memory_bps ?? 0))} MiB/s`, pass > 1 ? `dirty ${Math.round(mib(dirty))} MiB/s` : 'dirty rate n/a', `pass ${pass}`];
   parts.push(postcopy ? 'post-copy' : `downtime ≤ ${downtimeMs} ms`);
   return parts.join(' · ');
 }
@@ -99,6 +102,8 @@ export async function runMigration(ctx: ModuleContext, p: MigrateParams, plan: M
     seen.peakBps = Math.max(seen.peakBps, st.memory_bps ?? 0);
     seen.dirtyBps = Math.max(seen.dirtyBps, (st.memory_dirty_rate ?? 0) * (st.memory_page_size ?? 4096));
     seen.iterations = st.memory_iteration ?? seen.iterations;
+    // During setup the job has no figures yet (remaining 0 would look like the best progress ever).
+    if (!st.data_total) return;
     for (const a of steering.next({ t: (st.time_elapsed ?? Date.now() - t0) / 1000, remaining: st.data_remaining ?? st.memory_remaining ?? 0, iteration: st.memory_iteration ?? 1 })) act(a);
     ctx.progress(progressLine(j, seen.downtimeLimitMs, steering.inPostcopy));
   };
@@ -166,13 +171,14 @@ async function abortUntilDone(src: Host, domain: string, finished: () => boolean
 
 function baseMetrics(p: MigrateParams, steering: Steering, seen: Seen, totalS: number): Metrics {
   return {
-    total_s: r1(totalS * 100) / 100,
+    total_s: r2(totalS),
     policy: p.policy,
     strategy: steering.strategy(p.auto_converge),
     iterations: seen.iterations,
     peak_mibps: r1(mib(seen.peakBps)),
     dirty_rate_mibps: r1(mib(seen.dirtyBps)),
     downtime_limit_ms: seen.downtimeLimitMs,
+    policy_steps: steering.steps.length,
     steps: steering.steps.map(formatStep).join('; ') || 'none',
   };
 }
@@ -186,7 +192,7 @@ async function success(ctx: ModuleContext, p: MigrateParams, plan: MigrationPlan
   const dataBytes = st.data_processed ?? st.memory_processed ?? 0;
   const metrics: Metrics = {
     ...baseMetrics(p, steering, seen, totalS),
-    job_s: r1(elapsedS * 100) / 100,
+    job_s: r2(elapsedS),
     downtime_ms: st.downtime_net ?? st.downtime ?? -1,
     setup_ms: st.setup_time ?? -1,
     data_mib: r1(mib(dataBytes)),
@@ -195,12 +201,26 @@ async function success(ctx: ModuleContext, p: MigrateParams, plan: MigrationPlan
     postcopy_requests: st.memory_postcopy_requests ?? 0,
   };
   if (steering.inPostcopy) warnings.push('finished in post-copy: the guest depended on both hosts until it completed');
+  await checkRunningAfter(plan, p.domain, metrics);
   ctx.progress(`done in ${metrics.total_s} s, downtime ${metrics.downtime_ms} ms (${metrics.strategy})`);
   return {
     data: { migrated: true, from: plan.srcName, to: plan.dstName, total_s: metrics.total_s, downtime_ms: metrics.downtime_ms, strategy: metrics.strategy },
     metrics,
     warnings,
   };
+}
+
+/**
+ * The job completed, but is the guest alive on the destination? A guest that crashed right after
+ * the switch-over (seen once under TCG: a kernel panic on the destination) must be a loud failure.
+ */
+async function checkRunningAfter(plan: MigrationPlan, domain: string, metrics: Metrics): Promise<void> {
+  const state = (await plan.dst.run(sh`virsh domstate ${domain}`)).stdout.trim();
+  if (state === 'running') return;
+  const log = (await plan.dst.run(sh`tail -n 5 ${`/var/log/libvirt/qemu/${domain}.log`}`)).stdout.trim().split('\n').map((l) => `  ${plan.dstName} qemu/${domain}.log: ${l}`);
+  const e = new ModuleError([`migration of ${domain} from ${plan.srcName} to ${plan.dstName} completed, but the guest is not running on ${plan.dstName} (${state || 'absent'}) and has left ${plan.srcName}: it is DOWN and must be started again`, ...log].join('\n'));
+  e.metrics = { ...metrics, strategy: 'guest-stopped' };
+  throw e;
 }
 
 /** Where the guest runs now, in words, checked on both hosts. */

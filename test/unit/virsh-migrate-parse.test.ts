@@ -20,6 +20,7 @@ import { virshSections } from '../../modules/virsh_migrate/virsh.js';
 import { sampleSplitter } from '../../modules/virsh_migrate/watch.js';
 import { diagnose } from '../../modules/virsh_migrate/diagnose.js';
 import { linesSince } from '../../modules/virsh_migrate/logs.js';
+import { parseMigrateOutput, progressLine } from '../../modules/virsh_migrate/run.js';
 
 const DIR = rootPath('test', 'fixtures', 'virsh_migrate');
 const read = (f: string) => readFileSync(join(DIR, f), 'utf8');
@@ -79,6 +80,26 @@ describe('virsh sessions: several commands, one connection', () => {
     const feed = sampleSplitter((j) => seen.push(j.type));
     for (let i = 0; i < text.length; i += 7) feed(Buffer.from(text.slice(i, i + 7)));
     assert.equal(seen.length, 2);
+  });
+});
+
+describe('virsh_migrate: the migrate script and the progress line', () => {
+  it("takes the wall time from the source's clock and the final figures from its job-completed event", () => {
+    const out = parseMigrateOutput(read('migrate-script-output.txt'));
+    assert.equal(out.wallS?.toFixed(3), '2.832');
+    assert.equal(out.event?.type, 'completed');
+    assert.equal(out.event?.stats.downtime_net, 102);
+    assert.equal(out.event?.stats.data_processed, 137908458);
+    assert.equal(out.event?.stats.memory_iteration, 3);
+  });
+
+  it('a failed migration has no event', () => {
+    assert.equal(parseMigrateOutput('@@t0 1.0\n@@t1 3.5\n@@event\n').event, undefined);
+  });
+
+  it('progress: percent, data left, rate, pass and the downtime limit', () => {
+    const j = parseJobInfo(read('jobinfo-running-pass1.txt'));
+    assert.equal(progressLine(j, 150, false), '12% · 225 MiB left · 8 MiB/s · dirty rate n/a · pass 1 · downtime ≤ 150 ms');
   });
 });
 
