@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { rootPath } from '../../engine/paths.js';
 import { runPlaybook } from '../../engine/runner/run.js';
 import type { RunRecord, TaskEvent } from '../../engine/results.js';
-import { guestLocation, hostExec, labDown, labGuest, labLink, labUp, type LabInfo } from '../../engine/lab/index.js';
+import { guestLocation, guestSerialLog, hostExec, labDown, labGuest, labLink, labUp, parseSerialLog, type LabInfo } from '../../engine/lab/index.js';
 import { daemonPid, upLibvirtHost } from '../../engine/lab/libvirt.js';
 import { startHost, stopHost, testLabName, testOctet } from './lab-fixture.js';
 import { play } from './play-cli.js';
@@ -222,4 +222,15 @@ describe('evacuate-host.yml on a 3-host libvirt lab', function () {
       if (!daemonPid(hv1, 'libvirtd')) await upLibvirtHost(lab, hv1);
     }
   });
+
+  it('every guest lived through its migrations: one boot, still ticking', async () => {
+    const before = await Promise.all(GUESTS.map(async (g) => parseSerialLog(await guestSerialLog(lab, g))));
+    await delay(2500);
+    for (const [i, g] of GUESTS.entries()) {
+      const now = parseSerialLog(await guestSerialLog(lab, g));
+      assert.equal(now.boots, 1, `${g} booted ${now.boots} times`);
+      assert.ok(now.ticks.length > before[i].ticks.length, `${g} stopped ticking`);
+    }
+  });
 });
+
