@@ -1,6 +1,7 @@
 // `npm run bench`: the whole benchmark in one run; prints markdown tables and writes
 // bench/results/latest.json. Sections (filter with --only a,b): inventory, sim, floor, play, ansible,
-// migration (virsh_migrate on a 2-host libvirt lab, bench/migration.ts).
+// migration (virsh_migrate on a 2-host libvirt lab, bench/migration.ts), evacuation (bench/evacuation.ts:
+// evacuate-host.yml on a 3-host libvirt lab).
 // Parts that need something missing (the engine CLI, the lab, Ansible) are reported as
 // "not available: <reason>" instead of stopping the rest.
 import { execFileSync } from 'node:child_process';
@@ -16,10 +17,11 @@ import { measure, type Measurement, type RunOptions } from './measure.js';
 import { checkTarget, linearFit, markdownTable, targetsTable, type Row, type Target } from './report.js';
 import { startSim, type SimHandle } from './sim/sim-process.js';
 import type { SimStats } from './sim/server.js';
+import { evacuationSection } from './evacuation.js';
 import { LAB, labDown, labInventory, labTargets, labUp, readBaseline, resetHosts, type BenchLab } from './lab-work.js';
 import { migrationSection, migrationTable } from './migration.js';
 
-const SECTIONS = ['inventory', 'sim', 'floor', 'play', 'ansible', 'migration'] as const;
+const SECTIONS = ['inventory', 'sim', 'floor', 'play', 'ansible', 'migration', 'evacuation'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
@@ -261,6 +263,7 @@ async function main(): Promise<void> {
     if (o.only.has('sim')) await simSection(o, work, targets);
     if (o.only.has('floor') || o.only.has('play') || o.only.has('ansible')) await labSection(o, work, targets);
     if (o.only.has('migration')) await migrationSection({ ...o.migration, runs: o.runs }, work, rows);
+    if (o.only.has('evacuation')) await evacuationSection(rows, o.runs);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

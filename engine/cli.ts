@@ -8,6 +8,7 @@ import { listrRenderer } from './output/listr.js';
 import { driftRenderer } from './output/drift.js';
 import { recapLines } from './output/format.js';
 import { templateHelpLines } from './output/help-templates.js';
+import { limitsHelpLines } from './output/help-limits.js';
 import { prepareRun, runPlaybook, resolveInventories, resolvePlaybook, TOOL_VERSION, type PlaybookRunOptions } from './runner/run.js';
 import { parseExtraVars } from './extra-vars.js';
 import type { RunRecord } from './results.js';
@@ -208,9 +209,10 @@ export async function main(argv = process.argv): Promise<number> {
   program.helpCommand(false);
   program
     .command('help [topic]')
-    .description("help for a command, or 'templates': the template helpers with examples and the Jinja habits they replace")
+    .description("help for a command, 'templates' (the template helpers and the Jinja habits they replace) or 'limits' (throttle, keyed limits, parallel loops)")
     .action((topic?: string) => {
       if (topic === 'templates') for (const l of templateHelpLines()) out(l);
+      else if (topic === 'limits') for (const l of limitsHelpLines()) out(l);
       else (program.commands.find((c) => c.name() === topic) ?? program).outputHelp();
     });
 

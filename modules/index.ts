@@ -21,6 +21,8 @@ import { blockinfileModule } from './blockinfile/index.js';
 import { failModule } from './fail/index.js';
 import { aptModule, packageModule } from './package/index.js';
 import { waitForModule } from './wait_for/index.js';
+import { evacuationPlanModule } from './evacuation_plan/index.js';
+import { evacuationReportModule } from './evacuation_report/index.js';
 import { virshMigrate } from './virsh_migrate/index.js';
 import { virshDomains } from './virsh_domains/index.js';
 
@@ -47,6 +49,8 @@ export const MODULES: Record<string, Module> = {
   package: packageModule,
   apt: aptModule,
   wait_for: waitForModule,
+  evacuation_plan: evacuationPlanModule,
+  evacuation_report: evacuationReportModule,
   virsh_migrate: virshMigrate,
   virsh_domains: virshDomains,
 };

@@ -9,9 +9,10 @@ import type { Block, FlushHandlers, Task, TaskCommon, TaskNode } from './types.j
 import { IDENTIFIER, isDict, type Dict, type Reader } from './reader.js';
 import { readModuleCall, resolveModule } from './params.js';
 import { includeKeyOf, readInclude } from './includes.js';
+import { CONCURRENCY_KEYWORDS, LOOP_CONTROL_CONCURRENCY, readConcurrency } from './parse-limits.js';
 
 const COMMON = ['name', 'when', 'tags', 'become', 'become_user', 'vars', 'ignore_errors', 'delegate_to', 'run_once', 'check_mode', 'no_log'];
-const TASK_ONLY = ['loop', 'with_items', 'loop_control', 'register', 'notify', 'changed_when', 'failed_when', 'retries', 'until', 'delay', 'timeout', 'args'];
+const TASK_ONLY = ['loop', 'with_items', 'loop_control', 'register', 'notify', 'changed_when', 'failed_when', 'retries', 'until', 'delay', 'timeout', 'args', 'ignore_unreachable', ...CONCURRENCY_KEYWORDS];
 const TASK_KEYWORDS = [...COMMON, ...TASK_ONLY];
 const HANDLER_KEYWORDS = [...TASK_KEYWORDS, 'listen'];
 const BLOCK_KEYWORDS = [...COMMON, 'block', 'rescue', 'always'];
@@ -120,7 +121,7 @@ function loopOf(r: Reader, node: Dict): unknown {
 function loopVarOf(r: Reader, node: Dict): string {
   const lc = r.dict(node, 'loop_control');
   if (!lc) return 'item';
-  r.unknownKeys(lc, ['loop_var', 'label'], 'loop_control key');
+  r.unknownKeys(lc, ['loop_var', 'label', ...LOOP_CONTROL_CONCURRENCY], 'loop_control key');
   const v = r.str(lc, 'loop_var');
   if (v !== undefined && !IDENTIFIER.test(v)) r.add(r.at(lc, 'loop_var'), `loop_var: '${v}' is not a valid variable name`);
   return v ?? 'item';
@@ -159,6 +160,10 @@ export function readTask(r: Reader, node: Dict, handler: boolean): Task | undefi
     timeout: timeout || undefined,
     listen: handler ? r.strList(node, 'listen') : [],
   };
+  const ignoreUnreachable = r.bool(node, 'ignore_unreachable');
+  if (ignoreUnreachable) task.ignoreUnreachable = true;
+  const concurrency = readConcurrency(r, node, conditions);
+  if (concurrency) task.concurrency = concurrency;
   notifyPos.set(task, Array.isArray(n) ? n.map((_, i) => r.at(n, i)) : [r.at(node, 'notify')]);
   return found ? task : undefined;
 }

@@ -52,6 +52,30 @@ export interface Task extends TaskCommon {
   timeout?: number;
   /** For handlers: extra topic names a handler answers to. */
   listen: string[];
+  /**
+   * `ignore_unreachable: true`: a host the task cannot reach (its delegate, per loop item) fails
+   * that item or run with `unreachable: true` in its result, counted as ignored: the host goes on.
+   */
+  ignoreUnreachable?: boolean;
+  /** `throttle:`, `limits:`, `loop_control.parallel`/`break_when` (engine/playbook/parse-limits.ts). */
+  concurrency?: TaskConcurrency;
+}
+
+/** One keyed limit as written: `key` and `max` may be templates, rendered per host and loop item. */
+export interface LimitSpec {
+  key: string;
+  max: number | string;
+  pos: SourcePos;
+}
+
+export interface TaskConcurrency {
+  /** At most this many runs of the task at once, over all hosts and loop items. */
+  throttle?: number | string;
+  limits: LimitSpec[];
+  /** Loop items of one host run up to this many at once (default 1: one after another). */
+  loopParallel?: number | string;
+  /** Once true for an item's result (under the register name), no further item starts. */
+  breakWhen?: Array<string | boolean>;
 }
 
 export interface Block extends TaskCommon {

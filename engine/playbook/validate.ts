@@ -224,6 +224,13 @@ function checkTask(c: VarCheck, t: Task, outer: Set<string>, outerGuards: Set<st
   c.expression(t.changedWhen, inLoop, at('changed_when'), guards);
   c.expression(t.failedWhen, inLoop, at('failed_when'), guards);
   c.expression(t.until?.filter((u) => u !== true), inLoop, at('until'), guards);
+  const cc = t.concurrency;
+  if (cc) {
+    // limits are rendered per loop item, throttle and loop_control.parallel once per host
+    for (const l of cc.limits) c.deep({ key: l.key, max: l.max }, '', inLoop, (p) => ({ pos: l.pos, owner, field: `limits.${p}` }), guards);
+    c.deep({ throttle: cc.throttle, parallel: cc.loopParallel }, '', known, (p) => ({ pos: t.keyPos[p === 'throttle' ? 'throttle' : 'loop_control'] ?? t.pos, owner, field: p }), guards);
+    c.expression(cc.breakWhen, inLoop, at('loop_control'), guards);
+  }
   if (c.dir !== undefined) checkSrcFile(c, t, c.dir, inLoop, guards, owner);
 }
 

@@ -11,6 +11,7 @@ import { runTask, type TaskOutcome, type TaskRun } from './task.js';
 import type { RunBackups } from './task-host.js';
 import { hostView, hostvarLayers, layerVars, lazyHostvars, type HostState } from './vars.js';
 import type { RunObserver } from './events.js';
+import type { LimitRegistry } from './limits.js';
 
 export interface PlayEnv {
   check: boolean;
@@ -33,6 +34,8 @@ export interface PlayEnv {
   /** Hosts that failed or were unreachable earlier in the run: later plays skip them. */
   deadHosts: Set<string>;
   observer: RunObserver;
+  /** Keyed concurrency limits shared by every play of the run (throttle:, limits:). */
+  limits?: LimitRegistry;
   /** The run's interruption: no task starts once it aborts, running ones are stopped. */
   signal?: AbortSignal;
   /** Backups made so far in the run (one per file per run). */
@@ -365,6 +368,7 @@ function taskRun(play: Play, env: PlayEnv, host: string, task: Task, inh: Inheri
     backups: env.backups,
     progress: (line) => env.observer.hostTaskProgress?.(host, name, line),
     isHost: (h) => env.allHostNames.includes(h),
+    limits: env.limits,
   };
 }
 

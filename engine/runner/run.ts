@@ -19,6 +19,7 @@ import { loadInventory, validatePattern, type Inventory } from '../inventory/ind
 import { ConnectionPool } from '../connection/pool.js';
 import { renderConnectionVars } from '../connection/templated-vars.js';
 import { DEFAULT_KEEPALIVE } from '../connection/spec.js';
+import { LimitRegistry } from './limits.js';
 import { gatherFacts } from '../facts.js';
 import type { HostState } from './vars.js';
 import type { RunObserver } from './events.js';
@@ -174,6 +175,7 @@ export async function runPlaybook(opts: PlaybookRunOptions, prepared = prepareRu
   const backups: RunBackups = new Map();
   const keepalive = opts.sshKeepaliveS === undefined ? undefined : { ...DEFAULT_KEEPALIVE, intervalS: opts.sshKeepaliveS };
   const pool = new ConnectionPool({ keepalive, signal: opts.signal });
+  const limits = new LimitRegistry();
   const varsCache = new Map<string, Record<string, unknown>>();
   const inventoryVars = (h: string) => {
     let v = varsCache.get(h);
@@ -230,6 +232,7 @@ export async function runPlaybook(opts: PlaybookRunOptions, prepared = prepareRu
         records,
         deadHosts,
         observer: opts.observer,
+        limits,
         signal: opts.signal,
         backups,
       });

@@ -13,6 +13,8 @@ import { evaluateCondition, expressionVariables } from '../expr.js';
 import type { Inherited } from './iterator.js';
 import { renderBecome, renderBecomeUser, taskHost, type RunBackups } from './task-host.js';
 import { redactResult } from './redact.js';
+import { LimitAborted, LimitRegistry, runParallel } from './limits.js';
+import { loopParallel, slotsFor, withSlots } from './task-limits.js';
 
 export interface TaskRun {
   task: Task;
@@ -31,6 +33,8 @@ export interface TaskRun {
   log(line: string): void;
   /** Epoch ms by which every command of the task must end (from `timeout:`). */
   deadline?: number;
+  /** The run's keyed concurrency limits (throttle:, limits:); one per process when not given. */
+  limits?: LimitRegistry;
   /** The run's interruption (Ctrl-C, SIGTERM): aborting it stops the task's commands. */
   signal?: AbortSignal;
   /** Backups made so far in this run: one per file per run. */
@@ -39,6 +43,45 @@ export interface TaskRun {
   progress?(line: string): void;
   /** Whether a name is an inventory host (ModuleContext.peer refuses others). */
   isHost?(hostName: string): boolean;
+}
+
+const processLimits = new LimitRegistry();
+
+/** Runs one host's (or loop item's) module loop holding the task's keyed limits. */
+async function limited(run: TaskRun, vars: Record<string, unknown>, body: () => Promise<SingleOutcome>): Promise<SingleOutcome> {
+  try {
+    return await withSlots(run.limits ?? processLimits, slotsFor(run.task, vars, (f) => origin(run, f)), async () => {
+      // an item granted its slots after the run was interrupted must not start (a migration would)
+      if (run.signal?.aborted) throw new LimitAborted(run.signal.reason);
+      return body();
+    }, run.signal);
+  } catch (e) {
+    if (e instanceof LimitAborted) return { status: 'failed', changes: [], warnings: [], msg: e.message };
+    throw e;
+  }
+}
+
+/** ignore_unreachable: an unreachable (delegated) host fails this run or item, marked unreachable, instead of the host. */
+async function reachOrFail(run: TaskRun, body: () => Promise<SingleOutcome>): Promise<SingleOutcome> {
+  try {
+    return await body();
+  } catch (e) {
+    if (!(e instanceof UnreachableSignal) || !run.task.ignoreUnreachable) throw e;
+    return { status: 'failed', changes: [], warnings: [], msg: e.reason, data: { unreachable: true } };
+  }
+}
+
+/** Failures that are all unreachable hosts under ignore_unreachable count as ignored. */
+const unreachableOnly = (run: TaskRun, outs: Array<SingleOutcome | undefined>): boolean | undefined =>
+  (run.task.ignoreUnreachable && outs.every((o) => !o || o.status !== 'failed' || o.data?.unreachable === true)) || undefined;
+
+/** loop_control.break_when, judged on the item's result under the register name. */
+function breaks(run: TaskRun, out: SingleOutcome): boolean {
+  const cond = run.task.concurrency?.breakWhen;
+  if (!cond || out.preview) return false;
+  const reg = registerValue(out);
+  const vars = run.task.register ? { ...run.vars, [run.task.register]: reg } : run.vars;
+  return evaluateCondition(cond, vars, origin(run, 'loop_control'));
 }
 
 export interface TaskOutcome {
@@ -384,9 +427,9 @@ async function runTaskWith(run: TaskRun, started: number, limitMs: number | unde
             registered: task.register ? registerValue({ status: 'skipped', msg: 'conditional result was false' }) : undefined,
           });
         }
-        const out = inSync(await runOne(run, mod, run.vars, check, secrets), readOnly && (run.check || task.params.read_only === true));
+        const out = inSync(await reachOrFail(run, () => limited(run, run.vars, () => runOne(run, mod, run.vars, check, secrets))), readOnly && (run.check || task.params.read_only === true));
         return finish(
-          { status: out.status, changes: out.changes, warnings: out.warnings, msg: out.msg, data: out.data, diffs: diffsOf(out.changes), ignored: ignored(run, out.status), ...(out.metrics ? { metrics: out.metrics } : {}) },
+          { status: out.status, changes: out.changes, warnings: out.warnings, msg: out.msg, data: out.data, diffs: diffsOf(out.changes), ignored: ignored(run, out.status) ?? (out.status === 'failed' ? unreachableOnly(run, [out]) : undefined), ...(out.metrics ? { metrics: out.metrics } : {}) },
           { registered: task.register ? registerValue(out) : undefined, facts: out.facts },
         );
       }
@@ -394,33 +437,24 @@ async function runTaskWith(run: TaskRun, started: number, limitMs: number | unde
       if (!Array.isArray(items)) {
         throw new PlayError(`${formatPos(task.keyPos.loop ?? task.pos)}: loop must be a list, got ${typeof items}`);
       }
+      const { outs, stopped, facts } = await runItems(run, mod, items, conds, check, readOnly);
       const results: Record<string, unknown>[] = [];
       const changes: Change[] = [];
       const warnings: string[] = [];
       const msgs: string[] = [];
-      let facts: Record<string, unknown> | undefined;
       let metrics: Metrics | undefined; // a loop reports its last item's figures
       let anyChanged = false;
       let anyFailed = false;
       let allSkipped = items.length > 0;
-      for (const [i, item] of items.entries()) {
-        const itemVars = {
-          ...run.vars,
-          ...(facts ?? {}),
-          [task.loopVar]: item,
-          ansible_loop: { index: i + 1, index0: i, first: i === 0, last: i === items.length - 1, length: items.length },
-        };
-        if (conds.length && !evaluateCondition(conds, itemVars, origin(run, 'when'))) {
-          results.push({ ...registerValue({ status: 'skipped' }), [task.loopVar]: item, item });
+      for (const { item, out, label, span } of outs) {
+        if (!out) {
+          results.push({ ...registerValue({ status: 'skipped', msg: stopped ? 'not started: loop_control.break_when ended the loop' : run.signal?.aborted ? 'not started: the run was interrupted' : undefined }), [task.loopVar]: item, item });
           continue;
         }
         allSkipped = false;
-        const out = inSync(await runOne(run, mod, itemVars, check, secrets), readOnly && (run.check || task.params.read_only === true));
-        results.push({ ...registerValue(out), [task.loopVar]: item, item });
-        const label = itemLabel(run, item, itemVars);
+        results.push({ ...registerValue(out), ...span, [task.loopVar]: item, item });
         changes.push(...out.changes.map((c) => ({ ...c, path: items.length > 1 ? `[${label}] ${c.path}` : c.path })));
         warnings.push(...out.warnings);
-        if (out.facts) facts = { ...(facts ?? {}), ...out.facts };
         if (out.metrics) metrics = out.metrics;
         if (out.status === 'changed') anyChanged = true;
         if (out.status === 'failed') {
@@ -432,7 +466,7 @@ async function runTaskWith(run: TaskRun, started: number, limitMs: number | unde
       // (an item a module skipped counts as run: the others decide the task's status)
       const registered = { changed: anyChanged, failed: anyFailed, skipped: allSkipped, msg: msgs.join('\n') || undefined, results };
       return finish(
-        { status, changes, warnings, msg: msgs.join('\n') || undefined, data: { results }, diffs: diffsOf(changes), ignored: ignored(run, status), ...(metrics ? { metrics } : {}) },
+        { status, changes, warnings, msg: msgs.join('\n') || undefined, data: { results }, diffs: diffsOf(changes), ignored: ignored(run, status) ?? (anyFailed ? unreachableOnly(run, outs.map((o) => o.out)) : undefined), ...(metrics ? { metrics } : {}) },
         { registered: task.register ? registered : undefined, facts, conditionFalse: allSkipped },
       );
     };
@@ -448,6 +482,51 @@ async function runTaskWith(run: TaskRun, started: number, limitMs: number | unde
     const err = e as Error;
     return finish({ status: 'failed', changes: [], warnings: [], msg: `internal error: ${err.stack ?? String(err)}` });
   }
+}
+
+interface ItemRun {
+  item: unknown;
+  /** Undefined: the item never ran (its when was false, or the loop stopped before it). */
+  out?: SingleOutcome;
+  label?: string;
+  /** When it really ran, inside its slots: the next holder starts after this end. */
+  span?: { started_at: string; ended_at: string };
+}
+
+/**
+ * The loop's items, up to loop_control.parallel at once under the task's keyed limits, gathered
+ * in item order. In parallel, an item does not see the facts set by the items running beside it.
+ */
+async function runItems(run: TaskRun, mod: Module, items: unknown[], conds: Array<string | boolean>, check: boolean, readOnly: boolean) {
+  const task = run.task;
+  const parallel = loopParallel(task, run.vars, (f) => origin(run, f));
+  const outs: ItemRun[] = items.map((item) => ({ item }));
+  let facts: Record<string, unknown> | undefined;
+  let stopped = false;
+  await runParallel(items.length, parallel, async (i) => {
+    const item = items[i];
+    const itemVars = {
+      ...run.vars,
+      ...(facts ?? {}),
+      [task.loopVar]: item,
+      ansible_loop: { index: i + 1, index0: i, first: i === 0, last: i === items.length - 1, length: items.length },
+    };
+    if (conds.length && !evaluateCondition(conds, itemVars, origin(run, 'when'))) return;
+    let span: ItemRun['span'];
+    const timed = async () => {
+      const started_at = new Date().toISOString();
+      try {
+        return await runOne(run, mod, itemVars, check, run.secrets);
+      } finally {
+        span = { started_at, ended_at: new Date().toISOString() };
+      }
+    };
+    const out = inSync(await reachOrFail(run, () => limited(run, itemVars, timed)), readOnly && (run.check || task.params.read_only === true));
+    outs[i] = { item, out, label: itemLabel(run, item, itemVars), span };
+    if (out.facts) facts = { ...(facts ?? {}), ...out.facts };
+    if (breaks(run, out)) stopped = true;
+  }, () => stopped || run.signal?.aborted === true);
+  return { outs, stopped, facts };
 }
 
 /**
