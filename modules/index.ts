@@ -23,6 +23,7 @@ import { aptModule, packageModule } from './package/index.js';
 import { waitForModule } from './wait_for/index.js';
 import { virshMigrate } from './virsh_migrate/index.js';
 import { virshDomains } from './virsh_domains/index.js';
+import { rebootModule } from './reboot/index.js';
 
 export const MODULES: Record<string, Module> = {
   command: commandModule,
@@ -49,6 +50,7 @@ export const MODULES: Record<string, Module> = {
   wait_for: waitForModule,
   virsh_migrate: virshMigrate,
   virsh_domains: virshDomains,
+  reboot: rebootModule,
 };
 
 export function getModule(name: string): Module | undefined {
