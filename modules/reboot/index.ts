@@ -92,7 +92,9 @@ export const rebootModule: Module<RebootParams, RebootState> = {
     'attempt. register gets rebooted: true and elapsed (seconds from the reboot command to the answer). In check mode it ' +
     'reports "would reboot" and does nothing (the boot id is read, nothing else). ' +
     'The default reboot_command is `shutdown -r now MSG` (on Debian 12 systemd\'s shutdown, the same as `systemctl reboot`), ' +
-    'else `systemctl reboot` on a systemd host, else `reboot`; never a forced reboot.',
+    'else `systemctl reboot` on a systemd host, else `reboot`; never a forced reboot. ' +
+    'A `play lab` host shares the machine\'s kernel: there, set reboot_command: "{{ lab_reboot_command }}", the lab\'s ' +
+    'own reboot of that host (docs/kvm-lab.md), never the default.',
   params: {
     reboot_timeout: { type: 'int', default: 600, description: 'Seconds from the reboot command until the host must answer test_command again.' },
     pre_reboot_delay: { type: 'int', default: 0, description: 'Seconds to wait before starting the reboot command.' },
@@ -109,7 +111,7 @@ export const rebootModule: Module<RebootParams, RebootState> = {
   },
   examples: [
     '- name: reboot after the kernel update\n  reboot:\n    reboot_timeout: 900\n  become: true',
-    '- ansible.builtin.reboot:\n    msg: rebooting for the new kernel command line\n    pre_reboot_delay: 5\n    test_command: systemctl is-system-running --wait\n  register: boot\n- debug:\n    msg: "back after {{ boot.elapsed }} s"',
+    '- ansible.builtin.reboot:\n    msg: rebooting for the new kernel command line\n    pre_reboot_delay: 5\n    test_command: systemctl is-active libvirtd\n  register: boot\n- debug:\n    msg: "back after {{ boot.elapsed }} s"',
   ],
   validate(p) {
     const errs: ParamProblem[] = [];
