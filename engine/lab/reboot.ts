@@ -3,9 +3,10 @@
 // Each host reads its own boot id at /proc/sys/kernel/random/boot_id (a file of the lab bind-mounted
 // over it in the host's private mount namespace), and `.lab/<lab>/bin/hvN-reboot` drops the host's
 // SSH connections, writes a new boot id, refuses connections for a while, then starts sshd again.
+// shutdown/reboot/halt/poweroff found first on root's PATH inside a host are that script too.
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { shQuote } from '../quote.js';
 import { execInHostOk } from './holder.js';
@@ -21,14 +22,44 @@ export const rebootScriptPath = (name: string, i: number): string => join(labDir
 /** Seconds a lab reboot keeps the host down unless told otherwise. */
 export const DEFAULT_DOWN_S = 2;
 
+/** Directory mounted over /usr/local/sbin inside host i: the lab's shutdown, reboot, halt, poweroff. */
+export const shimDir = (name: string, i: number): string => join(hostDir(name, i), 'sbin');
+/** First on root's PATH (sshd's and sudo's secure_path), empty on Debian: hiding it hides nothing. */
+export const SHIM_MOUNT = '/usr/local/sbin';
+
+/**
+ * The commands a reboot_command names, as the lab's reboot: `shutdown -r` and `reboot` come back
+ * after the default down time; `shutdown` without -r, halt and poweroff never do (until lab up).
+ */
+export function shims(script: string): Record<string, string> {
+  const head = '#!/bin/sh\n# play lab: this host\'s reboot is the lab\'s (engine/lab/reboot.ts), never the machine\'s.\n';
+  const q = shQuote(script);
+  return {
+    shutdown: `${head}case " $* " in *" -r "*|*" --reboot "*) exec ${q};; *) exec ${q} never;; esac\n`,
+    reboot: `${head}exec ${q}\n`,
+    halt: `${head}exec ${q} never\n`,
+    poweroff: `${head}exec ${q} never\n`,
+  };
+}
+
+async function writeIfDifferent(path: string, content: string, mode: number): Promise<void> {
+  if ((await readFile(path, 'utf8').catch(() => null)) !== content) await writeFile(path, content, { mode });
+}
+
 /**
  * Host i's boot id: a file of the lab (created once), bind-mounted over BOOT_ID_PATH inside the
- * host (its holder's mount namespace, so the machine's own boot id is untouched). Idempotent.
+ * host (its holder's mount namespace, so the machine's own boot id is untouched); and the shims
+ * over /usr/local/sbin, so even a reboot_command left at its default reboots only the lab host.
+ * Idempotent (a mount already there is kept).
  */
-export async function ensureBootId(name: string, i: number): Promise<void> {
+export async function ensureRebootFacility(name: string, i: number): Promise<void> {
   const file = bootIdFile(name, i);
   if (!existsSync(file)) await writeFile(file, `${randomUUID()}\n`, { mode: 0o644 });
-  await execInHostOk(name, i, `[ ${BOOT_ID_PATH} -ef ${shQuote(file)} ] || mount --bind ${shQuote(file)} ${BOOT_ID_PATH}`);
+  const dir = shimDir(name, i);
+  await mkdir(dir, { recursive: true, mode: 0o755 });
+  for (const [cmd, text] of Object.entries(shims(rebootScriptPath(name, i)))) await writeIfDifferent(join(dir, cmd), text, 0o755);
+  const bind = (from: string, to: string) => `{ [ ${to} -ef ${shQuote(from)} ] || mount --bind ${shQuote(from)} ${to}; }`;
+  await execInHostOk(name, i, `${bind(file, BOOT_ID_PATH)} && ${bind(dir, SHIM_MOUNT)}`);
 }
 
 /**

@@ -93,8 +93,8 @@ export const rebootModule: Module<RebootParams, RebootState> = {
     'reports "would reboot" and does nothing (the boot id is read, nothing else). ' +
     'The default reboot_command is `shutdown -r now MSG` (on Debian 12 systemd\'s shutdown, the same as `systemctl reboot`), ' +
     'else `systemctl reboot` on a systemd host, else `reboot`; never a forced reboot. ' +
-    'A `play lab` host shares the machine\'s kernel: there, set reboot_command: "{{ lab_reboot_command }}", the lab\'s ' +
-    'own reboot of that host (docs/kvm-lab.md), never the default.',
+    'A `play lab` host shares the machine\'s kernel: its shutdown and reboot are the lab\'s reboot of that host, and ' +
+    '"{{ lab_reboot_command }} SECONDS" sets how long it stays down (docs/kvm-lab.md).',
   params: {
     reboot_timeout: { type: 'int', default: 600, description: 'Seconds from the reboot command until the host must answer test_command again.' },
     pre_reboot_delay: { type: 'int', default: 0, description: 'Seconds to wait before starting the reboot command.' },

@@ -1,15 +1,17 @@
 // The reboot module on the lab (lab 'reboot', base octet 38, 2 hosts) through the real CLI.
-// A lab host cannot really reboot (it shares the machine's kernel and PID 1), so the module's
-// reboot_command is the lab's reboot of that host (engine/lab/reboot.ts): its SSH connections
-// are killed, connections are refused for 2 s, sshd starts again (a new process) and the host's
-// /proc/sys/kernel/random/boot_id (the module's default boot_time_command) reads a new id.
-// What is real: the detached launch, the dropped connection, refused reconnects, the retries, the
-// boot id comparison, test_command and later tasks on the new connection. What is not: the kernel.
+// A lab host cannot really reboot (it shares the machine's kernel and PID 1): the lab's reboot of
+// a host (engine/lab/reboot.ts) is its shutdown/reboot (first on root's PATH inside the host) and
+// its lab_reboot_command: its SSH connections are killed, connections are refused for 2 s, sshd
+// starts again (a new process) and the host's /proc/sys/kernel/random/boot_id (the module's
+// default boot_time_command) reads a new id. What is real: the default reboot command's
+// `shutdown -r now MSG`, the detached launch, the dropped connection, refused reconnects, the
+// retries, the boot id comparison, test_command and later tasks on the new connection. What is
+// not: the kernel and what a boot starts.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { acceptedConnections, commandsLog, startHost, startLab, stopLab, testLabName, testOctet, type LabInfo } from './lab-fixture.js';
+import { acceptedConnections, commandsLog, connectLab, startHost, startLab, stopLab, testLabName, testOctet, type LabInfo } from './lab-fixture.js';
 import { play } from './play-cli.js';
 
 const LAB = testLabName('reboot');
@@ -22,9 +24,8 @@ const REBOOT_THEN_READ = `- hosts: hypervisors
       register: before
       changed_when: false
       check_mode: false
-    - name: reboot
+    - name: reboot (the default reboot command)
       reboot:
-        reboot_command: "{{ lab_reboot_command }}"
         reboot_timeout: 60
       register: boot
     - name: boot id after, on the new connection
@@ -70,6 +71,23 @@ describe('reboot: reboots, reconnects and waits (lab reboot)', function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it("a lab host's shutdown and reboot are the lab's, and each host has its own boot id", async () => {
+    // Guard for the tests below, which use the default reboot command: never the machine's.
+    const { pool, hosts } = await connectLab(lab);
+    try {
+      for (const [i, h] of hosts.entries()) {
+        const r = await h.run('command -v shutdown; command -v reboot; cat /usr/local/sbin/shutdown; cat /proc/sys/kernel/random/boot_id');
+        assert.match(r.stdout, /^\/usr\/local\/sbin\/shutdown\n\/usr\/local\/sbin\/reboot\n/);
+        assert.ok(r.stdout.includes(join(lab.dir, 'bin', `hv${i + 1}-reboot`)), r.stdout);
+        assert.ok(r.stdout.endsWith(`${bootId(i + 1)}\n`));
+      }
+    } finally {
+      await pool.closeAll();
+    }
+    assert.notEqual(bootId(1), bootId(2));
+    assert.notEqual(bootId(1), readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim());
+  });
+
   it('check mode says "would reboot" and does nothing', () => {
     const ids = [bootId(1), bootId(2)];
     const pids = [sshdPid(1), sshdPid(2)];
@@ -79,10 +97,10 @@ describe('reboot: reboots, reconnects and waits (lab reboot)', function () {
     assert.deepEqual([bootId(1), bootId(2)], ids);
     assert.deepEqual([sshdPid(1), sshdPid(2)], pids, 'sshd was not restarted');
     assert.deepEqual([acceptedConnections(LAB, 1), acceptedConnections(LAB, 2)], conns.map((n) => n + 1), 'one connection per host, no reconnect');
-    for (const h of ['hv1', 'hv2']) assert.ok(!commandsLog(LAB, h).some((c) => c.includes('-reboot')), 'the reboot command ran in a check');
+    for (const h of ['hv1', 'hv2']) assert.ok(!commandsLog(LAB, h).some((c) => /shutdown -r|-reboot/.test(c)), 'the reboot command ran in a check');
   });
 
-  it('reboots both hosts, waits for the new boot, and later tasks run on the new connection', () => {
+  it('reboots both hosts with the default command, waits for the new boot, and later tasks run on the new connection', () => {
     const ids = [bootId(1), bootId(2)];
     const pids = [sshdPid(1), sshdPid(2)];
     const conns = [acceptedConnections(LAB, 1), acceptedConnections(LAB, 2)];
@@ -91,6 +109,7 @@ describe('reboot: reboots, reconnects and waits (lab reboot)', function () {
     assert.match(r.out, /hv1 +ok=5 +changed=1 .*failed=0/);
     assert.match(r.out, /hv2 +ok=5 +changed=1 .*failed=0/);
     assert.match(r.out, /reboot: rebooted/);
+    for (const h of ['hv1', 'hv2']) assert.ok(commandsLog(LAB, h).some((c) => c.includes('shutdown -r now')), 'the default reboot command');
     // The host was down for 2 s: the module saw it refuse connections and waited.
     assert.match(r.out, /not back after \d+ s: hv\d: connection refused/);
     const elapsed = [...r.out.matchAll(/hv\d back after (\d+) s/g)].map((m) => Number(m[1]));
