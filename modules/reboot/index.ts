@@ -90,7 +90,8 @@ export const rebootModule: Module<RebootParams, RebootState> = {
     'prints something else and test_command succeeds. Later tasks of the host use the new connection. After ' +
     'reboot_timeout seconds (counted from the reboot command) the task fails, naming the host, the timeout and the last ' +
     'attempt. register gets rebooted: true and elapsed (seconds from the reboot command to the answer). In check mode it ' +
-    'reports "would reboot" and does nothing (the boot id is read, nothing else). ' +
+    'reports "would reboot" and does nothing (the boot id is read, nothing else), so `play check` counts it as unknown ' +
+    'every time unless a `when:` says when a reboot is due (see the examples). ' +
     'The default reboot_command is `shutdown -r now MSG` (on Debian 12 systemd\'s shutdown, the same as `systemctl reboot`), ' +
     'else `systemctl reboot` on a systemd host, else `reboot`; never a forced reboot. ' +
     'A `play lab` host shares the machine\'s kernel: its shutdown and reboot are the lab\'s reboot of that host, and ' +
@@ -111,6 +112,8 @@ export const rebootModule: Module<RebootParams, RebootState> = {
   },
   examples: [
     '- name: reboot after the kernel update\n  reboot:\n    reboot_timeout: 900\n  become: true',
+    '- name: a package asked for a reboot (Debian writes /var/run/reboot-required)\n  stat:\n    path: /var/run/reboot-required\n  register: reboot_required\n' +
+      '- reboot:\n    post_reboot_delay: 10\n  when: reboot_required.stat.exists',
     '- ansible.builtin.reboot:\n    msg: rebooting for the new kernel command line\n    pre_reboot_delay: 5\n    test_command: systemctl is-active libvirtd\n  register: boot\n- debug:\n    msg: "back after {{ boot.elapsed }} s"',
   ],
   validate(p) {
