@@ -123,6 +123,16 @@ describe('reboot: reboots, reconnects and waits (lab reboot)', function () {
     }
   });
 
+  it('the connection dropping while the reboot command still runs is a reboot under way, not a failure', () => {
+    const id = bootId(1);
+    // The lab drops the host's connections 0.5 s in; the command would report after 3 s.
+    const r = runFile('drop.yml', oneReboot('hv1', '"{{ lab_reboot_command }}; sleep 3"').replace('reboot_timeout: 3', 'reboot_timeout: 30'), ['-v']);
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.match(r.out, /hv1: the (connection dropped|session was ended) while the reboot started \(expected\)/);
+    assert.match(r.out, /reboot: rebooted/);
+    assert.notEqual(bootId(1), id);
+  });
+
   it('a host that never comes back fails at reboot_timeout, naming the host and the timeout', async () => {
     const started = Date.now();
     // ignore_errors: the next task finds the host unreachable (the last reconnect failed), not a stale connection.
