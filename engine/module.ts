@@ -74,6 +74,14 @@ export interface ModuleContext {
    * two hosts, like a migration's destination. Throws a PlayError for a name not in the inventory.
    */
   peer(hostName: string): Promise<Host>;
+  /**
+   * Closes this task's host connection and opens a new one (a module that rebooted the host or
+   * restarted its sshd): the returned Host has the task's become settings, deadline and signal,
+   * and every later task of the host uses the new connection too. `ctx.host` still holds the old,
+   * closed one. A failed attempt rejects with a ConnectionError (the module may try again); if
+   * the last attempt failed, the host stays unreachable for the rest of the run.
+   */
+  reconnect(opts?: { connectTimeoutS?: number }): Promise<Host>;
 }
 
 /** Figures of one task (a migration's total time, downtime): reach the reports and the summary. */
@@ -193,7 +201,7 @@ export function formatChange(c: Change): string {
 
 /**
  * A context outside a run (tools, direct module calls in tests): never aborted, progress
- * dropped, no other hosts.
+ * dropped, no other hosts, no reconnect.
  */
 export function standaloneContext(host: Host, vars: Record<string, unknown> = {}, hostName = host?.name): ModuleContext {
   return {
@@ -206,6 +214,9 @@ export function standaloneContext(host: Host, vars: Record<string, unknown> = {}
     progress: () => {},
     peer: async (name) => {
       throw new Error(`no other hosts outside a run (asked for '${name}')`);
+    },
+    reconnect: async () => {
+      throw new Error('no connection pool outside a run: cannot reconnect');
     },
   };
 }

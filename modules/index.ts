@@ -25,6 +25,7 @@ import { evacuationPlanModule } from './evacuation_plan/index.js';
 import { evacuationReportModule } from './evacuation_report/index.js';
 import { virshMigrate } from './virsh_migrate/index.js';
 import { virshDomains } from './virsh_domains/index.js';
+import { rebootModule } from './reboot/index.js';
 
 export const MODULES: Record<string, Module> = {
   command: commandModule,
@@ -53,6 +54,7 @@ export const MODULES: Record<string, Module> = {
   evacuation_report: evacuationReportModule,
   virsh_migrate: virshMigrate,
   virsh_domains: virshDomains,
+  reboot: rebootModule,
 };
 
 export function getModule(name: string): Module | undefined {

@@ -21,6 +21,11 @@ export interface PoolOptions {
   env?: SpecEnv;
 }
 
+export interface ReconnectOptions {
+  /** Give up one connection attempt after this long (default: the host's own connect timeout). */
+  connectTimeoutMs?: number;
+}
+
 export class ConnectionPool {
   private readonly hosts = new Map<string, Promise<BaseHost>>();
   /** One connection per bastion (hop chain), shared by every host behind it. */
@@ -45,8 +50,26 @@ export class ConnectionPool {
     return p;
   }
 
-  private async open(hostName: string, vars: Record<string, unknown>): Promise<BaseHost> {
-    const spec = connectionSpecFor(hostName, vars, this.opts.env);
+  /**
+   * Drops the host's connection and opens a new one (a module that rebooted the host, or
+   * restarted its sshd): later `get`s return the new one. A failed reconnect is remembered like
+   * a failed connect (the host is unreachable for the rest of the run) until the next reconnect.
+   * `connectTimeoutMs` replaces the host's own connect timeout for this one attempt.
+   */
+  reconnect(hostName: string, vars: Record<string, unknown>, opts: ReconnectOptions = {}): Promise<BaseHost> {
+    const old = this.hosts.get(hostName);
+    const p = (async () => {
+      if (old) await old.then((h) => h.close(), () => undefined);
+      return this.open(hostName, vars, opts.connectTimeoutMs);
+    })();
+    p.catch(() => {});
+    this.hosts.set(hostName, p);
+    return p;
+  }
+
+  private async open(hostName: string, vars: Record<string, unknown>, connectTimeoutMs?: number): Promise<BaseHost> {
+    const found = connectionSpecFor(hostName, vars, this.opts.env);
+    const spec = connectTimeoutMs === undefined || found.kind === 'local' ? found : { ...found, connectTimeoutMs };
     let host: BaseHost;
     if (spec.kind === 'local') {
       host = new LocalHost(hostName);

@@ -3,6 +3,7 @@ import yaml from 'js-yaml';
 import { shQuote } from '../quote.js';
 import type { LabInfo } from './types.js';
 import { PKI, labLibvirtUri } from './libvirt-config.js';
+import { rebootScriptPath } from './reboot.js';
 
 export const INVENTORY_HEADER = '# Written by `play lab up`; `play lab down` deletes it.';
 
@@ -16,6 +17,8 @@ export function renderInventory(info: LabInfo): string {
       ansible_ssh_private_key_file: info.keyPath,
       migration_ip: h.migrationIp,
       migration_iface: 'eth1',
+      // The lab's reboot of this host (engine/lab/reboot.ts): reboot_command for the reboot module.
+      lab_reboot_command: rebootScriptPath(info.name, h.index),
       // How the source (and its daemon under --p2p) reaches this host's libvirtd: TLS on eth1.
       ...(info.libvirt ? { libvirt_uri: labLibvirtUri(h.migrationIp), libvirt_pkipath: PKI.clientDir } : {}),
     };

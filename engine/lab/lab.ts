@@ -19,6 +19,7 @@ import {
 import type { LabHost, LabInfo, LabStatus } from './types.js';
 import { wrapperScript } from './wrapper.js';
 import { ensureHolder, holderPid, holderPidFile, stopHolders } from './holder.js';
+import { ensureRebootFacility, rebootScript, rebootScriptPath } from './reboot.js';
 import { daemonPid, downLibvirtHost, ensureLibvirtCerts, killNetnsProcesses, upLibvirtHost, bounded } from './libvirt.js';
 
 export interface LabUpOptions {
@@ -109,6 +110,7 @@ async function removeHost(ip: string, name: string, i: number, netns: Set<string
   await deleteNetns(ip, hostNs(name, i), netns);
   await rm(hostDir(name, i), { recursive: true, force: true });
   await rm(wrapperPath(name, i), { force: true });
+  await rm(rebootScriptPath(name, i), { force: true });
 }
 
 async function upHost(tools: { sshd: string; sshKeygen: string; ip: string }, name: string, octet: number, i: number, netns: Set<string>): Promise<void> {
@@ -122,6 +124,8 @@ async function upHost(tools: { sshd: string; sshKeygen: string; ip: string }, na
   // A new holder means new mount namespaces: the old one's daemons and guests are unreachable
   // (their sockets are in a mount namespace nobody can enter), so they go.
   if (holder.started) await killNetnsProcesses(name, i, holder.pid);
+  await writeIfChanged(rebootScriptPath(name, i), rebootScript(name, i, tools.sshd, p), 0o755);
+  await ensureRebootFacility(name, i);
   if (configChanged || !(await sshdRunning(p))) await startSshd(tools.sshd, p);
 }
 

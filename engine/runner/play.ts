@@ -27,6 +27,8 @@ export interface PlayEnv {
   inventoryVars(host: string): Record<string, unknown>;
   allHostNames: string[];
   connect(host: string): Promise<Host>;
+  /** Replaces a host's connection (ModuleContext.reconnect: a rebooted host). */
+  reconnect?(host: string, opts: { connectTimeoutMs?: number }): Promise<Host>;
   secretsOf(host: string): string[];
   gatherFacts(host: Host): Promise<Record<string, unknown>>;
   hostStates: Map<string, HostState>;
@@ -362,6 +364,7 @@ function taskRun(play: Play, env: PlayEnv, host: string, task: Task, inh: Inheri
     playBecome: play.become,
     playBecomeUser: play.becomeUser,
     connect: env.connect,
+    reconnect: env.reconnect,
     secrets: env.secretsOf(host),
     log: (l) => env.observer.verbose?.(l),
     signal: env.signal,

@@ -28,6 +28,8 @@ export interface TaskRun {
   playBecomeUser?: string;
   /** Opens (once per run) the connection of a host by inventory name. */
   connect(hostName: string): Promise<Host>;
+  /** Replaces a host's connection with a new one (ModuleContext.reconnect). */
+  reconnect?(hostName: string, opts: { connectTimeoutMs?: number }): Promise<Host>;
   /** Secrets known for this run (become passwords …), masked in results. */
   secrets: string[];
   log(line: string): void;
@@ -131,8 +133,18 @@ export interface SingleOutcome {
   metrics?: Metrics;
 }
 
+/** The task's connection to `targetName` (its host, or the delegate): what a module's ctx.host is. */
+interface TaskConnection {
+  targetName: string;
+  become: boolean;
+  becomeUser: string | undefined;
+  /** Stops the commands (undefined for a cancellable module, which watches ctx.signal itself). */
+  commandSignal: AbortSignal | undefined;
+}
+
 /** What a module sees of the task: its host, variables, the signal, progress and other hosts. */
-function moduleContext(run: TaskRun, host: Host | undefined, vars: Record<string, unknown>, become: boolean, becomeUser: string | undefined): ModuleContext {
+function moduleContext(run: TaskRun, host: Host | undefined, vars: Record<string, unknown>, conn: TaskConnection): ModuleContext {
+  const { become, becomeUser } = conn;
   return {
     host: host ?? (undefined as unknown as Host),
     hostName: run.hostName,
@@ -145,6 +157,11 @@ function moduleContext(run: TaskRun, host: Host | undefined, vars: Record<string
       if (run.isHost && !run.isHost(name)) throw new PlayError(`${formatPos(run.task.pos)}: '${name}' is not a host of the inventory`);
       return taskHost(await run.connect(name), become, becomeUser, run.deadline);
     },
+    reconnect: async (o) => {
+      if (!run.reconnect) throw new PlayError(`${formatPos(run.task.pos)}: ${run.task.module}: this run cannot reconnect to ${conn.targetName}`);
+      const connectTimeoutMs = o?.connectTimeoutS === undefined ? undefined : o.connectTimeoutS * 1000;
+      return taskHost(await run.reconnect(conn.targetName, { connectTimeoutMs }), become, becomeUser, run.deadline, conn.commandSignal, run.backups);
+    },
   };
 }
 
@@ -156,19 +173,19 @@ async function moduleLoop(run: TaskRun, mod: Module, params: Record<string, unkn
   const targetName = target ? String(renderString(target, vars, origin(run, 'delegate_to'))) : run.hostName;
 
   const needsHost = mod.kind !== 'control';
+  // A cancellable module watches ctx.signal itself and cleans up (domjobabort) with commands
+  // that must not be cut by that same signal; any other module's commands stop with it.
+  const conn: TaskConnection = { targetName, become, becomeUser, commandSignal: mod.cancellable ? undefined : run.signal };
   let host: Host | undefined;
   if (needsHost) {
     try {
-      // A cancellable module watches ctx.signal itself and cleans up (domjobabort) with commands
-      // that must not be cut by that same signal; any other module's commands stop with it.
-      const commandSignal = mod.cancellable ? undefined : run.signal;
-      host = taskHost(await run.connect(targetName), become, becomeUser, run.deadline, commandSignal, run.backups);
+      host = taskHost(await run.connect(targetName), become, becomeUser, run.deadline, conn.commandSignal, run.backups);
     } catch (e) {
       if (e instanceof ConnectionError) throw new UnreachableSignal(e.message);
       throw e;
     }
   }
-  const ctx = moduleContext(run, host, vars, become, becomeUser);
+  const ctx = moduleContext(run, host, vars, conn);
   return moduleSteps(mod, ctx, params, check, targetName);
 }
 

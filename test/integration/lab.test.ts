@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { connect } from 'node:net';
 import yaml from 'js-yaml';
 import { labCommand, labStatus, labUp } from '../../engine/lab/index.js';
@@ -85,7 +86,7 @@ describe('lab (integration)', function () {
     assert.deepEqual(Object.keys(group.hosts), ['hv1', 'hv2', 'hv3']);
     assert.deepEqual(group.hosts.hv3, {
       ansible_host: `127.0.${OCTET}.13`, ansible_port: 22, ansible_user: 'root', ansible_ssh_private_key_file: lab.keyPath,
-      migration_ip: `198.18.${OCTET}.3`, migration_iface: 'eth1',
+      migration_ip: `198.18.${OCTET}.3`, migration_iface: 'eth1', lab_reboot_command: join(lab.dir, 'bin', 'hv3-reboot'),
     });
     assert.equal(group.vars.play_known_hosts_file, lab.knownHostsPath);
     assert.match(group.vars.ansible_ssh_common_args, /UserKnownHostsFile=\S+known_hosts -o StrictHostKeyChecking=yes/);

@@ -58,6 +58,7 @@ describe("Ansible's fully qualified module names", () => {
       'ansible.builtin.package': 'package',
       'ansible.builtin.wait_for': 'wait_for',
       'ansible.posix.sysctl': 'sysctl',
+      'ansible.builtin.reboot': 'reboot',
     };
     for (const [fqcn, name] of Object.entries(expected)) assert.equal(resolveModule(fqcn), name, fqcn);
     assert.equal(resolveModule('ansible.builtin.nosuch'), undefined);
