@@ -40,8 +40,11 @@ async function launch(ctx: ModuleContext, p: RebootParams): Promise<void> {
     throw e;
   }
   const l = parseLaunch(r.stdout);
-  // Killed by the shutdown (a signal, no exit status) before it could report: also a reboot under way.
-  if (!l && r.code === null) return ctx.log(`${ctx.hostName}: the session was ended while the reboot started (expected)`);
+  // Killed by the shutdown before it could report (no exit status, or the shell's 128+signal
+  // when the session wrapper saw it die): also a reboot under way. The reboot command's own
+  // status always arrives through the launch script's marker instead.
+  const killed = r.code === null || (r.code > 128 && r.code <= 128 + 64);
+  if (!l && killed) return ctx.log(`${ctx.hostName}: the session was ended while the reboot started (expected)`);
   if (r.code !== 0 || !l) throw new CommandFailedError(ctx.hostName, `start the reboot: ${cmd}`, r.code, r.stderr || r.stdout, r.signal);
   if (l.ended && l.code !== 0) throw new ModuleError(`reboot: the reboot command failed on ${ctx.hostName} (exit ${l.code}): ${cmd}${l.output ? `\n${l.output}` : ''}`);
 }
