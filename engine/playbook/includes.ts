@@ -4,7 +4,8 @@
 // imported task. Both spellings load statically, before any host is touched.
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
-import { ValidationError } from '../errors.js';
+import { PlayError, ValidationError } from '../errors.js';
+import { renderString } from '../template.js';
 import { YamlDoc } from '../yaml.js';
 import type { Block, TaskNode } from './types.js';
 import { isDict, Reader, type Dict } from './reader.js';
@@ -58,6 +59,42 @@ export function whileReading<T>(path: string, body: () => T): T {
   }
 }
 
+/**
+ * Extra vars (-e) of the run being loaded: an include's file name may be a template of these
+ * only, since includes are loaded before any host (or its variables) is known.
+ */
+let loadVars: Record<string, unknown> = {};
+export function withLoadVars<T>(vars: Record<string, unknown>, body: () => T): T {
+  const before = loadVars;
+  loadVars = vars;
+  try {
+    return body();
+  } finally {
+    loadVars = before;
+  }
+}
+
+/** The include's file name, rendered with the -e vars when it is a template; undefined on a problem (recorded). */
+function includeName(r: Reader, item: Dict, key: string, name: string): string | undefined {
+  if (!name.includes('{{')) return name;
+  const at = r.at(item, key);
+  try {
+    const v = renderString(name, loadVars, { file: at?.file ?? r.doc.file, line: at?.line, col: at?.col, field: key });
+    if (typeof v === 'string' && v.trim() !== '') return v;
+    r.add(at, `${key}: '${name}' rendered to ${JSON.stringify(v)}, not a file name`);
+  } catch (e) {
+    if (!(e instanceof PlayError)) throw e;
+    r.add(at, `${key}: a templated file name may use only -e extra vars (includes are loaded before any host is known): ${e.message}`);
+  }
+  return undefined;
+}
+
+/** A file named by -e: relative to the directory play was started in. */
+function findFromCwd(name: string): string | undefined {
+  const p = resolve(name);
+  return existsSync(p) ? p : undefined;
+}
+
 /** The include's file: relative to the including file's directory, then the playbook's. */
 function findFile(r: Reader, name: string, playbookDir: string): string | undefined {
   if (isAbsolute(name)) return existsSync(name) ? name : undefined;
@@ -74,13 +111,12 @@ function tasksOfFile(r: Reader, item: Dict, key: string, playbookDir: string): T
     r.add(r.at(item, key), `${key}: expected the path of a tasks file, got ${JSON.stringify(name)}`);
     return [];
   }
-  if (name.includes('{{')) {
-    r.add(r.at(item, key), `${key}: a templated file name is not supported ('${name}'): includes are loaded before any host is known; name the file`);
-    return [];
-  }
-  const path = findFile(r, name, playbookDir);
+  const file = includeName(r, item, key, name);
+  if (file === undefined) return [];
+  const path = findFile(r, file, playbookDir) ?? (file !== name ? findFromCwd(file) : undefined);
   if (!path) {
-    r.add(r.at(item, key), `${key}: file not found: ${name} (looked next to ${r.doc.file} and in the playbook's directory)`);
+    const where = file !== name ? `, the current directory` : '';
+    r.add(r.at(item, key), `${key}: file not found: ${file}${file !== name ? ` (from ${name})` : ''} (looked next to ${r.doc.file}${where} and in the playbook's directory)`);
     return [];
   }
   const sub = readFileDoc(r, path, r.at(item, key), key);

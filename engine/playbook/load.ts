@@ -5,7 +5,7 @@ import { PlayError, ValidationError, type Problem } from '../errors.js';
 import { YamlDoc } from '../yaml.js';
 import type { Play, Playbook } from './types.js';
 import { isDict, Reader, type Dict } from './reader.js';
-import { IMPORT_KEYS, docDir, importedPlaybook, whileReading } from './includes.js';
+import { IMPORT_KEYS, docDir, importedPlaybook, whileReading, withLoadVars } from './includes.js';
 import { readPlay } from './parse-play.js';
 import { checkPlayVariables, runtimeNames, type HostVarSet } from './validate.js';
 
@@ -20,6 +20,8 @@ export interface LoadOptions {
    * name defined on only some hosts is reported with the hosts lacking it. Wins over knownVariables.
    */
   hostVariables?: (play: Play) => HostVarSet[] | undefined;
+  /** -e extra vars: an include's file name may be a template of these. */
+  extraVars?: Record<string, unknown>;
 }
 
 function hostSetsOf(play: Play, opts: LoadOptions): HostVarSet[] | undefined {
@@ -46,6 +48,10 @@ function ordered(problems: Problem[]): Problem[] {
 }
 
 export function loadPlaybook(path: string, opts: LoadOptions = {}): Playbook {
+  return withLoadVars(opts.extraVars ?? {}, () => loadPlaybookFile(path, opts));
+}
+
+function loadPlaybookFile(path: string, opts: LoadOptions): Playbook {
   const doc = YamlDoc.load(path);
   const problems: Problem[] = [];
   const r = new Reader(doc, problems);

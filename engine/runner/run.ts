@@ -127,7 +127,7 @@ export function prepareRun(opts: Pick<PlaybookRunOptions, 'playbook' | 'inventor
   };
   let playbook: Playbook;
   try {
-    playbook = loadPlaybook(file, { hostVariables });
+    playbook = loadPlaybook(file, { hostVariables, extraVars: opts.extraVars });
   } catch (e) {
     if (e instanceof ValidationError) problems.push(...e.problems);
     else throw e;
