@@ -1,5 +1,6 @@
 // `npm run bench`: the whole benchmark in one run; prints markdown tables and writes
-// bench/results/latest.json. Sections (filter with --only a,b): inventory, sim, floor, play, ansible.
+// bench/results/latest.json. Sections (filter with --only a,b): inventory, sim, floor, play, ansible,
+// migration (bench/migration.ts: virsh_migrate on a libvirt lab).
 // Parts that need something missing (the engine CLI, the lab, Ansible) are reported as
 // "not available: <reason>" instead of stopping the rest.
 import { execFileSync } from 'node:child_process';
@@ -15,9 +16,10 @@ import { measure, type Measurement, type RunOptions } from './measure.js';
 import { checkTarget, linearFit, markdownTable, targetsTable, type Row, type Target } from './report.js';
 import { startSim, type SimHandle } from './sim/sim-process.js';
 import type { SimStats } from './sim/server.js';
+import { MIGRATION_SETTINGS, migrationSection, parseLinks } from './migration.js';
 import { LAB, labDown, labInventory, labTargets, labUp, readBaseline, resetHosts, type BenchLab } from './lab-work.js';
 
-const SECTIONS = ['inventory', 'sim', 'floor', 'play', 'ansible'] as const;
+const SECTIONS = ['inventory', 'sim', 'floor', 'play', 'ansible', 'migration'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
@@ -40,8 +42,20 @@ function options() {
       'inventory-hosts': { type: 'string', default: '10000' },
       'ansible-inventory-hosts': { type: 'string', default: '1000' },
       out: { type: 'string', default: rootPath('bench/results/latest.json') },
+      'mig-settings': { type: 'string', default: Object.keys(MIGRATION_SETTINGS).join(',') },
+      'mig-links': { type: 'string', default: 'none,200' },
+      'mig-dirty-rates': { type: 'string', default: '8,32' },
+      'mig-memory': { type: 'string', default: '512' },
+      'mig-working-set': { type: 'string', default: '64' },
+      'mig-timeout-per-gib': { type: 'string', default: '60' },
+      'mig-max-downtime': { type: 'string', default: '500' },
+      'mig-no-tune': { type: 'boolean', default: false },
+      'mig-lab': { type: 'string', default: 'benchmig' },
+      'mig-octet': { type: 'string', default: '28' },
     },
   });
+  const settings = list(values['mig-settings']!);
+  for (const s of settings) if (!(s in MIGRATION_SETTINGS)) throw new Error(`--mig-settings: unknown setting '${s}' (settings: ${Object.keys(MIGRATION_SETTINGS).join(', ')})`);
   const only = list(values.only!);
   for (const s of only) if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`--only: unknown section '${s}' (sections: ${SECTIONS.join(', ')})`);
   const q = values.quick!;
@@ -59,6 +73,19 @@ function options() {
     inventoryHosts: Number(values['inventory-hosts']),
     ansibleInventoryHosts: nums(values['ansible-inventory-hosts']!),
     out: values.out!,
+    migration: {
+      runs: q ? 1 : Number(values.runs),
+      settings,
+      links: parseLinks(values['mig-links']!),
+      dirtyRates: q ? nums(values['mig-dirty-rates']!).slice(-1) : nums(values['mig-dirty-rates']!),
+      memoryMib: Number(values['mig-memory']),
+      workingSetMib: Number(values['mig-working-set']),
+      timeoutPerGibS: Number(values['mig-timeout-per-gib']),
+      maxDowntimeMs: Number(values['mig-max-downtime']),
+      tune: !values['mig-no-tune'],
+      lab: values['mig-lab']!,
+      octet: Number(values['mig-octet']),
+    },
   };
 }
 type Options = ReturnType<typeof options>;
@@ -244,21 +271,35 @@ async function labSection(o: Options, work: string, targets: Target[]): Promise<
   }
 }
 
+async function migration(o: Options, work: string): Promise<string> {
+  const missing = playMissing();
+  if (missing) return (notAvailable('migration', 'virsh_migrate on a libvirt lab', missing), '');
+  try {
+    return await migrationSection(o.migration, work, rows);
+  } catch (e) {
+    notAvailable('migration', `lab '${o.migration.lab}'`, (e as Error).message.split('\n')[0]);
+    return '';
+  }
+}
+
 async function main(): Promise<void> {
   const o = options();
   const started = new Date();
   const work = mkdtempSync(join(tmpdir(), 'play-bench-'));
   const tools = ensureTools({ ansible: o.only.has('ansible') || o.only.has('inventory') });
   const targets: Target[] = [];
+  let migrationTable = '';
   try {
     if (o.only.has('inventory')) await inventorySection(o, work, targets);
     if (o.only.has('sim')) await simSection(o, work, targets);
     if (o.only.has('floor') || o.only.has('play') || o.only.has('ansible')) await labSection(o, work, targets);
+    if (o.only.has('migration')) migrationTable = await migration(o, work);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
   const checked = targets.map(checkTarget);
   process.stdout.write(`\n## Results\n\n${markdownTable(rows)}\n\n## Targets\n\n${targetsTable(checked)}\n`);
+  if (migrationTable) process.stdout.write(`\n## Live migration (virsh_migrate, medians of ${o.migration.runs})\n\n${migrationTable}\n`);
   const result = {
     startedAt: started.toISOString(),
     seconds: (Date.now() - started.getTime()) / 1000,

@@ -1,0 +1,226 @@
+// `npm run bench -- --only migration`: one guest on a 2-host libvirt lab, migrated back and forth
+// by play's virsh_migrate (through the real CLI and the engine's loop) under each setting, on an
+// unlimited and a tbf-limited migration link, at two dirty rates; then the same migration before
+// and after cluster-tune.yml. Every number comes from the module's migration-latency record in
+// the JSON report of that run.
+import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  guestLocation, guestSerialLog, labDown, labGuest, labLink, labUp, parseSerialLog, setDirtyRate, type LabInfo,
+} from '../engine/lab/index.js';
+import { rootPath } from '../engine/paths.js';
+import type { Row } from './report.js';
+
+/** Each setting: virsh_migrate parameters on top of the bench's common ones. */
+export const MIGRATION_SETTINGS: Record<string, Record<string, string | number | boolean>> = {
+  precopy: { policy: 'precopy' },
+  // The module's default policy; stall_window_s 3 so its downtime ramp fits in the bench's timeout.
+  converge: { policy: 'converge', stall_window_s: 3 },
+  // converge as the issue describes it for a link slower than the dirty rate: post-copy last.
+  'converge+postcopy': { policy: 'converge', stall_window_s: 3, allow_postcopy: true },
+  postcopy: { policy: 'postcopy' },
+  multifd4: { policy: 'precopy', parallel_connections: 4 },
+  tls: { policy: 'precopy', tls: true },
+  compressed: { policy: 'precopy', compressed: true },
+};
+
+export interface MigrationOptions {
+  runs: number;
+  settings: string[];
+  /** Mbit/s; null: unlimited. */
+  links: Array<number | null>;
+  dirtyRates: number[];
+  memoryMib: number;
+  workingSetMib: number;
+  timeoutPerGibS: number;
+  maxDowntimeMs: number;
+  tune: boolean;
+  lab: string;
+  octet: number;
+}
+
+interface Sample {
+  ok: boolean;
+  totalS?: number;
+  downtimeMs?: number;
+  dataMib?: number;
+  strategy: string;
+  from: string;
+  to: string;
+  message?: string;
+}
+
+interface Cell {
+  setting: string;
+  link: string;
+  dirty: number;
+  phase: 'matrix' | 'before tune' | 'after tune';
+  samples: Sample[];
+}
+
+const GUEST = 'bm1';
+const CLI = rootPath('dist', 'engine', 'cli.js');
+const linkName = (l: number | null) => (l === null ? 'unlimited' : `${l} Mbit/s`);
+
+export function parseLinks(s: string): Array<number | null> {
+  return s.split(',').map((x) => x.trim()).filter(Boolean).map((x) => {
+    if (x === 'none' || x === 'unlimited') return null;
+    if (!/^[0-9]+$/.test(x)) throw new Error(`--mig-links: '${x}' is not a rate in Mbit/s nor 'none'`);
+    return Number(x);
+  });
+}
+
+function playbook(setting: string, o: MigrationOptions): string {
+  const params = { timeout_per_gib_s: o.timeoutPerGibS, max_downtime_ms: o.maxDowntimeMs, ...MIGRATION_SETTINGS[setting] };
+  const lines = Object.entries(params).map(([k, v]) => `        ${k}: ${JSON.stringify(v)}`);
+  return [
+    `- name: bench migration, ${setting}`,
+    '  hosts: "{{from}}"',
+    '  gather_facts: false',
+    '  tasks:',
+    '    - name: Migrate',
+    '      virsh_migrate:',
+    '        domain: "{{vm}}"',
+    '        to: "{{to}}"',
+    ...lines,
+    '',
+  ].join('\n');
+}
+
+interface TaskJson {
+  task: string;
+  status?: string;
+  messages?: string[];
+  metrics?: Record<string, number | string>;
+}
+
+/** One migration of the guest to the other host through `play run`; its latency record. */
+async function migrateOnce(lab: LabInfo, pb: string, work: string): Promise<Sample> {
+  const where = await guestLocation(lab, GUEST);
+  if (where.length !== 1) throw new Error(`guest ${GUEST} runs on [${where.join(', ')}]: expected exactly one host`);
+  const from = where[0];
+  const to = from === 'hv1' ? 'hv2' : 'hv1';
+  const report = join(work, 'mig-report.json');
+  rmSync(report, { force: true });
+  const r = spawnSync(process.execPath, [CLI, 'run', pb, '-i', lab.inventoryPath, '-e', `vm=${GUEST}`, '-e', `from=${from}`, '-e', `to=${to}`, '--report', `json=${report}`], {
+    encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', CI: 'true' }, timeout: 600_000,
+  });
+  let task: TaskJson | undefined;
+  try {
+    const j = JSON.parse(readFileSync(report, 'utf8')) as { hosts: Array<{ name: string; tasks: TaskJson[] }> };
+    task = j.hosts.find((h) => h.name === from)?.tasks.find((t) => t.task === 'Migrate');
+  } catch {
+    /* no report: the message below says why */
+  }
+  const after = await guestLocation(lab, GUEST);
+  if (after.length !== 1) throw new Error(`after a migration ${from} → ${to} guest ${GUEST} runs on [${after.join(', ')}]`);
+  const m = task?.metrics ?? {};
+  const num = (k: string) => (m[k] === undefined ? undefined : Number(m[k]));
+  const ok = r.status === 0 && task?.status === 'changed' && after[0] === to;
+  const message = ok ? undefined : (task?.messages?.join(' ') || `play exited ${r.status}: ${(r.stderr || r.stdout).trim().split('\n').slice(-2).join(' ')}`).slice(0, 200);
+  return { ok, totalS: num('total_s'), downtimeMs: num('downtime_ms'), dataMib: num('data_mib'), strategy: String(m.strategy ?? (ok ? '?' : 'failed')), from, to, message };
+}
+
+const median = (xs: number[]): number | undefined => {
+  if (!xs.length) return undefined;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+};
+
+/** Medians over the runs that finished; the strategies with their counts ("precopy", "aborted 3/3"). */
+export function summarize(samples: Sample[]): { totalS?: number; downtimeMs?: number; dataMib?: number; strategy: string; abortedAfterS?: number } {
+  const done = samples.filter((s) => s.ok);
+  const counts = new Map<string, number>();
+  for (const s of samples) counts.set(s.strategy, (counts.get(s.strategy) ?? 0) + 1);
+  const strategy = [...counts].map(([k, n]) => (n === samples.length ? k : `${k} ${n}/${samples.length}`)).join(', ');
+  const pick = (k: 'totalS' | 'downtimeMs' | 'dataMib') => median(done.map((s) => s[k]).filter((v): v is number => v !== undefined));
+  const failed = samples.filter((s) => !s.ok).map((s) => s.totalS).filter((v): v is number => v !== undefined);
+  return { totalS: pick('totalS'), downtimeMs: pick('downtimeMs'), dataMib: pick('dataMib'), strategy, abortedAfterS: done.length ? undefined : median(failed) };
+}
+
+const f = (n: number | undefined, d = 1) => (n === undefined ? '–' : n.toFixed(d));
+
+export function migrationTable(cells: Cell[]): string {
+  const out = ['| dirty rate | link | setting | total time | downtime | data sent | finished by | runs |', '|---:|---|---|---:|---:|---:|---|---:|'];
+  for (const c of cells) {
+    const s = summarize(c.samples);
+    const total = s.totalS !== undefined ? `${f(s.totalS)} s` : s.abortedAfterS !== undefined ? `(aborted at ${f(s.abortedAfterS)} s)` : '–';
+    const setting = c.phase === 'matrix' ? c.setting : `${c.setting}, ${c.phase}`;
+    out.push(`| ${c.dirty} MiB/s | ${c.link} | ${setting} | ${total} | ${s.downtimeMs !== undefined ? `${f(s.downtimeMs, 0)} ms` : '–'} | ${s.dataMib !== undefined ? `${f(s.dataMib, 0)} MiB` : '–'} | ${s.strategy} | ${c.samples.length} |`);
+  }
+  return out.join('\n');
+}
+
+/** Runs one cell: `runs` migrations, each to the other host; a failure is a sample, not a crash. */
+async function runCell(lab: LabInfo, o: MigrationOptions, work: string, cell: Omit<Cell, 'samples'>): Promise<Cell> {
+  const pb = join(work, `mig-${cell.setting}.yml`);
+  writeFileSync(pb, playbook(cell.setting, o));
+  const samples: Sample[] = [];
+  for (let i = 0; i < o.runs; i++) {
+    const s = await migrateOnce(lab, pb, work);
+    process.stderr.write(`bench: migration ${cell.setting}${cell.phase === 'matrix' ? '' : ` (${cell.phase})`}, ${cell.link}, ${cell.dirty} MiB/s, run ${i + 1}: ${s.from}→${s.to} ${s.ok ? `${s.totalS} s, downtime ${s.downtimeMs} ms, ${s.dataMib} MiB, ${s.strategy}` : `not done: ${s.message}`}\n`);
+    samples.push(s);
+  }
+  return { ...cell, samples };
+}
+
+function row(c: Cell): Row {
+  const s = summarize(c.samples);
+  return {
+    section: 'migration',
+    case: `${c.setting}${c.phase === 'matrix' ? '' : ` (${c.phase})`}, link ${c.link}, dirty ${c.dirty} MiB/s`,
+    wallMs: s.totalS === undefined ? undefined : s.totalS * 1000,
+    runs: c.samples.length,
+    note: `downtime ${f(s.downtimeMs, 0)} ms; data ${f(s.dataMib, 0)} MiB; finished by ${s.strategy}${s.abortedAfterS !== undefined ? `; aborted at ${f(s.abortedAfterS)} s` : ''}`,
+    extra: { ...c, summary: s },
+  };
+}
+
+/** The whole section; returns the rows for latest.json and the markdown table. */
+export async function migrationSection(o: MigrationOptions, work: string, rows: Row[]): Promise<string> {
+  await labDown(o.lab); // a crashed run's leftovers
+  const lab = await labUp({ name: o.lab, hosts: 2, octet: o.octet, libvirt: true });
+  const cells: Cell[] = [];
+  try {
+    await labGuest(lab, { name: GUEST, on: 'hv1', memoryMib: o.memoryMib, workingSetMib: o.workingSetMib, dirtyRateMib: o.dirtyRates[0] });
+    const setRate = async (d: number) => setDirtyRate(lab, (await guestLocation(lab, GUEST))[0], GUEST, d);
+    for (const dirty of o.dirtyRates) {
+      await setRate(dirty);
+      for (const link of o.links) {
+        await labLink(lab, { rateMbit: link });
+        for (const setting of o.settings) cells.push(await runCell(lab, o, work, { setting, link: linkName(link), dirty, phase: 'matrix' }));
+      }
+    }
+    if (o.tune) await tuneComparison(lab, o, work, cells, setRate);
+    const log = parseSerialLog(await guestSerialLog(lab, GUEST));
+    rows.push({ section: 'migration', case: `guest ${GUEST} after every migration`, note: `${log.boots} boot(s), ${log.gaps} gaps in its ticks, runs on ${(await guestLocation(lab, GUEST)).join(', ')}` });
+  } finally {
+    await labLink(lab, { rateMbit: null }).catch(() => undefined);
+    await labDown(o.lab).catch(() => undefined);
+    for (const c of cells) rows.push(row(c));
+  }
+  return migrationTable(cells);
+}
+
+/**
+ * The same TLS migration before and after cluster-tune.yml (MTU 9000, TCP buffers, TLS forced,
+ * firewall) at the lower dirty rate on each link. TLS on both sides because the tuned hosts refuse
+ * a migration without it (migrate_tls_force).
+ */
+async function tuneComparison(lab: LabInfo, o: MigrationOptions, work: string, cells: Cell[], setRate: (d: number) => Promise<void>): Promise<void> {
+  const dirty = Math.min(...o.dirtyRates);
+  await setRate(dirty);
+  for (const link of o.links) {
+    await labLink(lab, { rateMbit: link });
+    cells.push(await runCell(lab, o, work, { setting: 'tls', link: linkName(link), dirty, phase: 'before tune' }));
+  }
+  await labLink(lab, { rateMbit: null });
+  const r = spawnSync(process.execPath, [CLI, 'run', 'cluster-tune.yml', '-i', lab.inventoryPath], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', CI: 'true' }, timeout: 300_000 });
+  if (r.status !== 0) throw new Error(`cluster-tune.yml failed (exit ${r.status}): ${r.stdout.trim().split('\n').slice(-6).join(' | ')}`);
+  for (const link of o.links) {
+    await labLink(lab, { rateMbit: link });
+    cells.push(await runCell(lab, o, work, { setting: 'tls', link: linkName(link), dirty, phase: 'after tune' }));
+  }
+}
