@@ -7,8 +7,10 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  guestLocation, guestSerialLog, labDown, labGuest, labLink, labUp, parseSerialLog, setDirtyRate, type LabInfo,
+  guestDefinedOn, guestLocation, guestSerialLog, hostExecOk, labDown, labGuest, labLink, labUp, parseSerialLog, type LabInfo,
 } from '../engine/lab/index.js';
+import { ensureDebianPackages } from '../engine/lab/packages.js';
+import { LAB_PACKAGES, LIBVIRT_LAB_PACKAGES } from '../engine/lab/requirements.js';
 import { rootPath } from '../engine/paths.js';
 import type { Row } from './report.js';
 
@@ -36,6 +38,8 @@ export interface MigrationOptions {
   timeoutPerGibS: number;
   maxDowntimeMs: number;
   tune: boolean;
+  /** The dirty rate of the before/after cluster-tune.yml comparison; default the lowest. */
+  tuneDirtyRate?: number;
   lab: string;
   octet: number;
 }
@@ -88,6 +92,23 @@ function playbook(setting: string, o: MigrationOptions): string {
   ].join('\n');
 }
 
+/** The lines of a crash that say what it was (an uncaught error's message and first frame). */
+const errorLines = (text: string): string => {
+  const lines = text.trim().split('\n');
+  const i = lines.findIndex((l) => /Error\b|error:/.test(l));
+  return (i < 0 ? lines.slice(-2) : lines.slice(i, i + 2)).map((l) => l.trim()).join(' ');
+};
+
+/** Where the guest runs once a migration has settled (a switch-over in progress shows it nowhere). */
+async function settledLocation(lab: LabInfo): Promise<string[]> {
+  const end = Date.now() + 30_000;
+  for (;;) {
+    const where = await guestLocation(lab, GUEST);
+    if (where.length === 1 || Date.now() > end) return where;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 interface TaskJson {
   task: string;
   status?: string;
@@ -113,12 +134,12 @@ async function migrateOnce(lab: LabInfo, pb: string, work: string): Promise<Samp
   } catch {
     /* no report: the message below says why */
   }
-  const after = await guestLocation(lab, GUEST);
-  if (after.length !== 1) throw new Error(`after a migration ${from} → ${to} guest ${GUEST} runs on [${after.join(', ')}]`);
+  const after = await settledLocation(lab);
+  if (after.length !== 1) throw new Error(`after a migration ${from} → ${to} (play exit ${r.status}) guest ${GUEST} runs on [${after.join(', ')}]: ${errorLines(r.stderr)}`);
   const m = task?.metrics ?? {};
   const num = (k: string) => (m[k] === undefined ? undefined : Number(m[k]));
   const ok = r.status === 0 && task?.status === 'changed' && after[0] === to;
-  const message = ok ? undefined : (task?.messages?.join(' ') || `play exited ${r.status}: ${(r.stderr || r.stdout).trim().split('\n').slice(-2).join(' ')}`).slice(0, 200);
+  const message = ok ? undefined : (task?.messages?.join(' ') || `play exited ${r.status}: ${errorLines(r.stderr || r.stdout)}`).slice(0, 300);
   return { ok, totalS: num('total_s'), downtimeMs: num('downtime_ms'), dataMib: num('data_mib'), strategy: String(m.strategy ?? (ok ? '?' : 'failed')), from, to, message };
 }
 
@@ -158,6 +179,7 @@ async function runCell(lab: LabInfo, o: MigrationOptions, work: string, cell: Om
   const pb = join(work, `mig-${cell.setting}.yml`);
   writeFileSync(pb, playbook(cell.setting, o));
   const samples: Sample[] = [];
+  await assertTicking(lab);
   for (let i = 0; i < o.runs; i++) {
     const s = await migrateOnce(lab, pb, work);
     process.stderr.write(`bench: migration ${cell.setting}${cell.phase === 'matrix' ? '' : ` (${cell.phase})`}, ${cell.link}, ${cell.dirty} MiB/s, run ${i + 1}: ${s.from}→${s.to} ${s.ok ? `${s.totalS} s, downtime ${s.downtimeMs} ms, ${s.dataMib} MiB, ${s.strategy}` : `not done: ${s.message}`}\n`);
@@ -180,12 +202,15 @@ function row(c: Cell): Row {
 
 /** The whole section; returns the rows for latest.json and the markdown table. */
 export async function migrationSection(o: MigrationOptions, work: string, rows: Row[]): Promise<string> {
+  // As `play lab up --libvirt` does: a fresh machine (or one a CI run stripped) gets the packages.
+  const log = (l: string) => process.stderr.write(`bench: ${l}\n`);
+  await ensureDebianPackages(LAB_PACKAGES, 'bench migration', { log });
+  await ensureDebianPackages(LIBVIRT_LAB_PACKAGES, 'bench migration', { log });
   await labDown(o.lab); // a crashed run's leftovers
   const lab = await labUp({ name: o.lab, hosts: 2, octet: o.octet, libvirt: true });
   const cells: Cell[] = [];
   try {
-    await labGuest(lab, { name: GUEST, on: 'hv1', memoryMib: o.memoryMib, workingSetMib: o.workingSetMib, dirtyRateMib: o.dirtyRates[0] });
-    const setRate = (d: number) => setRateRetried(lab, d);
+    const setRate = (d: number) => freshGuest(lab, o, d);
     for (const dirty of o.dirtyRates) {
       await setRate(dirty);
       for (const link of o.links) {
@@ -208,19 +233,21 @@ export async function migrationSection(o: MigrationOptions, work: string, rows: 
 }
 
 /**
- * The guest confirms a new rate on its serial log; on a loaded 2-core machine it sometimes misses
- * setDirtyRate's three attempts, so the bench tries again after a pause before giving up.
+ * A new guest for each dirty rate instead of setDirtyRate: after dozens of migrations, a rate
+ * change through the serial pty left the guest halted with its output blocked (no tick for
+ * minutes, vCPU in HLT, migrations then moved an idle guest), or was never confirmed.
  */
-async function setRateRetried(lab: LabInfo, mibps: number): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await setDirtyRate(lab, (await guestLocation(lab, GUEST))[0], GUEST, mibps);
-    } catch (e) {
-      if (attempt === 3) throw e;
-      process.stderr.write(`bench: ${(e as Error).message}; trying again\n`);
-      await new Promise((r) => setTimeout(r, 3000));
-    }
-  }
+async function freshGuest(lab: LabInfo, o: MigrationOptions, dirtyRateMib: number): Promise<void> {
+  for (const h of await guestLocation(lab, GUEST)) await hostExecOk(lab, h, `virsh -c qemu:///system destroy ${GUEST}`);
+  for (const h of await guestDefinedOn(lab, GUEST)) await hostExecOk(lab, h, `virsh -c qemu:///system undefine ${GUEST}`);
+  await labGuest(lab, { name: GUEST, on: 'hv1', memoryMib: o.memoryMib, workingSetMib: o.workingSetMib, dirtyRateMib });
+}
+
+/** Fails the cell when the guest stopped ticking (then it dirties nothing and the numbers lie). */
+async function assertTicking(lab: LabInfo): Promise<void> {
+  const before = parseSerialLog(await guestSerialLog(lab, GUEST)).ticks.length;
+  await new Promise((r) => setTimeout(r, 2500));
+  if (parseSerialLog(await guestSerialLog(lab, GUEST)).ticks.length <= before) throw new Error(`guest ${GUEST} stopped ticking on its serial log: its dirtier is not running`);
 }
 
 /**
@@ -229,7 +256,7 @@ async function setRateRetried(lab: LabInfo, mibps: number): Promise<void> {
  * a migration without it (migrate_tls_force).
  */
 async function tuneComparison(lab: LabInfo, o: MigrationOptions, work: string, cells: Cell[], setRate: (d: number) => Promise<void>): Promise<void> {
-  const dirty = Math.min(...o.dirtyRates);
+  const dirty = o.tuneDirtyRate ?? Math.min(...o.dirtyRates);
   await setRate(dirty);
   for (const link of o.links) {
     await labLink(lab, { rateMbit: link });
