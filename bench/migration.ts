@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  guestDefinedOn, guestLocation, guestSerialLog, hostExecOk, labDown, labGuest, labLink, labUp, parseSerialLog, type LabInfo,
+  guestDefinedOn, guestLocation, guestSerialLog, hostExec, hostExecOk, labDown, labGuest, labLink, labUp, parseSerialLog, type LabInfo,
 } from '../engine/lab/index.js';
 import { ensureDebianPackages } from '../engine/lab/packages.js';
 import { LAB_PACKAGES, LIBVIRT_LAB_PACKAGES } from '../engine/lab/requirements.js';
@@ -53,6 +53,8 @@ interface Sample {
   from: string;
   to: string;
   message?: string;
+  /** The guest's dirtier ticks per second of play's wall time (1 = it dirtied at its full rate). */
+  ticksPerS: number;
 }
 
 interface Cell {
@@ -124,6 +126,9 @@ async function migrateOnce(lab: LabInfo, pb: string, work: string): Promise<Samp
   const to = from === 'hv1' ? 'hv2' : 'hv1';
   const report = join(work, 'mig-report.json');
   rmSync(report, { force: true });
+  const ticks = async () => parseSerialLog(await guestSerialLog(lab, GUEST)).ticks.length;
+  const ticks0 = await ticks();
+  const t0 = Date.now();
   const r = spawnSync(process.execPath, [CLI, 'run', pb, '-i', lab.inventoryPath, '-e', `vm=${GUEST}`, '-e', `from=${from}`, '-e', `to=${to}`, '--report', `json=${report}`], {
     encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', CI: 'true' }, timeout: 600_000,
   });
@@ -134,13 +139,22 @@ async function migrateOnce(lab: LabInfo, pb: string, work: string): Promise<Samp
   } catch {
     /* no report: the message below says why */
   }
+  // The dirtier ticks once per `rate` MiB written: below ~1 tick/s it was starved during the run.
+  const ticksPerS = (await ticks() - ticks0) / ((Date.now() - t0) / 1000);
   const after = await settledLocation(lab);
-  if (after.length !== 1) throw new Error(`after a migration ${from} → ${to} (play exit ${r.status}) guest ${GUEST} runs on [${after.join(', ')}]: ${errorLines(r.stderr)}`);
+  if (after.length !== 1) {
+    // Lost (or doubled): the worst outcome, kept as a sample; the cell starts a fresh guest.
+    const log = rootPath('bench', 'results', `migration-lost-${Date.now()}.log`);
+    const states = await Promise.all(lab.hosts.map(async (h) => `${h.name}: ${(await hostExec(lab, h, `virsh -c qemu:///system list --all; virsh -c qemu:///system domstate --reason ${GUEST}`)).stdout}`));
+    writeFileSync(log, `${r.stdout}\n${r.stderr}\n${states.join('\n')}`);
+    const why = `play exit ${r.status}, guest runs on [${after.join(', ')}] 30 s later: ${task?.messages?.join(' ') ?? errorLines(r.stderr)} (output: ${log})`;
+    return { ok: false, strategy: 'GUEST LOST', from, to, message: why.slice(0, 400), ticksPerS };
+  }
   const m = task?.metrics ?? {};
   const num = (k: string) => (m[k] === undefined ? undefined : Number(m[k]));
   const ok = r.status === 0 && task?.status === 'changed' && after[0] === to;
   const message = ok ? undefined : (task?.messages?.join(' ') || `play exited ${r.status}: ${errorLines(r.stderr || r.stdout)}`).slice(0, 300);
-  return { ok, totalS: num('total_s'), downtimeMs: num('downtime_ms'), dataMib: num('data_mib'), strategy: String(m.strategy ?? (ok ? '?' : 'failed')), from, to, message };
+  return { ok, totalS: num('total_s'), downtimeMs: num('downtime_ms'), dataMib: num('data_mib'), strategy: String(m.strategy ?? (ok ? '?' : 'failed')), from, to, message, ticksPerS };
 }
 
 const median = (xs: number[]): number | undefined => {
@@ -151,25 +165,25 @@ const median = (xs: number[]): number | undefined => {
 };
 
 /** Medians over the runs that finished; the strategies with their counts ("precopy", "aborted 3/3"). */
-export function summarize(samples: Sample[]): { totalS?: number; downtimeMs?: number; dataMib?: number; strategy: string; abortedAfterS?: number } {
+export function summarize(samples: Sample[]): { totalS?: number; downtimeMs?: number; dataMib?: number; strategy: string; abortedAfterS?: number; ticksPerS?: number } {
   const done = samples.filter((s) => s.ok);
   const counts = new Map<string, number>();
   for (const s of samples) counts.set(s.strategy, (counts.get(s.strategy) ?? 0) + 1);
   const strategy = [...counts].map(([k, n]) => (n === samples.length ? k : `${k} ${n}/${samples.length}`)).join(', ');
   const pick = (k: 'totalS' | 'downtimeMs' | 'dataMib') => median(done.map((s) => s[k]).filter((v): v is number => v !== undefined));
   const failed = samples.filter((s) => !s.ok).map((s) => s.totalS).filter((v): v is number => v !== undefined);
-  return { totalS: pick('totalS'), downtimeMs: pick('downtimeMs'), dataMib: pick('dataMib'), strategy, abortedAfterS: done.length ? undefined : median(failed) };
+  return { totalS: pick('totalS'), downtimeMs: pick('downtimeMs'), dataMib: pick('dataMib'), strategy, abortedAfterS: done.length ? undefined : median(failed), ticksPerS: median(samples.map((s) => s.ticksPerS)) };
 }
 
 const f = (n: number | undefined, d = 1) => (n === undefined ? '–' : n.toFixed(d));
 
 export function migrationTable(cells: Cell[]): string {
-  const out = ['| dirty rate | link | setting | total time | downtime | data sent | finished by | runs |', '|---:|---|---|---:|---:|---:|---|---:|'];
+  const out = ['| dirty rate | link | setting | total time | downtime | data sent | finished by | guest ticks/s | runs |', '|---:|---|---|---:|---:|---:|---|---:|---:|'];
   for (const c of cells) {
     const s = summarize(c.samples);
     const total = s.totalS !== undefined ? `${f(s.totalS)} s` : s.abortedAfterS !== undefined ? `(aborted at ${f(s.abortedAfterS)} s)` : '–';
     const setting = c.phase === 'matrix' ? c.setting : `${c.setting}, ${c.phase}`;
-    out.push(`| ${c.dirty} MiB/s | ${c.link} | ${setting} | ${total} | ${s.downtimeMs !== undefined ? `${f(s.downtimeMs, 0)} ms` : '–'} | ${s.dataMib !== undefined ? `${f(s.dataMib, 0)} MiB` : '–'} | ${s.strategy} | ${c.samples.length} |`);
+    out.push(`| ${c.dirty} MiB/s | ${c.link} | ${setting} | ${total} | ${s.downtimeMs !== undefined ? `${f(s.downtimeMs, 0)} ms` : '–'} | ${s.dataMib !== undefined ? `${f(s.dataMib, 0)} MiB` : '–'} | ${s.strategy} | ${f(s.ticksPerS, 2)} | ${c.samples.length} |`);
   }
   return out.join('\n');
 }
@@ -182,8 +196,9 @@ async function runCell(lab: LabInfo, o: MigrationOptions, work: string, cell: Om
   await assertTicking(lab);
   for (let i = 0; i < o.runs; i++) {
     const s = await migrateOnce(lab, pb, work);
-    process.stderr.write(`bench: migration ${cell.setting}${cell.phase === 'matrix' ? '' : ` (${cell.phase})`}, ${cell.link}, ${cell.dirty} MiB/s, run ${i + 1}: ${s.from}→${s.to} ${s.ok ? `${s.totalS} s, downtime ${s.downtimeMs} ms, ${s.dataMib} MiB, ${s.strategy}` : `not done: ${s.message}`}\n`);
+    process.stderr.write(`bench: migration ${cell.setting}${cell.phase === 'matrix' ? '' : ` (${cell.phase})`}, ${cell.link}, ${cell.dirty} MiB/s, run ${i + 1}: ${s.from}→${s.to} ${s.ok ? `${s.totalS} s, downtime ${s.downtimeMs} ms, ${s.dataMib} MiB, ${s.strategy}` : `not done: ${s.message}`}; guest ${s.ticksPerS.toFixed(2)} ticks/s\n`);
     samples.push(s);
+    if (s.strategy === 'GUEST LOST') await freshGuest(lab, o, cell.dirty);
   }
   return { ...cell, samples };
 }
@@ -195,7 +210,7 @@ function row(c: Cell): Row {
     case: `${c.setting}${c.phase === 'matrix' ? '' : ` (${c.phase})`}, link ${c.link}, dirty ${c.dirty} MiB/s`,
     wallMs: s.totalS === undefined ? undefined : s.totalS * 1000,
     runs: c.samples.length,
-    note: `downtime ${f(s.downtimeMs, 0)} ms; data ${f(s.dataMib, 0)} MiB; finished by ${s.strategy}${s.abortedAfterS !== undefined ? `; aborted at ${f(s.abortedAfterS)} s` : ''}`,
+    note: `downtime ${f(s.downtimeMs, 0)} ms; data ${f(s.dataMib, 0)} MiB; finished by ${s.strategy}; guest ${f(s.ticksPerS, 2)} ticks/s${s.abortedAfterS !== undefined ? `; aborted at ${f(s.abortedAfterS)} s` : ''}`,
     extra: { ...c, summary: s },
   };
 }
