@@ -146,7 +146,9 @@ async function migrateOnce(lab: LabInfo, pb: string, work: string): Promise<Samp
     // Lost (or doubled): the worst outcome, kept as a sample; the cell starts a fresh guest.
     const log = rootPath('bench', 'results', `migration-lost-${Date.now()}.log`);
     const states = await Promise.all(lab.hosts.map(async (h) => `${h.name}: ${(await hostExec(lab, h, `virsh -c qemu:///system list --all; virsh -c qemu:///system domstate --reason ${GUEST}`)).stdout}`));
-    writeFileSync(log, `${r.stdout}\n${r.stderr}\n${states.join('\n')}`);
+    // The guest's own last words (a panic?) before freshGuest truncates its serial log.
+    const serial = (await guestSerialLog(lab, GUEST)).split('\n').slice(-60).join('\n');
+    writeFileSync(log, `${r.stdout}\n${r.stderr}\n${states.join('\n')}\n--- serial log (last 60 lines)\n${serial}\n`);
     const why = `play exit ${r.status}, guest runs on [${after.join(', ')}] 30 s later: ${task?.messages?.join(' ') ?? errorLines(r.stderr)} (output: ${log})`;
     return { ok: false, strategy: 'GUEST LOST', from, to, message: why.slice(0, 400), ticksPerS };
   }
