@@ -10,7 +10,7 @@ import type { Row } from './report.js';
 
 const LAB_NAME = `benchevac${process.env.PLAY_TEST_LAB_TAG ?? ''}`;
 /** Third octet of the bench's lab addresses (PLAY_TEST_OCTET_SHIFT moves it, as for test labs). */
-const OCTET = (37 + Number(process.env.PLAY_TEST_OCTET_SHIFT ?? 0)) % 256;
+const OCTET = (41 + Number(process.env.PLAY_TEST_OCTET_SHIFT ?? 0)) % 256;
 const GUESTS = ['b1', 'b2', 'b3', 'b4'];
 
 interface VmRow {

@@ -1,6 +1,6 @@
 // `npm run bench`: the whole benchmark in one run; prints markdown tables and writes
 // bench/results/latest.json. Sections (filter with --only a,b): inventory, sim, floor, play, ansible,
-// migration (virsh_migrate on a 2-host libvirt lab, bench/migration.ts), evacuation (bench/evacuation.ts:
+// migration (bench/migration.ts: virsh_migrate on a libvirt lab), evacuation (bench/evacuation.ts:
 // evacuate-host.yml on a 3-host libvirt lab).
 // Parts that need something missing (the engine CLI, the lab, Ansible) are reported as
 // "not available: <reason>" instead of stopping the rest.
@@ -18,8 +18,8 @@ import { checkTarget, linearFit, markdownTable, targetsTable, type Row, type Tar
 import { startSim, type SimHandle } from './sim/sim-process.js';
 import type { SimStats } from './sim/server.js';
 import { evacuationSection } from './evacuation.js';
+import { MIGRATION_SETTINGS, migrationSection, parseLinks } from './migration.js';
 import { LAB, labDown, labInventory, labTargets, labUp, readBaseline, resetHosts, type BenchLab } from './lab-work.js';
-import { migrationSection, migrationTable } from './migration.js';
 
 const SECTIONS = ['inventory', 'sim', 'floor', 'play', 'ansible', 'migration', 'evacuation'] as const;
 type Section = (typeof SECTIONS)[number];
@@ -44,11 +44,21 @@ function options() {
       'inventory-hosts': { type: 'string', default: '10000' },
       'ansible-inventory-hosts': { type: 'string', default: '1000' },
       out: { type: 'string', default: rootPath('bench/results/latest.json') },
-      'mig-link-mbit': { type: 'string', default: '200' },
+      'mig-settings': { type: 'string', default: Object.keys(MIGRATION_SETTINGS).join(',') },
+      'mig-links': { type: 'string', default: 'none,200' },
       'mig-dirty-rates': { type: 'string', default: '8,32' },
-      'mig-timeout-per-gib': { type: 'string', default: '40' },
+      'mig-memory': { type: 'string', default: '512' },
+      'mig-working-set': { type: 'string', default: '64' },
+      'mig-timeout-per-gib': { type: 'string', default: '60' },
+      'mig-max-downtime': { type: 'string', default: '500' },
+      'mig-no-tune': { type: 'boolean', default: false },
+      'mig-tune-dirty-rate': { type: 'string' },
+      'mig-lab': { type: 'string', default: 'benchmig' },
+      'mig-octet': { type: 'string', default: '28' },
     },
   });
+  const settings = list(values['mig-settings']!);
+  for (const s of settings) if (!(s in MIGRATION_SETTINGS)) throw new Error(`--mig-settings: unknown setting '${s}' (settings: ${Object.keys(MIGRATION_SETTINGS).join(', ')})`);
   const only = list(values.only!);
   for (const s of only) if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`--only: unknown section '${s}' (sections: ${SECTIONS.join(', ')})`);
   const q = values.quick!;
@@ -66,7 +76,20 @@ function options() {
     inventoryHosts: Number(values['inventory-hosts']),
     ansibleInventoryHosts: nums(values['ansible-inventory-hosts']!),
     out: values.out!,
-    migration: { linkMbit: Number(values['mig-link-mbit']), dirtyRates: nums(values['mig-dirty-rates']!), timeoutPerGibS: Number(values['mig-timeout-per-gib']) },
+    migration: {
+      runs: q ? 1 : Number(values.runs),
+      settings,
+      links: parseLinks(values['mig-links']!),
+      dirtyRates: q ? nums(values['mig-dirty-rates']!).slice(-1) : nums(values['mig-dirty-rates']!),
+      memoryMib: Number(values['mig-memory']),
+      workingSetMib: Number(values['mig-working-set']),
+      timeoutPerGibS: Number(values['mig-timeout-per-gib']),
+      maxDowntimeMs: Number(values['mig-max-downtime']),
+      tune: !values['mig-no-tune'],
+      tuneDirtyRate: values['mig-tune-dirty-rate'] === undefined ? undefined : Number(values['mig-tune-dirty-rate']),
+      lab: values['mig-lab']!,
+      octet: Number(values['mig-octet']),
+    },
   };
 }
 type Options = ReturnType<typeof options>;
@@ -252,24 +275,36 @@ async function labSection(o: Options, work: string, targets: Target[]): Promise<
   }
 }
 
+async function migration(o: Options, work: string): Promise<string> {
+  const missing = playMissing();
+  if (missing) return (notAvailable('migration', 'virsh_migrate on a libvirt lab', missing), '');
+  try {
+    return await migrationSection(o.migration, work, rows);
+  } catch (e) {
+    notAvailable('migration', `lab '${o.migration.lab}'`, (e as Error).message.split('\n')[0]);
+    return '';
+  }
+}
+
 async function main(): Promise<void> {
   const o = options();
   const started = new Date();
   const work = mkdtempSync(join(tmpdir(), 'play-bench-'));
   const tools = ensureTools({ ansible: o.only.has('ansible') || o.only.has('inventory') });
   const targets: Target[] = [];
+  let migrationTable = '';
   try {
     if (o.only.has('inventory')) await inventorySection(o, work, targets);
     if (o.only.has('sim')) await simSection(o, work, targets);
     if (o.only.has('floor') || o.only.has('play') || o.only.has('ansible')) await labSection(o, work, targets);
-    if (o.only.has('migration')) await migrationSection({ ...o.migration, runs: o.runs }, work, rows);
+    if (o.only.has('migration')) migrationTable = await migration(o, work);
     if (o.only.has('evacuation')) await evacuationSection(rows, o.runs);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
   const checked = targets.map(checkTarget);
   process.stdout.write(`\n## Results\n\n${markdownTable(rows)}\n\n## Targets\n\n${targetsTable(checked)}\n`);
-  if (rows.some((r) => r.section === 'migration' && r.extra)) process.stdout.write(`\n## Live migration (virsh_migrate)\n\n${migrationTable(rows)}\n`);
+  if (migrationTable) process.stdout.write(`\n## Live migration (virsh_migrate, medians of ${o.migration.runs})\n\n${migrationTable}\n`);
   const result = {
     startedAt: started.toISOString(),
     seconds: (Date.now() - started.getTime()) / 1000,

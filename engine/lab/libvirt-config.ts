@@ -92,6 +92,52 @@ export function withLabQemuConf(stock: string, ip: string): string {
   return `${stock.replace(/\n*$/, '\n')}\n${block}`;
 }
 
+/**
+ * /etc/init.d/libvirtd inside a lab host: there is no systemd in a lab host, so a playbook's
+ * `service: {name: libvirtd, state: restarted}` (cluster-tune.yml's handler after a qemu.conf
+ * change) restarts the host's own daemon here, started exactly as the lab starts it. The PID file
+ * is in the host's private /run/libvirt, so it only ever sees that host's daemon.
+ */
+export function libvirtdInitScript(): string {
+  return `#!/bin/sh
+# libvirtd of this play lab host (written by \`play lab up --libvirt\`)
+PIDFILE=/run/libvirt/libvirtd.pid
+pid=
+running() {
+  pid=$(cat "$PIDFILE" 2>/dev/null) || return 1
+  [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = libvirtd ] || return 1
+  ! grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null
+}
+start() {
+  running && return 0
+  # -l: the TLS listener on eth1; -p: the host's own PID file
+  libvirtd -d -l -p "$PIDFILE" </dev/null >/dev/null 2>&1 || return 1
+  n=0
+  until virsh -c qemu:///system version >/dev/null 2>&1; do
+    n=$((n + 1)); [ $n -lt 600 ] || { echo "libvirtd does not answer" >&2; return 1; }
+    sleep 0.1
+  done
+}
+stop() {
+  running || return 0
+  kill "$pid"
+  n=0
+  while running; do
+    n=$((n + 1)); [ $n -lt 100 ] || { kill -9 "$pid"; break; }
+    sleep 0.1
+  done
+}
+case "$1" in
+  start) start ;;
+  stop) stop ;;
+  restart|force-reload) stop && start ;;
+  reload) running && kill -HUP "$pid" ;;
+  status) running || exit 3 ;;
+  *) echo "usage: $0 start|stop|restart|reload|status" >&2; exit 2 ;;
+esac
+`;
+}
+
 export function hostsFile(hosts: Array<{ name: string; migrationIp: string }>, self: string): string {
   const lines = ['127.0.0.1\tlocalhost', `127.0.1.1\t${self}`, '::1\tlocalhost ip6-localhost ip6-loopback'];
   for (const h of hosts) lines.push(`${h.migrationIp}\t${h.name}-mig`);

@@ -9,7 +9,7 @@ import { PlayError } from '../errors.js';
 import { shQuote } from '../quote.js';
 import { runLocalOk } from './exec.js';
 import { execInHost, execInHostOk, holderPid } from './holder.js';
-import { PKI, hostsFile, libvirtdConf, withLabQemuConf } from './libvirt-config.js';
+import { PKI, hostsFile, libvirtdConf, libvirtdInitScript, withLabQemuConf } from './libvirt-config.js';
 import { hostNs } from './names.js';
 import type { LabHost, LabInfo } from './types.js';
 
@@ -105,6 +105,9 @@ async function writeConfigs(info: LabInfo, h: LabHost): Promise<boolean> {
   await write('libvirtd.conf', libvirtdConf(info.name, h.name, h.migrationIp));
   const qemu = join(dir, 'qemu.conf');
   await write('qemu.conf', withLabQemuConf(existsSync(qemu) ? await readFile(qemu, 'utf8') : '', h.migrationIp));
+  const initd = etc(h, 'init.d');
+  await mkdir(initd, { recursive: true });
+  await writeFile(join(initd, 'libvirtd'), libvirtdInitScript(), { mode: 0o755 });
   return changed;
 }
 
