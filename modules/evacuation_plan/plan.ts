@@ -14,6 +14,8 @@ export interface DomainFact {
 export interface HostFacts {
   domains: DomainFact[];
   running: string[];
+  /** Every domain with a live QEMU process (running, paused…): virsh_domains' `active`. */
+  active?: string[];
   free_memory_kib: number;
   total_memory_kib?: number;
   cpus: number;
@@ -84,7 +86,7 @@ function candidates(inp: PlanInput): { targets: Target[]; leftOut: Plan['left_ou
     if ('unreachable' in f) leftOut.push({ host, reason: `unreachable: ${f.unreachable}` });
     else if (inp.exclude.includes(host)) leftOut.push({ host, reason: 'being drained in this run' });
     else if ((inp.cpuClass[host] ?? srcClass) !== srcClass) leftOut.push({ host, reason: `CPU class ${inp.cpuClass[host] ?? '(none)'}, guests of ${inp.source} need ${srcClass}` });
-    else targets.push({ host, freeMib: mib(f.free_memory_kib) - inp.reserveMib, cpus: f.cpus, running: new Set(f.running) });
+    else targets.push({ host, freeMib: mib(f.free_memory_kib) - inp.reserveMib, cpus: f.cpus, running: new Set(f.active ?? f.running) });
   }
   return { targets, leftOut };
 }
@@ -107,12 +109,18 @@ export function place(inp: PlanInput): Omit<Plan, 'waves' | 'expected_s'> & { or
   const { targets, leftOut } = candidates(inp);
   const groupsOf = new Map<string, string[]>();
   for (const [g, vms] of Object.entries(inp.antiAffinity)) for (const vm of vms) groupsOf.set(vm, [...(groupsOf.get(vm) ?? []), g]);
+  const active = src.active ?? src.running;
   const running = src.domains.filter((d) => src.running.includes(d.name));
+  // A paused (or shutting-down, suspended) guest still lives here: the host would not be empty, and
+  // virsh_migrate live-migrates only running guests, so the drain must not start.
+  const stuck: Plan['unplaceable'] = src.domains
+    .filter((d) => active.includes(d.name) && !src.running.includes(d.name))
+    .map((d) => ({ vm: d.name, memory_mib: mib(d.memory_kib), vcpus: d.vcpus, reasons: [`it is ${d.state}, not running: only a running guest is live-migrated (resume it with 'virsh resume ${d.name}', or shut it down)`] }));
   // Pinned guests first (their target is not negotiable), then the biggest: a big guest placed
   // last finds only the crumbs the small ones left.
   running.sort((a, b) => Number(b.name in inp.pinned) - Number(a.name in inp.pinned) || b.memory_kib - a.memory_kib || a.name.localeCompare(b.name));
   const order: Array<{ d: DomainFact; to: string; why: string }> = [];
-  const unplaceable: Plan['unplaceable'] = [];
+  const unplaceable: Plan['unplaceable'] = [...stuck];
   for (const d of running) {
     const pin = inp.pinned[d.name];
     const pool = pin ? targets.filter((t) => t.host === pin) : targets;
