@@ -4,6 +4,7 @@
 import type { Module } from '../../engine/module.js';
 import { plan, type HostFacts, type Plan, type PlanInput } from './plan.js';
 import { parseDirtyRates } from './parse.js';
+import { DOMAIN_NAME } from '../virsh_migrate/params.js';
 
 export interface EvacuationPlanParams {
   source?: string;
@@ -128,6 +129,11 @@ export const evacuationPlanModule: Module<EvacuationPlanParams> = {
     };
     const src = facts[source];
     if (!src || 'unreachable' in src) return { failed: true, msg: `no virsh_domains facts for ${source}${src ? `: ${src.unreachable}` : ''}: cannot plan its evacuation` };
+    // virsh_migrate refuses these names: caught here, before the first guest moves, not mid-drain
+    const badNames = src.domains.map((d) => d.name).filter((n) => (src.active ?? src.running).includes(n) && !DOMAIN_NAME.test(n));
+    if (badNames.length > 0) {
+      return { failed: true, msg: `cannot drain ${source}, nothing was migrated: virsh_migrate takes only domain names of letters, digits, . _ + - (at most 64, starting with a letter or digit), not ${badNames.map((n) => JSON.stringify(n)).join(', ')}` };
+    }
     const out = plan(inp);
     const returns = [...out.migrations].reverse().map((m) => ({ vm: m.vm, from: m.to, to: m.from, memory_mib: m.memory_mib }));
     const data = { ...out, return_migrations: returns };
