@@ -24,8 +24,10 @@ export interface HostFacts {
 export interface PlanInput {
   source: string;
   facts: Record<string, HostFacts | { unreachable: string }>;
-  /** Hosts never chosen as targets (the others being drained in this run). */
+  /** Hosts never chosen as targets. */
   exclude: string[];
+  /** Hosts still to be drained in this roll: targets only for a guest that fits on no other (it moves again then). */
+  later?: string[];
   reserveMib: number;
   pinned: Record<string, string>;
   antiAffinity: Record<string, string[]>;
@@ -74,6 +76,7 @@ interface Target {
   freeMib: number;
   cpus: number;
   running: Set<string>;
+  later: boolean;
 }
 
 /** The candidate targets, and the hypervisors left out with the reason. */
@@ -84,9 +87,9 @@ function candidates(inp: PlanInput): { targets: Target[]; leftOut: Plan['left_ou
   for (const [host, f] of Object.entries(inp.facts).sort(([a], [b]) => a.localeCompare(b))) {
     if (host === inp.source) continue;
     if ('unreachable' in f) leftOut.push({ host, reason: `unreachable: ${f.unreachable}` });
-    else if (inp.exclude.includes(host)) leftOut.push({ host, reason: 'being drained in this run' });
+    else if (inp.exclude.includes(host)) leftOut.push({ host, reason: 'excluded' });
     else if ((inp.cpuClass[host] ?? srcClass) !== srcClass) leftOut.push({ host, reason: `CPU class ${inp.cpuClass[host] ?? '(none)'}, guests of ${inp.source} need ${srcClass}` });
-    else targets.push({ host, freeMib: mib(f.free_memory_kib) - inp.reserveMib, cpus: f.cpus, running: new Set(f.active ?? f.running) });
+    else targets.push({ host, freeMib: mib(f.free_memory_kib) - inp.reserveMib, cpus: f.cpus, running: new Set(f.active ?? f.running), later: inp.later?.includes(host) ?? false });
   }
   return { targets, leftOut };
 }
@@ -135,8 +138,11 @@ export function place(inp: PlanInput): Omit<Plan, 'waves' | 'expected_s'> & { or
       unplaceable.push({ vm: d.name, memory_mib: mib(d.memory_kib), vcpus: d.vcpus, reasons });
       continue;
     }
-    const best = fit.reduce((a, b) => (b.freeMib > a.freeMib ? b : a));
-    order.push({ d, to: best.host, why: pin ? `pinned to ${pin}` : `most memory left (${best.freeMib} MiB before, ${best.freeMib - mib(d.memory_kib)} MiB after)` });
+    // a host still to be drained only when nothing else fits: the guest would move twice
+    const settled = fit.filter((t) => !t.later);
+    const best = (settled.length ? settled : fit).reduce((a, b) => (b.freeMib > a.freeMib ? b : a));
+    const again = best.later ? `; ${best.host} is still to be drained: it moves again then` : '';
+    order.push({ d, to: best.host, why: (pin ? `pinned to ${pin}` : `most memory left (${best.freeMib} MiB before, ${best.freeMib - mib(d.memory_kib)} MiB after)`) + again });
     best.freeMib -= mib(d.memory_kib);
     best.running.add(d.name);
   }
