@@ -48,13 +48,18 @@ export interface TaskRun {
 }
 
 const processLimits = new LimitRegistry();
+const BREAK_NOT_STARTED = 'not started: loop_control.break_when ended the loop';
 
-/** Runs one host's (or loop item's) module loop holding the task's keyed limits. */
-async function limited(run: TaskRun, vars: Record<string, unknown>, body: () => Promise<SingleOutcome>): Promise<SingleOutcome> {
+/**
+ * Runs one host's (or loop item's) module loop holding the task's keyed limits. `stop`: the loop
+ * ended (break_when) while this item waited for its slots, so it must not start.
+ */
+async function limited(run: TaskRun, vars: Record<string, unknown>, body: () => Promise<SingleOutcome>, stop?: () => boolean): Promise<SingleOutcome> {
   try {
     return await withSlots(run.limits ?? processLimits, slotsFor(run.task, vars, (f) => origin(run, f)), async () => {
       // an item granted its slots after the run was interrupted must not start (a migration would)
       if (run.signal?.aborted) throw new LimitAborted(run.signal.reason);
+      if (stop?.()) return { status: 'skipped', changes: [], warnings: [], msg: BREAK_NOT_STARTED };
       return body();
     }, run.signal);
   } catch (e) {
@@ -465,7 +470,7 @@ async function runTaskWith(run: TaskRun, started: number, limitMs: number | unde
       let allSkipped = items.length > 0;
       for (const { item, out, label, span } of outs) {
         if (!out) {
-          results.push({ ...registerValue({ status: 'skipped', msg: stopped ? 'not started: loop_control.break_when ended the loop' : run.signal?.aborted ? 'not started: the run was interrupted' : undefined }), [task.loopVar]: item, item });
+          results.push({ ...registerValue({ status: 'skipped', msg: stopped ? BREAK_NOT_STARTED : run.signal?.aborted ? 'not started: the run was interrupted' : undefined }), [task.loopVar]: item, item });
           continue;
         }
         allSkipped = false;
@@ -538,10 +543,15 @@ async function runItems(run: TaskRun, mod: Module, items: unknown[], conds: Arra
         span = { started_at, ended_at: new Date().toISOString() };
       }
     };
-    const out = inSync(await reachOrFail(run, () => limited(run, itemVars, timed)), readOnly && (run.check || task.params.read_only === true));
+    const judged = async () => {
+      const out = inSync(await reachOrFail(run, timed), readOnly && (run.check || task.params.read_only === true));
+      // judged before the slots are released: the items waiting for them must see the stop
+      if (breaks(run, out)) stopped = true;
+      return out;
+    };
+    const out = await limited(run, itemVars, judged, () => stopped);
     outs[i] = { item, out, label: itemLabel(run, item, itemVars), span };
     if (out.facts) facts = { ...(facts ?? {}), ...out.facts };
-    if (breaks(run, out)) stopped = true;
   }, () => stopped || run.signal?.aborted === true);
   return { outs, stopped, facts };
 }

@@ -4,11 +4,13 @@
 import type { Module } from '../../engine/module.js';
 import { plan, type HostFacts, type Plan, type PlanInput } from './plan.js';
 import { parseDirtyRates } from './parse.js';
+import { DOMAIN_NAME } from '../virsh_migrate/params.js';
 
 export interface EvacuationPlanParams {
   source?: string;
   facts: unknown;
   exclude: string[];
+  roll: string[];
   reserve_mib: number;
   pinned: Record<string, string>;
   anti_affinity: Record<string, string[]>;
@@ -62,6 +64,12 @@ function classesFromHostvars(vars: Record<string, unknown>, hosts: string[]): Re
   return out;
 }
 
+/** The hosts after `source` in the roll (all of it but the source when the source is not in it). */
+export function stillToDrain(roll: string[], source: string): string[] {
+  const at = roll.indexOf(source);
+  return at >= 0 ? roll.slice(at + 1) : roll.filter((h) => h !== source);
+}
+
 export function planLines(p: Plan, inp: Pick<PlanInput, 'bandwidthMibS' | 'dirtyRateMibS'>): string[] {
   if (p.migrations.length === 0) return [`${p.source} runs no guests: nothing to move`];
   const measured = p.migrations.filter((m) => m.dirty_measured).length;
@@ -82,7 +90,7 @@ export const evacuationPlanModule: Module<EvacuationPlanParams> = {
   summary: 'Plan the live migrations that empty a hypervisor: target per guest, order, waves under the limits, expected duration.',
   description:
     'Pure placement from virsh_domains facts (never touches a host; runs in check mode too). Candidate targets are the other ' +
-    'hypervisors whose facts were read, not excluded (being drained), of the same cpu_class, with enough vCPUs and free ' +
+    'hypervisors whose facts were read, not excluded (hosts still to be drained in the roll only as a last resort), of the same cpu_class, with enough vCPUs and free ' +
     'memory minus reserve_mib. Pinned guests go to their pin; the others, biggest first, to the target with the most ' +
     'memory left; two guests of one anti_affinity group never share a target. A guest that fits nowhere fails the task ' +
     'naming it, its memory and each target\'s reason, before any migration. Waves follow the engine\'s keyed limits ' +
@@ -92,7 +100,13 @@ export const evacuationPlanModule: Module<EvacuationPlanParams> = {
   params: {
     source: { type: 'str', description: 'The hypervisor to empty (default: the task host).' },
     facts: { type: 'raw', required: true, description: 'virsh_domains results: a loop register\'s results (item = host) or a dict host → data.' },
-    exclude: { type: 'list', elements: { type: 'str', description: 'host' }, default: [], description: 'Hosts that are never targets (the others being drained).' },
+    exclude: { type: 'list', elements: { type: 'str', description: 'host' }, default: [], description: 'Hosts that are never targets.' },
+    roll: {
+      type: 'list',
+      elements: { type: 'str', description: 'host' },
+      default: [],
+      description: 'The hosts drained one after another in this run, in order (ansible_play_hosts_all under serial: 1): those after the source are still to be drained, so a guest goes there only when it fits on no other host (it moves again then); those before it are drained already and are targets like any other.',
+    },
     reserve_mib: { type: 'int', default: 256, description: 'Memory each target keeps free (MiB).', check: (v: number) => (v >= 0 ? undefined : 'must be 0 or more') },
     pinned: { type: 'dict', values: { type: 'str', description: 'target' }, default: {}, description: 'Guest → the target it must go to.' },
     anti_affinity: { type: 'dict', values: { type: 'list', elements: { type: 'str', description: 'guest' }, description: 'guests' }, default: {}, description: 'Group → guests that never share a host.' },
@@ -106,7 +120,7 @@ export const evacuationPlanModule: Module<EvacuationPlanParams> = {
     setup_s: { type: 'num', default: 2, description: 'Fixed cost of one migration (connection, device state), seconds.' },
   },
   examples: [
-    '- evacuation_plan:\n    facts: "{{hv_domains.results}}"\n    exclude: "{{ansible_play_hosts_all}}"\n    parallel_per_source: 2\n    bandwidth_mib_s: 200\n  register: plan',
+    '- evacuation_plan:\n    facts: "{{hv_domains.results}}"\n    roll: "{{ansible_play_hosts_all}}"\n    parallel_per_source: 2\n    bandwidth_mib_s: 200\n  register: plan',
   ],
   async control(ctx, p) {
     const facts = factsByHost(p.facts);
@@ -116,6 +130,7 @@ export const evacuationPlanModule: Module<EvacuationPlanParams> = {
       source,
       facts,
       exclude: p.exclude,
+      later: stillToDrain(p.roll, source),
       reserveMib: p.reserve_mib,
       pinned: p.pinned,
       antiAffinity: p.anti_affinity,
@@ -128,12 +143,18 @@ export const evacuationPlanModule: Module<EvacuationPlanParams> = {
     };
     const src = facts[source];
     if (!src || 'unreachable' in src) return { failed: true, msg: `no virsh_domains facts for ${source}${src ? `: ${src.unreachable}` : ''}: cannot plan its evacuation` };
+    // virsh_migrate refuses these names: caught here, before the first guest moves, not mid-drain
+    const badNames = src.domains.map((d) => d.name).filter((n) => (src.active ?? src.running).includes(n) && !DOMAIN_NAME.test(n));
+    if (badNames.length > 0) {
+      return { failed: true, msg: `cannot drain ${source}, nothing was migrated: virsh_migrate takes only domain names of letters, digits, . _ + - (at most 64, starting with a letter or digit), not ${badNames.map((n) => JSON.stringify(n)).join(', ')}` };
+    }
     const out = plan(inp);
     const returns = [...out.migrations].reverse().map((m) => ({ vm: m.vm, from: m.to, to: m.from, memory_mib: m.memory_mib }));
     const data = { ...out, return_migrations: returns };
     if (out.unplaceable.length > 0) {
       const why = out.unplaceable.map((u) => `${u.vm} (${u.memory_mib} MiB, ${u.vcpus} vCPU) fits nowhere: ${u.reasons.join('; ')}`);
-      return { failed: true, msg: `cannot drain ${source}, nothing was migrated:\n${why.join('\n')}`, data };
+      const notTargets = out.left_out.map((l) => `not a target: ${l.host} (${l.reason})`);
+      return { failed: true, msg: `cannot drain ${source}, nothing was migrated:\n${[...why, ...notTargets].join('\n')}`, data };
     }
     return { msg: planLines(out, inp).join('\n'), data };
   },

@@ -14,6 +14,8 @@ export interface DomainFact {
 export interface HostFacts {
   domains: DomainFact[];
   running: string[];
+  /** Every domain with a live QEMU process (running, paused…): virsh_domains' `active`. */
+  active?: string[];
   free_memory_kib: number;
   total_memory_kib?: number;
   cpus: number;
@@ -22,8 +24,10 @@ export interface HostFacts {
 export interface PlanInput {
   source: string;
   facts: Record<string, HostFacts | { unreachable: string }>;
-  /** Hosts never chosen as targets (the others being drained in this run). */
+  /** Hosts never chosen as targets. */
   exclude: string[];
+  /** Hosts still to be drained in this roll: targets only for a guest that fits on no other (it moves again then). */
+  later?: string[];
   reserveMib: number;
   pinned: Record<string, string>;
   antiAffinity: Record<string, string[]>;
@@ -72,6 +76,7 @@ interface Target {
   freeMib: number;
   cpus: number;
   running: Set<string>;
+  later: boolean;
 }
 
 /** The candidate targets, and the hypervisors left out with the reason. */
@@ -82,9 +87,9 @@ function candidates(inp: PlanInput): { targets: Target[]; leftOut: Plan['left_ou
   for (const [host, f] of Object.entries(inp.facts).sort(([a], [b]) => a.localeCompare(b))) {
     if (host === inp.source) continue;
     if ('unreachable' in f) leftOut.push({ host, reason: `unreachable: ${f.unreachable}` });
-    else if (inp.exclude.includes(host)) leftOut.push({ host, reason: 'being drained in this run' });
+    else if (inp.exclude.includes(host)) leftOut.push({ host, reason: 'excluded' });
     else if ((inp.cpuClass[host] ?? srcClass) !== srcClass) leftOut.push({ host, reason: `CPU class ${inp.cpuClass[host] ?? '(none)'}, guests of ${inp.source} need ${srcClass}` });
-    else targets.push({ host, freeMib: mib(f.free_memory_kib) - inp.reserveMib, cpus: f.cpus, running: new Set(f.running) });
+    else targets.push({ host, freeMib: mib(f.free_memory_kib) - inp.reserveMib, cpus: f.cpus, running: new Set(f.active ?? f.running), later: inp.later?.includes(host) ?? false });
   }
   return { targets, leftOut };
 }
@@ -107,12 +112,18 @@ export function place(inp: PlanInput): Omit<Plan, 'waves' | 'expected_s'> & { or
   const { targets, leftOut } = candidates(inp);
   const groupsOf = new Map<string, string[]>();
   for (const [g, vms] of Object.entries(inp.antiAffinity)) for (const vm of vms) groupsOf.set(vm, [...(groupsOf.get(vm) ?? []), g]);
+  const active = src.active ?? src.running;
   const running = src.domains.filter((d) => src.running.includes(d.name));
+  // A paused (or shutting-down, suspended) guest still lives here: the host would not be empty, and
+  // virsh_migrate live-migrates only running guests, so the drain must not start.
+  const stuck: Plan['unplaceable'] = src.domains
+    .filter((d) => active.includes(d.name) && !src.running.includes(d.name))
+    .map((d) => ({ vm: d.name, memory_mib: mib(d.memory_kib), vcpus: d.vcpus, reasons: [`it is ${d.state}, not running: only a running guest is live-migrated (resume it with 'virsh resume ${d.name}', or shut it down)`] }));
   // Pinned guests first (their target is not negotiable), then the biggest: a big guest placed
   // last finds only the crumbs the small ones left.
   running.sort((a, b) => Number(b.name in inp.pinned) - Number(a.name in inp.pinned) || b.memory_kib - a.memory_kib || a.name.localeCompare(b.name));
   const order: Array<{ d: DomainFact; to: string; why: string }> = [];
-  const unplaceable: Plan['unplaceable'] = [];
+  const unplaceable: Plan['unplaceable'] = [...stuck];
   for (const d of running) {
     const pin = inp.pinned[d.name];
     const pool = pin ? targets.filter((t) => t.host === pin) : targets;
@@ -127,8 +138,11 @@ export function place(inp: PlanInput): Omit<Plan, 'waves' | 'expected_s'> & { or
       unplaceable.push({ vm: d.name, memory_mib: mib(d.memory_kib), vcpus: d.vcpus, reasons });
       continue;
     }
-    const best = fit.reduce((a, b) => (b.freeMib > a.freeMib ? b : a));
-    order.push({ d, to: best.host, why: pin ? `pinned to ${pin}` : `most memory left (${best.freeMib} MiB before, ${best.freeMib - mib(d.memory_kib)} MiB after)` });
+    // a host still to be drained only when nothing else fits: the guest would move twice
+    const settled = fit.filter((t) => !t.later);
+    const best = (settled.length ? settled : fit).reduce((a, b) => (b.freeMib > a.freeMib ? b : a));
+    const again = best.later ? `; ${best.host} is still to be drained: it moves again then` : '';
+    order.push({ d, to: best.host, why: (pin ? `pinned to ${pin}` : `most memory left (${best.freeMib} MiB before, ${best.freeMib - mib(d.memory_kib)} MiB after)`) + again });
     best.freeMib -= mib(d.memory_kib);
     best.running.add(d.name);
   }

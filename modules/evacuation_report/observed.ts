@@ -11,7 +11,7 @@ export function observe(rows: VmRow[], facts: FactsByHost): { rows: VmRow[]; pro
   const problems: string[] = [];
   const out = rows.map((r) => {
     const on = Object.entries(facts)
-      .filter(([, f]) => !('unreachable' in f) && f.running.includes(r.vm))
+      .filter(([, f]) => !('unreachable' in f) && (f.active ?? f.running).includes(r.vm))
       .map(([h]) => h)
       .sort();
     if (on.length === 1) return { ...r, location: on[0] };

@@ -28,12 +28,18 @@ export async function readDomains(host: import('../../engine/host.js').Host, uri
   return { domains: parseDomStats(s[1], parseNames(s[0])), free_memory_kib: mem.availableKib, total_memory_kib: mem.totalKib || node.memoryKib, cpus: node.cpus };
 }
 
+/** States in which a domain holds no QEMU process: everything else (paused, in shutdown, pmsuspended…) still lives here. */
+const INACTIVE = new Set(['shut off', 'crashed']);
+
+/** Domains with a live QEMU process on the host, whatever their state: a host running any is not empty. */
+export const activeNames = (domains: DomainFact[]): string[] => domains.filter((d) => !INACTIVE.has(d.state)).map((d) => d.name);
+
 export const virshDomains: Module<DomainsParams, DomainsState> = {
   name: 'virsh_domains',
   kind: 'state',
   summary: "Read a host's libvirt domains (state, memory, vCPUs) and free memory for `register` (changes nothing).",
   description:
-    'register gets domains (a list of {name, state, memory_kib, vcpus, persistent}), running (the names of running domains), ' +
+    'register gets domains (a list of {name, state, memory_kib, vcpus, persistent}), running (the names of running domains), active (the names of every domain with a live QEMU process: running, paused, in shutdown, pmsuspended…), ' +
     'free_memory_kib (free + buffers + cached: what a new guest can take), total_memory_kib and cpus. ' +
     'One round trip: a single virsh session.',
   params: {
@@ -50,6 +56,7 @@ export const virshDomains: Module<DomainsParams, DomainsState> = {
   result: (s) => ({
     domains: s.domains,
     running: s.domains.filter((d) => d.state === 'running').map((d) => d.name),
+    active: activeNames(s.domains),
     free_memory_kib: s.free_memory_kib,
     total_memory_kib: s.total_memory_kib,
     cpus: s.cpus,

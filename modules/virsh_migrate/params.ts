@@ -27,7 +27,7 @@ export interface MigrateParams {
 }
 
 /** libvirt domain names as the module accepts them: no quoting games inside virsh's own parser. */
-const DOMAIN_NAME = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$/;
+export const DOMAIN_NAME = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$/;
 const positive = (what: string) => (v: number) => (v > 0 ? undefined : `must be greater than 0${what}`);
 
 export const MIGRATE_PARAMS: ParamSchema = {

@@ -1,5 +1,5 @@
 // playbooks/evacuate-host.yml on a 3-host libvirt lab with real guests and real live migrations:
-// the plan in --check, a guest that fits nowhere, a drain under the keyed limits (read back from
+// the plan in --check, a guest that fits nowhere, a paused guest, a drain under the keyed limits (read back from
 // when each migration really ran), a second run as a no-op, return_vms, and a destination libvirtd
 // killed during a migration. Guests are located with virsh on every host, behind the engine's back.
 import assert from 'node:assert/strict';
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { rootPath } from '../../engine/paths.js';
 import { runPlaybook } from '../../engine/runner/run.js';
 import type { RunRecord, TaskEvent } from '../../engine/results.js';
-import { guestLocation, guestSerialLog, hostExec, labDown, labGuest, labLink, labUp, parseSerialLog, type LabInfo } from '../../engine/lab/index.js';
+import { guestLocation, guestSerialLog, hostExec, hostExecOk, labDown, labGuest, labLink, labUp, parseSerialLog, type LabInfo } from '../../engine/lab/index.js';
 import { daemonPid, upLibvirtHost } from '../../engine/lab/libvirt.js';
 import { startHost, stopHost, testLabName, testOctet } from './lab-fixture.js';
 import { play } from './play-cli.js';
@@ -123,9 +123,27 @@ describe('evacuate-host.yml on a 3-host libvirt lab', function () {
     assert.deepEqual(await where(), Object.fromEntries(GUESTS.map((g) => [g, ['hv1']])));
   });
 
+  it('a paused guest stops the plan before any migration, naming it (the host would not be empty)', async () => {
+    await hostExecOk(lab, 'hv1', 'virsh -c qemu:///system suspend g2');
+    try {
+      const { rec, events } = await drain('hv1');
+      assert.equal(rec.exitCode, 4);
+      const plan = events.find((e) => e.task === 'Plan the evacuation')!;
+      assert.equal(plan.result.status, 'failed');
+      assert.match(plan.result.msg!, /g2 \(128 MiB, 1 vCPU\) fits nowhere: it is paused, not running: only a running guest is live-migrated/);
+      assert.doesNotMatch(plan.result.msg!, /g[134] \(/);
+      assert.ok(!events.some((e) => e.task === 'Migrate the guests away'), 'a migration task ran');
+      assert.match((await hostExec(lab, 'hv1', 'virsh -c qemu:///system domstate g2')).stdout, /paused/);
+    } finally {
+      await hostExecOk(lab, 'hv1', 'virsh -c qemu:///system resume g2');
+    }
+    assert.deepEqual(await where(), Object.fromEntries(GUESTS.map((g) => [g, ['hv1']])));
+  });
+
   it('drains hv1: every guest runs once on hv2/hv3, placed by free memory, ≤2 out of hv1 and 1 into a target at once', async () => {
     const { rec, events } = await drain('hv1');
     assert.equal(rec.exitCode, 0, JSON.stringify(events.filter((e) => e.result.status === 'failed').map((e) => e.result.msg)));
+    assert.ok(events.some((e) => e.task === 'Maintenance window' && e.host === 'hv1' && e.result.status === 'ok'), 'no maintenance after the drain');
     const now = await where();
     for (const g of GUESTS) assert.equal(now[g].length, 1, `${g} runs on ${now[g].join(', ') || 'no host'}`);
     const rows = reportRows(events, 'hv1');
@@ -156,6 +174,10 @@ describe('evacuate-host.yml on a 3-host libvirt lab', function () {
     assert.equal(rec.exitCode, 0);
     assert.equal(rec.hosts.hv1.stats.changed, 0);
     assert.match(events.find((e) => e.task === 'Plan the evacuation')!.result.msg!, /hv1 runs no guests: nothing to move/);
+    // nothing was moved off it in this run: no maintenance (no second reboot)
+    assert.ok(!events.some((e) => e.task === 'Maintenance window' && e.result.status !== 'skipped'), 'the maintenance ran again on an empty host');
+    const forced = await drain('hv1', { force_maintenance: true });
+    assert.ok(forced.events.some((e) => e.task === 'Maintenance window' && e.result.status === 'ok'), 'force_maintenance did not run the maintenance');
     assert.deepEqual(await hostState(), before);
   });
 

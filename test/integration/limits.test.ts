@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rootPath } from '../../engine/paths.js';
 import { runPlaybook } from '../../engine/runner/run.js';
+import type { RunRecord } from '../../engine/results.js';
 import { peak, type Job } from './overlap.js';
 import { startLab, stopLab, testLabName, testOctet, type LabInfo } from './lab-fixture.js';
 
@@ -29,6 +30,7 @@ function limitsSuite(title: string, inventory: () => string, hosts: string[], oc
     let dir: string;
     let jobs: Job[];
     let exitCode: number;
+    let record: RunRecord;
     before(async () => {
       dir = mkdtempSync(join(tmpdir(), 'play-limits-'));
       const log = join(dir, 'log');
@@ -46,6 +48,7 @@ function limitsSuite(title: string, inventory: () => string, hosts: string[], oc
         observer: {},
       });
       exitCode = rec.exitCode;
+      record = rec;
       jobs = jobsOf(log);
     });
     after(() => rmSync(dir, { recursive: true, force: true }));
@@ -72,6 +75,15 @@ function limitsSuite(title: string, inventory: () => string, hosts: string[], oc
       const b = jobs.filter((j) => j.task === 'broken');
       assert.deepEqual(b.map((j) => `${j.host} ${j.item}`), [`${hosts[0]} 1`, `${hosts[0]} 2`]);
       assert.equal(exitCode, 0); // ignore_errors
+    });
+
+    it('break_when: items already waiting for their keyed slot do not start either', () => {
+      const q = jobs.filter((j) => j.task === 'queued');
+      assert.deepEqual(q.map((j) => `${j.host} ${j.item}`), [`${hosts[0]} 1`]);
+      // the four others are reported not started, as the evacuation report expects
+      const ev = record.hosts[hosts[0]].tasks.find((t) => t.task === 'stop items already waiting for their slot');
+      const results = (ev?.result.data?.results ?? []) as Array<{ msg?: string }>;
+      assert.deepEqual(results.slice(1).map((r) => r.msg), Array(4).fill('not started: loop_control.break_when ended the loop'));
     });
 
     it('one key named by two tasks is shared: never two holders at once', () => {

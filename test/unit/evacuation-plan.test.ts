@@ -13,6 +13,7 @@ const DIR = rootPath('test', 'fixtures', 'evacuation_plan');
 
 const DEFAULTS = {
   exclude: [],
+  roll: [],
   reserve_mib: 256,
   pinned: {},
   anti_affinity: {},

@@ -65,6 +65,12 @@ describe('evacuation_report observed locations', () => {
     assert.deepEqual(lost.problems, ['g3 runs on no hypervisor']);
     assert.equal(lost.rows[2].location, 'NOWHERE');
   });
+  it('a guest paused on its target counts as there (virsh_domains active), not as lost', () => {
+    const rows = vmRows('hv1', { migrations: [plan.migrations![0]] }, { results: [{ item: item('g1', 'hv2'), migrated: true }] }, null);
+    const { rows: seen, problems } = observe(rows, { hv1: host([]), hv2: { ...host([]), active: ['g1'] } });
+    assert.deepEqual(problems, []);
+    assert.equal(seen[0].location, 'hv2');
+  });
   it('a guest not seen while a hypervisor is unreachable is unknown, not lost', () => {
     const rows = vmRows('hv1', { migrations: [plan.migrations![0]] }, { results: [{ item: item('g1', 'hv2'), migrated: true }] }, null);
     const { rows: seen, problems } = observe(rows, { hv1: host([]), hv2: { unreachable: 'connection refused' } });

@@ -2,6 +2,7 @@
 // `<parser>-<case>.txt` next to its `.json` expectation, one loop; then the session framing
 // (virsh's interactive mode prints the marker without a newline) and the log diagnosis.
 import assert from 'node:assert/strict';
+import { activeNames } from '../../modules/virsh_domains/index.js';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rootPath } from '../../engine/paths.js';
@@ -47,6 +48,13 @@ describe('virsh_migrate parsers on captured output', () => {
       assert.deepEqual(JSON.parse(JSON.stringify(PARSERS[f.split('-')[0]](read(f)))), JSON.parse(read(expected)));
     });
   }
+
+  it('virsh_domains active: a paused domain still lives on the host, a shut-off one does not', () => {
+    const active = (f: string) => activeNames(parseDomStats(read(f), ['test']));
+    assert.deepEqual(active('domstats-testdriver.txt'), ['test']);
+    assert.deepEqual(active('domstats-testdriver-paused.txt'), ['test']);
+    assert.deepEqual(active('domstats-testdriver-shutoff.txt'), []);
+  });
 
   it('compares dotted versions', () => {
     assert.equal(compareVersions('9.0.0', '9.0.0'), 0);
