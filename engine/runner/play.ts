@@ -11,6 +11,7 @@ import { runTask, type TaskOutcome, type TaskRun } from './task.js';
 import type { RunBackups } from './task-host.js';
 import { hostView, hostvarLayers, layerVars, lazyHostvars, type HostState } from './vars.js';
 import type { RunObserver } from './events.js';
+import { BatchedReads, prefetchReads } from './batch-reads.js';
 
 export interface PlayEnv {
   check: boolean;
@@ -131,6 +132,7 @@ async function runBatch(
     recordEvent(env, { play: play.name, task: name, module, source: task ? formatPos(task.pos) : undefined, host, startedAt: startedAt.toISOString(), result }, handler);
 
   const batchAlive = await gatherBatchFacts(play, batch, env, limit, emit);
+  const batched = await readAhead(play, batchAlive, env, limit, varsFor);
 
   for (const h of batchAlive) {
     const gen = walk(play.tasks, baseInh, order);
@@ -142,7 +144,7 @@ async function runBatch(
   const execute = async (hr: HostRun, task: Task, inh: Inherited, handler: boolean): Promise<TaskResult> => {
     const t0 = new Date();
     const name = task.name ?? task.module;
-    const doRun = () => runTask(taskRun(play, env, hr.name, task, inh, varsFor(hr.name, inh, task)));
+    const doRun = () => runTask({ ...taskRun(play, env, hr.name, task, inh, varsFor(hr.name, inh, task)), batched });
     let outcome: TaskOutcome;
     if (task.runOnce) {
       let p = runOnceResults.get(task);
@@ -287,6 +289,18 @@ function batchVars(play: Play, batch: string[], playHosts: string[], env: PlayEn
         playbook_dir: env.playbookDir,
       },
     });
+}
+
+/**
+ * Check mode: every task's read that can be built now, one exec per host (batch-reads.ts). A
+ * check writes nothing, so what is read here stays true for the whole walk.
+ */
+async function readAhead(play: Play, hosts: string[], env: PlayEnv, limit: ReturnType<typeof pLimit>, varsFor: ReturnType<typeof batchVars>): Promise<BatchedReads | undefined> {
+  if (!env.check) return undefined;
+  const reads = new BatchedReads();
+  const selected = (task: Task, inh: Inherited) => tagSelected([...inh.tags, ...task.tags], env);
+  await Promise.all(hosts.map((host) => limit(() => prefetchReads({ play, host, connect: env.connect, varsFor, selected, signal: env.signal }, reads))));
+  return reads;
 }
 
 /** Counts a task's result in the host's stats and tells the renderer. */

@@ -13,6 +13,8 @@ import { evaluateCondition, expressionVariables } from '../expr.js';
 import type { Inherited } from './iterator.js';
 import { renderBecome, renderBecomeUser, taskHost, type RunBackups } from './task-host.js';
 import { redactResult } from './redact.js';
+import { readKey, readState, type BatchedReads } from './batch-reads.js';
+import type { ProbeOutput } from '../connection/sections.js';
 
 export interface TaskRun {
   task: Task;
@@ -39,6 +41,8 @@ export interface TaskRun {
   progress?(line: string): void;
   /** Whether a name is an inventory host (ModuleContext.peer refuses others). */
   isHost?(hostName: string): boolean;
+  /** Reads of this play made ahead in one exec per host (check mode): see batch-reads.ts. */
+  batched?: BatchedReads;
 }
 
 export interface TaskOutcome {
@@ -126,7 +130,8 @@ async function moduleLoop(run: TaskRun, mod: Module, params: Record<string, unkn
     }
   }
   const ctx = moduleContext(run, host, vars, become, becomeUser);
-  return moduleSteps(mod, ctx, params, check, targetName);
+  const pre = mod.probe && targetName === run.hostName ? run.batched?.take(run.hostName, task, readKey(params, become, becomeUser)) : undefined;
+  return moduleSteps(mod, ctx, params, check, targetName, pre);
 }
 
 /**
@@ -134,7 +139,7 @@ async function moduleLoop(run: TaskRun, mod: Module, params: Record<string, unkn
  * convergence rule. Exported so module tests run exactly this (test/module-loop.ts), never a
  * copy. A module's PlayError propagates; runOne (and the tests) turn it into failedOutcome.
  */
-export async function moduleSteps(mod: Module, ctx: ModuleContext, params: Record<string, unknown>, check: boolean, targetName = ctx.hostName): Promise<SingleOutcome> {
+export async function moduleSteps(mod: Module, ctx: ModuleContext, params: Record<string, unknown>, check: boolean, targetName = ctx.hostName, pre?: ProbeOutput): Promise<SingleOutcome> {
   if (mod.kind === 'control') {
     const out = await mod.control!(ctx, params);
     return {
@@ -147,7 +152,8 @@ export async function moduleSteps(mod: Module, ctx: ModuleContext, params: Recor
     };
   }
 
-  const state = await mod.read!(ctx, params);
+  // `pre`: the probe's output read ahead with other tasks' (batch-reads.ts), else read now.
+  const state = await readState(mod, ctx, params, pre);
   const d = normalizeDiff(mod.diff!(state, params));
   const warnings = [...(d.warnings ?? [])];
   if (d.failures && d.failures.length > 0) {
@@ -174,7 +180,7 @@ export async function moduleSteps(mod: Module, ctx: ModuleContext, params: Recor
   let data = applied?.data;
   if (mod.kind === 'state') {
     // The engine, not the module, decides whether the host really got there.
-    const again = await mod.read!(ctx, params);
+    const again = await readState(mod, ctx, params);
     const d2 = normalizeDiff(mod.diff!(again, params));
     const left = unconverged(d2);
     if (left.length > 0) {
@@ -487,8 +493,8 @@ function inSync(out: SingleOutcome, readOnlyInCheck: boolean): SingleOutcome {
 /** Root names a task reads (its when and parameters), computed once per task, not per host. */
 const namesRead = new WeakMap<object, string[]>();
 
-function taskNames(run: TaskRun, conds: Array<string | boolean>): string[] {
-  const key = run.task;
+export function taskNames(task: Task, conds: Array<string | boolean>): string[] {
+  const key = task;
   let names = namesRead.get(key);
   if (!names) {
     const found = new Set<string>();
@@ -498,7 +504,7 @@ function taskNames(run: TaskRun, conds: Array<string | boolean>): string[] {
       else if (Array.isArray(v)) v.forEach(walk);
       else if (v && typeof v === 'object') Object.values(v).forEach(walk);
     };
-    walk(run.task.params);
+    walk(task.params);
     names = [...found];
     namesRead.set(key, names);
   }
@@ -507,7 +513,7 @@ function taskNames(run: TaskRun, conds: Array<string | boolean>): string[] {
 
 /** The first registered variable the task reads (when or parameters) that is only a preview. */
 function dependsOnPreview(run: TaskRun, conds: Array<string | boolean>): string | undefined {
-  return taskNames(run, conds).find((name) => {
+  return taskNames(run.task, conds).find((name) => {
     const v = run.vars[name] as { preview?: unknown } | undefined;
     return v !== null && typeof v === 'object' && v.preview === true;
   });

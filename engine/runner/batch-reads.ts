@@ -1,0 +1,149 @@
+// Batched reads: the probes of a play's tasks on one host sent in one exec, ahead of the walk.
+// A batched read is used only by the task it was made for, only once, and only if the task's
+// parameters and become settings, rendered when the task is reached, are exactly those the
+// probe was built from; anything else (a `when` or parameter that depends on a `register`, a
+// loop, delegate_to) is read when the task is reached, as before.
+import type { Play, Task } from '../playbook/types.js';
+import type { Host } from '../host.js';
+import { ConnectionError, PlayError } from '../errors.js';
+import type { Module, ModuleContext } from '../module.js';
+import { batchScript, readByProbe, type ProbeOutput } from '../connection/sections.js';
+import { validateParams, type SchemaProblem } from '../schema.js';
+import { getModule } from '../../modules/index.js';
+import { renderDeep } from '../template.js';
+import { evaluateCondition } from '../expr.js';
+import { rootInherited, walk, type Inherited } from './iterator.js';
+import { renderBecome, renderBecomeUser, taskHost } from './task-host.js';
+import { taskNames } from './task.js';
+
+/** The read of a module: its probe (from a batch when one was made for it) then readMore; else read. */
+export async function readState<S>(mod: Module<any, S>, ctx: ModuleContext, params: unknown, pre?: ProbeOutput): Promise<S> {
+  if (!mod.probe) return mod.read!(ctx, params);
+  const probe = mod.probe(params, { hostName: ctx.hostName });
+  const first = pre ? probe.parse(pre) : await readByProbe(ctx.host, probe);
+  return mod.readMore ? mod.readMore(ctx, params, first) : first;
+}
+
+/** What a batched read was made for: the task's parameters and become, rendered. */
+export const readKey = (params: unknown, become: boolean, becomeUser: string | undefined): string => JSON.stringify([params, become, becomeUser ?? null]);
+
+/** Probe outputs per host and task, each taken at most once. */
+export class BatchedReads {
+  private readonly byHost = new Map<string, Map<Task, { key: string; out: ProbeOutput }>>();
+
+  put(host: string, task: Task, key: string, out: ProbeOutput): void {
+    let m = this.byHost.get(host);
+    if (!m) this.byHost.set(host, (m = new Map()));
+    m.set(task, { key, out });
+  }
+
+  /** The batched output for this task on this host if it was made for exactly this key (then gone). */
+  take(host: string, task: Task, key: string): ProbeOutput | undefined {
+    const m = this.byHost.get(host);
+    const e = m?.get(task);
+    if (!e) return undefined;
+    m!.delete(task);
+    return e.key === key ? e.out : undefined;
+  }
+
+  /** Something was applied on the host: nothing read before may be used any more. */
+  forget(host: string): void {
+    this.byHost.delete(host);
+  }
+
+  size(host: string): number {
+    return this.byHost.get(host)?.size ?? 0;
+  }
+}
+
+/** A task whose probe can be built up front on a host, with what it is built from. */
+interface Planned {
+  task: Task;
+  key: string;
+  become: boolean;
+  becomeUser: string | undefined;
+  script: string;
+  timeoutMs?: number;
+}
+
+export interface PrefetchEnv {
+  play: Play;
+  host: string;
+  connect(host: string): Promise<Host>;
+  varsFor(host: string, inh: Inherited, task: Task): Record<string, unknown>;
+  /** Whether the run's tags select the task (others are not read). */
+  selected(task: Task, inh: Inherited): boolean;
+  signal?: AbortSignal;
+}
+
+/** Names the play registers: a task reading one is read when reached (its value is not known yet). */
+function registeredNames(play: Play): Set<string> {
+  const names = new Set<string>();
+  const gen = walk(play.tasks, rootInherited(), new Map());
+  for (let s = gen.next(undefined); !s.done; s = gen.next(undefined)) if (s.value.kind === 'task' && s.value.task.register) names.add(s.value.task.register);
+  return names;
+}
+
+/** The tasks of the play's main path (blocks and always; not rescue) with what they inherit. */
+function planTasks(env: PrefetchEnv): Planned[] {
+  const registered = registeredNames(env.play);
+  const out: Planned[] = [];
+  const gen = walk(env.play.tasks, { ...rootInherited(), tags: [...env.play.tags] }, new Map());
+  for (let s = gen.next(undefined); !s.done; s = gen.next(undefined)) {
+    if (s.value.kind !== 'task') continue;
+    const p = planTask(env, s.value.task, s.value.inherited, registered);
+    if (p) out.push(p);
+  }
+  return out;
+}
+
+function planTask(env: PrefetchEnv, task: Task, inh: Inherited, registered: Set<string>): Planned | undefined {
+  const mod = getModule(task.module);
+  if (!mod?.probe || task.loop !== undefined || task.runOnce || (task.delegateTo ?? inh.delegateTo) !== undefined || task.until) return undefined;
+  if (!env.selected(task, inh)) return undefined;
+  const conds = [...inh.when, ...task.when];
+  if (taskNames(task, conds).some((n) => registered.has(n))) return undefined;
+  try {
+    const vars = env.varsFor(env.host, inh, task);
+    const where = { file: task.pos.file, line: task.pos.line, col: task.pos.col, task: task.name ?? task.module };
+    if (conds.length && !evaluateCondition(conds, vars, where)) return undefined;
+    const rendered = renderDeep(task.params, vars, where) as Record<string, unknown>;
+    const problems: SchemaProblem[] = [];
+    const params = mod.freeKeys ? { ...rendered } : validateParams(mod.params, rendered, problems);
+    if (problems.length || (mod.validate?.(params) ?? []).length) return undefined;
+    const become = renderBecome(task.become ?? inh.become ?? env.play.become, vars, where);
+    const becomeUser = renderBecomeUser(task.becomeUser ?? inh.becomeUser ?? env.play.becomeUser, vars, where);
+    const probe = mod.probe(params, { hostName: env.host });
+    return { task, key: readKey(params, become, becomeUser), become, becomeUser, script: probe.script, timeoutMs: probe.timeoutMs };
+  } catch (e) {
+    // Anything that cannot be judged now (an undefined variable, bad input) is judged when reached.
+    if (e instanceof PlayError) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * Reads ahead every task of the play on one host whose probe can be built now: one exec per
+ * become setting (one in practice). A failed exec stores nothing: each task reads when reached
+ * and reports its own error.
+ */
+export async function prefetchReads(env: PrefetchEnv, into: BatchedReads): Promise<void> {
+  const groups = new Map<string, Planned[]>();
+  for (const p of planTasks(env)) {
+    const g = `${p.become}\0${p.becomeUser ?? ''}`;
+    groups.set(g, [...(groups.get(g) ?? []), p]);
+  }
+  for (const planned of groups.values()) {
+    if (env.signal?.aborted) return;
+    const { script, split } = batchScript(planned.map((p) => p.script));
+    const timeoutMs = Math.max(0, ...planned.map((p) => p.timeoutMs ?? 0)) || undefined;
+    try {
+      const host = taskHost(await env.connect(env.host), planned[0].become, planned[0].becomeUser, undefined, env.signal);
+      const r = await host.run(script, timeoutMs ? { timeoutMs } : {});
+      split(r.stdout).forEach((out, i) => out && into.put(env.host, planned[i].task, planned[i].key, out));
+    } catch (e) {
+      if (e instanceof PlayError || e instanceof ConnectionError) continue;
+      throw e;
+    }
+  }
+}
