@@ -1,0 +1,157 @@
+// Batched reads (engine/runner/batch-reads.ts) on local hosts through a real playbook run: a
+// check reads every task whose parameters are known up front in one exec per host, a task whose
+// `when` or parameters depend on a register reads when reached, and a batched read is only used
+// by the task and parameters it was built for. Execs are counted by the probe itself (a line in
+// a log file per run of its script), so nothing here is a stub.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { rootPath } from '../../engine/paths.js';
+import { runPlaybook } from '../../engine/runner/run.js';
+import type { TaskEvent } from '../../engine/results.js';
+import { MODULES } from '../../modules/index.js';
+import type { Change, Module } from '../../engine/module.js';
+import { batchScript, markedScript, parseMarked } from '../../engine/connection/sections.js';
+import { sh } from '../../engine/quote.js';
+import { BatchedReads } from '../../engine/runner/batch-reads.js';
+
+interface P {
+  path: string;
+  content: string;
+  log: string;
+}
+
+/** One line in a file, read by a probe that also notes each run of its script in `log`. */
+const probedFile: Module<P, string | null, 'content'> = {
+  name: 't_probed_file',
+  kind: 'state',
+  summary: 'test module: one line in a file, read by a probe',
+  examples: [],
+  params: {
+    path: { type: 'str', required: true, description: 'file' },
+    content: { type: 'str', required: true, description: 'wanted line' },
+    log: { type: 'str', required: true, description: 'where each read notes its shell (one line per exec)' },
+  },
+  probe: (p) => ({
+    // $$: the shell of the whole exec (subshells keep it), the same for every probe of one batch.
+    script: markedScript([{ name: 'f', cmd: sh`echo "$$" >> ${p.log}; if [ -e ${p.path} ]; then cat -- ${p.path}; else (exit 3); fi` }]),
+    parse: (r) => {
+      const f = parseMarked(r.stdout).f;
+      if (!f) throw new Error(`no section in ${JSON.stringify(r.stdout)}`);
+      return f.rc === 3 ? null : f.text;
+    },
+  }),
+  diff: (state, p) => (state === p.content ? [] : [{ path: p.path, from: state, to: p.content, target: 'content' } as Change<'content'>]),
+  apply: async (ctx, p) => {
+    await ctx.host.writeFile(p.path, p.content);
+  },
+};
+
+describe('batched reads in a check (local hosts)', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'play-batch-'));
+    MODULES.t_probed_file = probedFile;
+  });
+  afterEach(() => {
+    delete MODULES.t_probed_file;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const run = async (tasks: string, check = true) => {
+    const pb = join(dir, 'pb.yml');
+    writeFileSync(pb, `- hosts: h1\n  gather_facts: false\n  tasks:\n${tasks}`);
+    const events: TaskEvent[] = [];
+    await runPlaybook({
+      playbook: pb,
+      inventories: [rootPath('test', 'fixtures', 'runner', 'inventory.yml')],
+      check,
+      diff: false,
+      tags: [],
+      skipTags: [],
+      forks: 1,
+      extraVars: {},
+      detailedExitcodes: false,
+      command: check ? 'check' : 'run',
+      observer: { hostTaskDone: (e) => events.push(e) },
+    });
+    return events;
+  };
+  const execs = (log: string) => new Set(readFileSync(log, 'utf8').trim().split('\n')).size;
+  const reads = (log: string) => readFileSync(log, 'utf8').trim().split('\n').length;
+
+  it('reads every task known up front in one exec, and judges each from its own section', async () => {
+    const log = join(dir, 'log');
+    for (const n of [1, 2, 3]) writeFileSync(join(dir, `f${n}`), n === 2 ? 'drifted' : `line${n}`);
+    const task = (n: number) => `    - t_probed_file: { path: ${join(dir, `f${n}`)}, content: line${n}, log: ${log} }\n`;
+    const events = await run(task(1) + task(2) + task(3));
+    assert.deepEqual(events.map((e) => e.result.status), ['ok', 'changed', 'ok']);
+    assert.equal(events[1].result.changes[0].from, 'drifted');
+    assert.equal(reads(log), 3);
+    assert.equal(execs(log), 1, 'three reads, one exec');
+    assert.equal(readFileSync(join(dir, 'f2'), 'utf8'), 'drifted', 'a check writes nothing');
+  });
+
+  it('a task whose parameters depend on a register reads when reached; one whose parameters changed reads again', async () => {
+    const log = join(dir, 'log');
+    writeFileSync(join(dir, 'a'), 'x');
+    writeFileSync(join(dir, 'b'), 'y');
+    const events = await run(
+      [
+        `    - t_probed_file: { path: ${join(dir, 'a')}, content: x, log: ${log} }`,
+        `    - command: { cmd: echo b, read_only: true }`,
+        `      register: which`,
+        `    - t_probed_file: { path: "${dir}/{{ which.stdout }}", content: y, log: ${log} }`,
+        `    - set_fact: { wanted: z }`,
+        // read ahead with content 'x' (wanted undefined: its default), reached with 'z': read again
+        `    - t_probed_file: { path: ${join(dir, 'a')}, content: "{{default wanted 'x'}}", log: ${log} }`,
+        '',
+      ].join('\n'),
+    );
+    assert.deepEqual(events.map((e) => e.result.status), ['ok', 'ok', 'ok', 'ok', 'changed']);
+    assert.equal(events[4].result.changes[0].to, 'z');
+    // The batch (tasks 1 and 5 as planned), the registered task when reached, task 5 again.
+    assert.equal(reads(log), 4);
+    assert.equal(execs(log), 3);
+  });
+
+  it('a real run reads each task when reached, as before', async () => {
+    const log = join(dir, 'log');
+    const task = (n: number) => `    - t_probed_file: { path: ${join(dir, `g${n}`)}, content: new, log: ${log} }\n`;
+    const events = await run(task(1) + task(2), false);
+    assert.deepEqual(events.map((e) => e.result.status), ['changed', 'changed'], JSON.stringify(events.map((e) => e.result.msg)));
+    assert.ok(existsSync(join(dir, 'g2')));
+    assert.equal(reads(log), 4, 'a read and a convergence re-read per task');
+  });
+});
+
+describe('batchScript and BatchedReads', () => {
+  it('gives each probe its own output and exit code, whatever the probe prints or exits with', () => {
+    const probes = [
+      markedScript([{ name: 'a', cmd: "printf 'one\\n@@play-rc 0@@\\n@@batch-x-rc 0@@\\n'" }]),
+      'v=2; echo "$v"; exit 5',
+      'echo "${v:-unset}"; echo err >&2',
+    ];
+    const b = batchScript(probes);
+    const out = b.split(execFileSync('sh', ['-c', b.script], { encoding: 'utf8' }));
+    assert.equal(out.length, 3);
+    assert.match(out[0]!.stdout, /^@@play a@@\none\n@@play-rc 0@@\n@@batch-x-rc 0@@\n\n@@play-rc 0@@\n$/);
+    assert.deepEqual([out[1]!.stdout, out[1]!.code], ['2\n', 5]);
+    assert.deepEqual([out[2]!.stdout, out[2]!.code], ['unset\nerr\n', 0], 'a variable stays in its probe; stderr is kept');
+  });
+
+  it('a batched read is taken once, and only with the key it was made for', () => {
+    const r = new BatchedReads();
+    const t1 = {} as never;
+    const t2 = {} as never;
+    r.put('h', t1, 'k', { stdout: 'a', stderr: '', code: 0 });
+    r.put('h', t2, 'k', { stdout: 'b', stderr: '', code: 0 });
+    assert.equal(r.take('h', t1, 'other'), undefined);
+    assert.equal(r.take('h', t1, 'k'), undefined, 'a mismatch consumed it');
+    assert.equal(r.take('g', t2, 'k'), undefined, 'another host');
+    assert.equal(r.take('h', t2, 'k')?.stdout, 'b');
+    assert.equal(r.take('h', t2, 'k'), undefined, 'once');
+  });
+});
