@@ -22,7 +22,8 @@ interface LabApi {
   renderInventory(info: BenchLab): string;
 }
 
-export const LAB = { name: 'bench', octet: 27 };
+// The test labs' tag and shift apply (lab-fixture.ts): engineers benching at once never share a lab.
+export const LAB = { name: `bench${process.env.PLAY_TEST_LAB_TAG ?? ''}`, octet: (27 + Number(process.env.PLAY_TEST_OCTET_SHIFT ?? 0)) % 256 };
 
 async function api(): Promise<LabApi> {
   const lab = await import(rootPath('dist/engine/lab/index.js'));
