@@ -1,6 +1,7 @@
 // Reading a path and setting its metadata on a host: shared by file, copy, template, ini, stat.
 import type { Host } from '../../engine/host.js';
 import type { Change } from '../../engine/module.js';
+import type { Probe } from '../../engine/connection/sections.js';
 import { CommandFailedError } from '../../engine/errors.js';
 import { runChecked } from '../../engine/host.js';
 import { shQuote } from '../../engine/quote.js';
@@ -42,6 +43,22 @@ if [ -f "$p" ]; then cat -- "$p" || exit 6; fi`;
   const head = end < 0 ? r.stdout.toString('utf8') : r.stdout.subarray(0, end + 1).toString('utf8');
   const info = parsePathInfo(path, head);
   return { info, content: info.target?.type === 'file' ? r.stdout.subarray(end + 1) : null };
+}
+
+/**
+ * readPathWithContent as a probe, so the engine can batch it: the content comes base64-encoded
+ * (a batch travels as text, and a file's bytes must come back exact).
+ */
+export function pathWithContentProbe(hostName: string, path: string): Probe<{ info: PathInfo; content: Buffer | null }> {
+  return {
+    script: `${readPathScript(path)}\nif [ -f "$p" ]; then base64 -- "$p" || exit 6; fi`,
+    parse(r) {
+      if (r.code !== 0) throw new CommandFailedError(hostName, `read ${path}`, r.code, r.stderr || r.stdout);
+      const lines = r.stdout.split('\n');
+      const info = parsePathInfo(path, `${lines.slice(0, 4).join('\n')}\n`);
+      return { info, content: info.target?.type === 'file' ? Buffer.from(lines.slice(4).join(''), 'base64') : null };
+    },
+  };
 }
 
 /** chmod/chown/chgrp for the metadata changes among `changes` (the resolved octal mode is used). */

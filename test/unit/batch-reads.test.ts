@@ -117,6 +117,25 @@ describe('batched reads in a check (local hosts)', () => {
     assert.equal(execs(log), 3);
   });
 
+  it('copy and template read through their probe (batched in a check): content exact to the byte, binary included', async () => {
+    const bytes = Buffer.from([0, 255, 254, 10, 13, 0x80, 0x40]);
+    writeFileSync(join(dir, 'bin'), bytes);
+    writeFileSync(join(dir, 'same'), bytes);
+    writeFileSync(join(dir, 'other'), Buffer.concat([bytes, Buffer.from([1])]));
+    writeFileSync(join(dir, 't.j2'), 'host {{inventory_hostname}}\n');
+    writeFileSync(join(dir, 'rendered'), 'host h1\n');
+    const events = await run(
+      [
+        `    - copy: { src: bin, dest: ${join(dir, 'same')} }`,
+        `    - copy: { src: bin, dest: ${join(dir, 'other')} }`,
+        `    - template: { src: t.j2, dest: ${join(dir, 'rendered')} }`,
+        '',
+      ].join('\n'),
+    );
+    assert.deepEqual(events.map((e) => e.result.status), ['ok', 'changed', 'ok'], JSON.stringify(events.map((e) => e.result.msg)));
+    assert.deepEqual(readFileSync(join(dir, 'other')), Buffer.concat([bytes, Buffer.from([1])]), 'a check writes nothing');
+  });
+
   it('a real run reads each task when reached, as before', async () => {
     const log = join(dir, 'log');
     const task = (n: number) => `    - t_probed_file: { path: ${join(dir, `g${n}`)}, content: new, log: ${log} }\n`;
