@@ -16,7 +16,7 @@ import { measure, type Measurement, type RunOptions } from './measure.js';
 import { checkTarget, linearFit, markdownTable, targetsTable, type Row, type Target } from './report.js';
 import { startSim, type SimHandle } from './sim/sim-process.js';
 import type { SimStats } from './sim/server.js';
-import { LAB, labDown, labInventory, labTargets, labUp, readBaseline, resetHosts, type BenchLab } from './lab-work.js';
+import { LAB, execCounter, labDown, labInventory, labTargets, labUp, readBaseline, resetHosts, type BenchLab } from './lab-work.js';
 import { migrationSection, migrationTable } from './migration.js';
 
 const SECTIONS = ['inventory', 'sim', 'floor', 'play', 'ansible', 'migration'] as const;
@@ -220,8 +220,11 @@ async function labSection(o: Options, work: string, targets: Target[]): Promise<
           if (missing) for (const w of ['play check', 'play run']) notAvailable('play', kase(w), missing);
           else {
             const state = join(work, 'state');
-            wall['play-check'] = (await record('play', kase('play check'), [node, CLI, 'check', files.play, '-i', inv, '--forks', String(k), '--state-dir', state], o.runs, { timeoutMs: 300000, okCodes: [0, 2], before: reset }))?.wallMs;
-            wall['play-run'] = (await record('play', kase('play run'), [node, CLI, 'run', files.play, '-i', inv, '--forks', String(k), '--state-dir', state], o.runs, { timeoutMs: 300000, before: reset }))?.wallMs;
+            const execs = execCounter(k);
+            const counted = { before: async () => { await reset(); execs.mark(); } };
+            const note = () => ({ note: execs.note() });
+            wall['play-check'] = (await record('play', kase('play check'), [node, CLI, 'check', files.play, '-i', inv, '--forks', String(k), '--state-dir', state], o.runs, { timeoutMs: 300000, okCodes: [0, 2], ...counted }, note))?.wallMs;
+            wall['play-run'] = (await record('play', kase('play run'), [node, CLI, 'run', files.play, '-i', inv, '--forks', String(k), '--state-dir', state], o.runs, { timeoutMs: 300000, ...counted }, note))?.wallMs;
           }
         }
         if (o.only.has('ansible')) {
