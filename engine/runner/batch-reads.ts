@@ -1,9 +1,11 @@
-// Batched reads: the probes of a play's tasks on one host sent in one exec, ahead of the walk.
+// Batched reads: the probes of a play's tasks on one host sent in one exec, ahead of the walk;
+// after any apply (check or run) every host's reads made before are dropped and the rest of its
+// tasks read again in one exec when it reaches the next one (BatchedReads).
 // A batched read is used only by the task it was made for, only once, and only if the task's
 // parameters and become settings, rendered when the task is reached, are exactly those the
 // probe was built from; anything else (a `when` or parameter that depends on a `register`, a
 // loop, delegate_to) is read when the task is reached, as before.
-import type { Play, Task } from '../playbook/types.js';
+import type { Play, Task, TaskNode } from '../playbook/types.js';
 import type { Host } from '../host.js';
 import { ConnectionError, PlayError } from '../errors.js';
 import type { Module, ModuleContext } from '../module.js';
@@ -27,18 +29,38 @@ export async function readState<S>(mod: Module<any, S>, ctx: ModuleContext, para
 /** What a batched read was made for: the task's parameters and become, rendered. */
 export const readKey = (params: unknown, become: boolean, becomeUser: string | undefined): string => JSON.stringify([params, become, becomeUser ?? null]);
 
-/** Probe outputs per host and task, each taken at most once. */
+/**
+ * Probe outputs per host and task, each taken at most once. An apply anywhere in the run makes
+ * every read made before it stale (`applying`): a read can depend on another host (mtu pings its
+ * peers), so all hosts forget theirs, and each reads the rest of its tasks again in one exec
+ * (`refill`) when it next reaches a task with a probe.
+ */
 export class BatchedReads {
   private readonly byHost = new Map<string, Map<Task, { key: string; out: ProbeOutput }>>();
+  /** Bumped by every apply: a batch that started before one is dropped when it lands. */
+  private generation = 0;
+  private readonly fresh = new Set<string>();
 
-  put(host: string, task: Task, key: string, out: ProbeOutput): void {
-    let m = this.byHost.get(host);
-    if (!m) this.byHost.set(host, (m = new Map()));
-    m.set(task, { key, out });
+  /** Reads the tasks of `host` from `from` on, one exec (set by the play). */
+  constructor(private readonly refill?: (host: string, from: Task) => Promise<void>) {}
+
+  /** Where a batch for `host` records what it read: nothing, if an apply happened meanwhile. */
+  batchFor(host: string): { put(task: Task, key: string, out: ProbeOutput): void } {
+    const gen = this.generation;
+    this.fresh.add(host);
+    return {
+      put: (task, key, out) => {
+        if (gen !== this.generation) return;
+        let m = this.byHost.get(host);
+        if (!m) this.byHost.set(host, (m = new Map()));
+        m.set(task, { key, out });
+      },
+    };
   }
 
   /** The batched output for this task on this host if it was made for exactly this key (then gone). */
-  take(host: string, task: Task, key: string): ProbeOutput | undefined {
+  async take(host: string, task: Task, key: string): Promise<ProbeOutput | undefined> {
+    if (!this.fresh.has(host) && this.refill) await this.refill(host, task);
     const m = this.byHost.get(host);
     const e = m?.get(task);
     if (!e) return undefined;
@@ -46,13 +68,11 @@ export class BatchedReads {
     return e.key === key ? e.out : undefined;
   }
 
-  /** Something was applied on the host: nothing read before may be used any more. */
-  forget(host: string): void {
-    this.byHost.delete(host);
-  }
-
-  size(host: string): number {
-    return this.byHost.get(host)?.size ?? 0;
+  /** Something is about to be applied: nothing read before may be used any more, on any host. */
+  applying(): void {
+    this.generation++;
+    this.byHost.clear();
+    this.fresh.clear();
   }
 }
 
@@ -68,6 +88,8 @@ interface Planned {
 
 export interface PrefetchEnv {
   play: Play;
+  /** Each node's place in the play (numberNodes): a refill plans the tasks from its task on. */
+  order: Map<TaskNode, number>;
   host: string;
   connect(host: string): Promise<Host>;
   varsFor(host: string, inh: Inherited, task: Task): Record<string, unknown>;
@@ -84,13 +106,16 @@ function registeredNames(play: Play): Set<string> {
   return names;
 }
 
-/** The tasks of the play's main path (blocks and always; not rescue) with what they inherit. */
-function planTasks(env: PrefetchEnv): Planned[] {
+/** The tasks of the play's main path (blocks and always; not rescue) from `from` on, with what they inherit. */
+function planTasks(env: PrefetchEnv, from?: Task): Planned[] {
+  // A handler (not in the play's order) has no rest of the play to read ahead.
+  if (from && !env.order.has(from)) return [];
+  const first = from ? env.order.get(from)! : 0;
   const registered = registeredNames(env.play);
   const out: Planned[] = [];
   const gen = walk(env.play.tasks, { ...rootInherited(), tags: [...env.play.tags] }, new Map());
   for (let s = gen.next(undefined); !s.done; s = gen.next(undefined)) {
-    if (s.value.kind !== 'task') continue;
+    if (s.value.kind !== 'task' || (env.order.get(s.value.task) ?? 0) < first) continue;
     const p = planTask(env, s.value.task, s.value.inherited, registered);
     if (p) out.push(p);
   }
@@ -123,13 +148,14 @@ function planTask(env: PrefetchEnv, task: Task, inh: Inherited, registered: Set<
 }
 
 /**
- * Reads ahead every task of the play on one host whose probe can be built now: one exec per
- * become setting (one in practice). A failed exec stores nothing: each task reads when reached
- * and reports its own error.
+ * Reads ahead every task of the play on one host (from `from` on) whose probe can be built now:
+ * one exec per become setting (one in practice). A failed exec stores nothing: each task reads
+ * when reached and reports its own error.
  */
-export async function prefetchReads(env: PrefetchEnv, into: BatchedReads): Promise<void> {
+export async function prefetchReads(env: PrefetchEnv, into: BatchedReads, from?: Task): Promise<void> {
+  const batch = into.batchFor(env.host);
   const groups = new Map<string, Planned[]>();
-  for (const p of planTasks(env)) {
+  for (const p of planTasks(env, from)) {
     const g = `${p.become}\0${p.becomeUser ?? ''}`;
     groups.set(g, [...(groups.get(g) ?? []), p]);
   }
@@ -140,7 +166,7 @@ export async function prefetchReads(env: PrefetchEnv, into: BatchedReads): Promi
     try {
       const host = taskHost(await env.connect(env.host), planned[0].become, planned[0].becomeUser, undefined, env.signal);
       const r = await host.run(script, timeoutMs ? { timeoutMs } : {});
-      split(r.stdout).forEach((out, i) => out && into.put(env.host, planned[i].task, planned[i].key, out));
+      split(r.stdout).forEach((out, i) => out && batch.put(planned[i].task, planned[i].key, out));
     } catch (e) {
       if (e instanceof PlayError || e instanceof ConnectionError) continue;
       throw e;

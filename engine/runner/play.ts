@@ -132,7 +132,7 @@ async function runBatch(
     recordEvent(env, { play: play.name, task: name, module, source: task ? formatPos(task.pos) : undefined, host, startedAt: startedAt.toISOString(), result }, handler);
 
   const batchAlive = await gatherBatchFacts(play, batch, env, limit, emit);
-  const batched = await readAhead(play, batchAlive, env, limit, varsFor);
+  const batched = await readAhead(play, batchAlive, env, order, limit, varsFor);
 
   for (const h of batchAlive) {
     const gen = walk(play.tasks, baseInh, order);
@@ -292,14 +292,14 @@ function batchVars(play: Play, batch: string[], playHosts: string[], env: PlayEn
 }
 
 /**
- * Check mode: every task's read that can be built now, one exec per host (batch-reads.ts). A
- * check writes nothing, so what is read here stays true for the whole walk.
+ * Every task's read that can be built now, one exec per host (batch-reads.ts); after an apply,
+ * a host reads the rest of its tasks again in one exec when it reaches the next one.
  */
-async function readAhead(play: Play, hosts: string[], env: PlayEnv, limit: ReturnType<typeof pLimit>, varsFor: ReturnType<typeof batchVars>): Promise<BatchedReads | undefined> {
-  if (!env.check) return undefined;
-  const reads = new BatchedReads();
+async function readAhead(play: Play, hosts: string[], env: PlayEnv, order: Map<TaskNode, number>, limit: ReturnType<typeof pLimit>, varsFor: ReturnType<typeof batchVars>): Promise<BatchedReads> {
   const selected = (task: Task, inh: Inherited) => tagSelected([...inh.tags, ...task.tags], env);
-  await Promise.all(hosts.map((host) => limit(() => prefetchReads({ play, host, connect: env.connect, varsFor, selected, signal: env.signal }, reads))));
+  const envOf = (host: string) => ({ play, order, host, connect: env.connect, varsFor, selected, signal: env.signal });
+  const reads: BatchedReads = new BatchedReads((host, from) => prefetchReads(envOf(host), reads, from));
+  await Promise.all(hosts.map((host) => limit(() => prefetchReads(envOf(host), reads))));
   return reads;
 }
 

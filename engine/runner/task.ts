@@ -130,8 +130,16 @@ async function moduleLoop(run: TaskRun, mod: Module, params: Record<string, unkn
     }
   }
   const ctx = moduleContext(run, host, vars, become, becomeUser);
-  const pre = mod.probe && targetName === run.hostName ? run.batched?.take(run.hostName, task, readKey(params, become, becomeUser)) : undefined;
-  return moduleSteps(mod, ctx, params, check, targetName, pre);
+  const pre = mod.probe && targetName === run.hostName ? await run.batched?.take(run.hostName, task, readKey(params, become, becomeUser)) : undefined;
+  return moduleSteps(mod, ctx, params, check, targetName, { pre, applying: () => run.batched?.applying() });
+}
+
+/** How the module loop meets batched reads (batch-reads.ts). */
+export interface ReadHooks {
+  /** The probe's output, read ahead with other tasks' in one exec. */
+  pre?: ProbeOutput;
+  /** Called before apply: reads made ahead are stale from now on. */
+  applying?(): void;
 }
 
 /**
@@ -139,7 +147,7 @@ async function moduleLoop(run: TaskRun, mod: Module, params: Record<string, unkn
  * convergence rule. Exported so module tests run exactly this (test/module-loop.ts), never a
  * copy. A module's PlayError propagates; runOne (and the tests) turn it into failedOutcome.
  */
-export async function moduleSteps(mod: Module, ctx: ModuleContext, params: Record<string, unknown>, check: boolean, targetName = ctx.hostName, pre?: ProbeOutput): Promise<SingleOutcome> {
+export async function moduleSteps(mod: Module, ctx: ModuleContext, params: Record<string, unknown>, check: boolean, targetName = ctx.hostName, reads: ReadHooks = {}): Promise<SingleOutcome> {
   if (mod.kind === 'control') {
     const out = await mod.control!(ctx, params);
     return {
@@ -153,7 +161,7 @@ export async function moduleSteps(mod: Module, ctx: ModuleContext, params: Recor
   }
 
   // `pre`: the probe's output read ahead with other tasks' (batch-reads.ts), else read now.
-  const state = await readState(mod, ctx, params, pre);
+  const state = await readState(mod, ctx, params, reads.pre);
   const d = normalizeDiff(mod.diff!(state, params));
   const warnings = [...(d.warnings ?? [])];
   if (d.failures && d.failures.length > 0) {
@@ -170,6 +178,7 @@ export async function moduleSteps(mod: Module, ctx: ModuleContext, params: Recor
 
   let applied: ApplyOutcome | void;
   try {
+    reads.applying?.(); // before: a failed apply may have changed the host too
     applied = await mod.apply!(ctx, params, d.changes, state);
   } catch (e) {
     if (e instanceof PlayError) e.attempted = d.changes.map((c) => reported(c, false)); // the host may hold some of them now

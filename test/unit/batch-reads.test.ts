@@ -49,7 +49,7 @@ const probedFile: Module<P, string | null, 'content'> = {
   },
 };
 
-describe('batched reads in a check (local hosts)', () => {
+describe('batched reads (local hosts)', () => {
   let dir: string;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'play-batch-'));
@@ -112,9 +112,11 @@ describe('batched reads in a check (local hosts)', () => {
     );
     assert.deepEqual(events.map((e) => e.result.status), ['ok', 'ok', 'ok', 'ok', 'changed']);
     assert.equal(events[4].result.changes[0].to, 'z');
-    // The batch (tasks 1 and 5 as planned), the registered task when reached, task 5 again.
-    assert.equal(reads(log), 4);
-    assert.equal(execs(log), 3);
+    // The batch (tasks 1 and 5 as planned); the command ran (a read-only command is still a
+    // command: what was read before is stale), so the rest is read again in one exec (task 5);
+    // the registered task when reached; task 5 again, its parameters changed since.
+    assert.equal(reads(log), 5);
+    assert.equal(execs(log), 4);
   });
 
   it('copy and template read through their probe (batched in a check): content exact to the byte, binary included', async () => {
@@ -136,13 +138,27 @@ describe('batched reads in a check (local hosts)', () => {
     assert.deepEqual(readFileSync(join(dir, 'other')), Buffer.concat([bytes, Buffer.from([1])]), 'a check writes nothing');
   });
 
-  it('a real run reads each task when reached, as before', async () => {
+  it('a real run never uses a read made before an apply: a later task reading the file an earlier one changed sees the change', async () => {
     const log = join(dir, 'log');
-    const task = (n: number) => `    - t_probed_file: { path: ${join(dir, `g${n}`)}, content: new, log: ${log} }\n`;
-    const events = await run(task(1) + task(2), false);
-    assert.deepEqual(events.map((e) => e.result.status), ['changed', 'changed'], JSON.stringify(events.map((e) => e.result.msg)));
-    assert.ok(existsSync(join(dir, 'g2')));
-    assert.equal(reads(log), 4, 'a read and a convergence re-read per task');
+    const f = join(dir, 'f');
+    writeFileSync(f, 'old');
+    writeFileSync(join(dir, 'other'), 'same');
+    const tasks = [
+      `    - t_probed_file: { path: ${f}, content: new, log: ${log} }`,
+      `    - t_probed_file: { path: ${join(dir, 'other')}, content: same, log: ${log} }`,
+      // read ahead as 'old' with the others; after the first task's apply that read is stale
+      `    - t_probed_file: { path: ${f}, content: new, log: ${log} }`,
+      '',
+    ].join('\n');
+    const events = await run(tasks, false);
+    assert.deepEqual(events.map((e) => e.result.status), ['changed', 'ok', 'ok'], JSON.stringify(events.map((e) => e.result.changes)));
+    // One batch of three; the convergence re-read; the rest (tasks 2 and 3) again in one exec.
+    assert.equal(reads(log), 3 + 1 + 2);
+    assert.equal(execs(log), 3);
+    // An idempotent re-run costs what a check costs: one exec for every read.
+    rmSync(log);
+    assert.deepEqual((await run(tasks, false)).map((e) => e.result.status), ['ok', 'ok', 'ok']);
+    assert.deepEqual([reads(log), execs(log)], [3, 1]);
   });
 });
 
@@ -161,16 +177,33 @@ describe('batchScript and BatchedReads', () => {
     assert.deepEqual([out[2]!.stdout, out[2]!.code], ['unset\nerr\n', 0], 'a variable stays in its probe; stderr is kept');
   });
 
-  it('a batched read is taken once, and only with the key it was made for', () => {
+  it('a batched read is taken once, and only with the key it was made for', async () => {
     const r = new BatchedReads();
     const t1 = {} as never;
     const t2 = {} as never;
-    r.put('h', t1, 'k', { stdout: 'a', stderr: '', code: 0 });
-    r.put('h', t2, 'k', { stdout: 'b', stderr: '', code: 0 });
-    assert.equal(r.take('h', t1, 'other'), undefined);
-    assert.equal(r.take('h', t1, 'k'), undefined, 'a mismatch consumed it');
-    assert.equal(r.take('g', t2, 'k'), undefined, 'another host');
-    assert.equal(r.take('h', t2, 'k')?.stdout, 'b');
-    assert.equal(r.take('h', t2, 'k'), undefined, 'once');
+    const b = r.batchFor('h');
+    b.put(t1, 'k', { stdout: 'a', stderr: '', code: 0 });
+    b.put(t2, 'k', { stdout: 'b', stderr: '', code: 0 });
+    assert.equal(await r.take('h', t1, 'other'), undefined);
+    assert.equal(await r.take('h', t1, 'k'), undefined, 'a mismatch consumed it');
+    assert.equal(await r.take('g', t2, 'k'), undefined, 'another host');
+    assert.equal((await r.take('h', t2, 'k'))?.stdout, 'b');
+    assert.equal(await r.take('h', t2, 'k'), undefined, 'once');
+  });
+
+  it('an apply makes every host\'s reads stale, a batch in flight included; the next take reads the rest again', async () => {
+    const refills: string[] = [];
+    const t = {} as never;
+    const r: BatchedReads = new BatchedReads(async (host) => {
+      refills.push(host);
+      r.batchFor(host).put(t, 'k', { stdout: 'fresh', stderr: '', code: 0 });
+    });
+    const inFlight = r.batchFor('g');
+    r.batchFor('h').put(t, 'k', { stdout: 'old', stderr: '', code: 0 });
+    r.applying();
+    inFlight.put(t, 'k', { stdout: 'old', stderr: '', code: 0 });
+    assert.equal((await r.take('h', t, 'k'))?.stdout, 'fresh');
+    assert.equal((await r.take('g', t, 'k'))?.stdout, 'fresh');
+    assert.deepEqual(refills, ['h', 'g']);
   });
 });
