@@ -53,6 +53,11 @@ export interface Probe<S> {
   parse(out: ProbeOutput): S;
   /** How long the script may take (pings); the batch waits for the longest. */
   timeoutMs?: number;
+  /**
+   * What it reads depends on other hosts too (pings to peers): another host's apply can change
+   * it, so a real run reads it when the task is reached, never ahead.
+   */
+  peers?: boolean;
 }
 
 /** A probe run on its own: one exec. */

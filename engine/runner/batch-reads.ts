@@ -30,27 +30,37 @@ export async function readState<S>(mod: Module<any, S>, ctx: ModuleContext, para
 export const readKey = (params: unknown, become: boolean, becomeUser: string | undefined): string => JSON.stringify([params, become, becomeUser ?? null]);
 
 /**
- * Probe outputs per host and task, each taken at most once. An apply anywhere in the run makes
- * every read made before it stale (`applying`): a read can depend on another host (mtu pings its
- * peers), so all hosts forget theirs, and each reads the rest of its tasks again in one exec
- * (`refill`) when it next reaches a task with a probe.
+ * Probe outputs per host and task, each taken at most once. An apply on a host makes the reads
+ * made before it on that host stale (`applying`): the host forgets them, and reads the rest of its
+ * tasks again in one exec (`refill`) when it next reaches a task with a probe; so do the other
+ * inventory hosts on the same machine (`machineOf`: local hosts share one). A task that touches
+ * another host (delegate_to, a module's `peer`) makes that host's reads stale too; a probe that
+ * reads other hosts (mtu pinging its peers) is batched only in a check (`peers`).
  */
 export class BatchedReads {
   private readonly byHost = new Map<string, Map<Task, { key: string; out: ProbeOutput }>>();
-  /** Bumped by every apply: a batch that started before one is dropped when it lands. */
-  private generation = 0;
+  /** Bumped by every apply on a host: a batch that started before one is dropped when it lands. */
+  private readonly generation = new Map<string, number>();
   private readonly fresh = new Set<string>();
+  private readonly known = new Set<string>();
 
-  /** Reads the tasks of `host` from `from` on, one exec (set by the play). */
-  constructor(private readonly refill?: (host: string, from: Task) => Promise<void>) {}
+  /**
+   * `refill` reads the tasks of a host from a task on, one exec (set by the play); `machineOf`
+   * names the machine an inventory host reaches (hosts on the same one go stale together).
+   */
+  constructor(
+    private readonly refill?: (host: string, from: Task) => Promise<void>,
+    private readonly machineOf: (host: string) => string = (h) => h,
+  ) {}
 
-  /** Where a batch for `host` records what it read: nothing, if an apply happened meanwhile. */
+  /** Where a batch for `host` records what it read: nothing, if the host was applied to meanwhile. */
   batchFor(host: string): { put(task: Task, key: string, out: ProbeOutput): void } {
-    const gen = this.generation;
+    const gen = this.generation.get(host) ?? 0;
     this.fresh.add(host);
+    this.known.add(host);
     return {
       put: (task, key, out) => {
-        if (gen !== this.generation) return;
+        if (gen !== (this.generation.get(host) ?? 0)) return;
         let m = this.byHost.get(host);
         if (!m) this.byHost.set(host, (m = new Map()));
         m.set(task, { key, out });
@@ -68,11 +78,14 @@ export class BatchedReads {
     return e.key === key ? e.out : undefined;
   }
 
-  /** Something is about to be applied: nothing read before may be used any more, on any host. */
-  applying(): void {
-    this.generation++;
-    this.byHost.clear();
-    this.fresh.clear();
+  /** Something is about to change on `host`: nothing read there before may be used any more. */
+  applying(host: string): void {
+    const machine = this.machineOf(host);
+    for (const h of [...this.known].filter((k) => k === host || this.machineOf(k) === machine)) {
+      this.generation.set(h, (this.generation.get(h) ?? 0) + 1);
+      this.byHost.delete(h);
+      this.fresh.delete(h);
+    }
   }
 }
 
@@ -95,6 +108,8 @@ export interface PrefetchEnv {
   varsFor(host: string, inh: Inherited, task: Task): Record<string, unknown>;
   /** Whether the run's tags select the task (others are not read). */
   selected(task: Task, inh: Inherited): boolean;
+  /** A real run (probes reading other hosts are then read when reached). */
+  run: boolean;
   signal?: AbortSignal;
 }
 
@@ -139,6 +154,7 @@ function planTask(env: PrefetchEnv, task: Task, inh: Inherited, registered: Set<
     const become = renderBecome(task.become ?? inh.become ?? env.play.become, vars, where);
     const becomeUser = renderBecomeUser(task.becomeUser ?? inh.becomeUser ?? env.play.becomeUser, vars, where);
     const probe = mod.probe(params, { hostName: env.host });
+    if (probe.peers && env.run) return undefined;
     return { task, key: readKey(params, become, becomeUser), become, becomeUser, script: probe.script, timeoutMs: probe.timeoutMs };
   } catch (e) {
     // Anything that cannot be judged now (an undefined variable, bad input) is judged when reached.
@@ -172,4 +188,14 @@ export async function prefetchReads(env: PrefetchEnv, into: BatchedReads, from?:
       throw e;
     }
   }
+}
+
+/**
+ * The machine behind an inventory host, from its connection variables as written: every local
+ * host is this machine; an SSH host is its address and port (two names for one host share it).
+ */
+export function machineOf(vars: Record<string, unknown>, host: string): string {
+  const kind = String(vars.ansible_connection ?? (host === 'localhost' ? 'local' : 'ssh')).toLowerCase();
+  if (kind === 'local') return 'local';
+  return `${String(vars.ansible_host ?? vars.ansible_ssh_host ?? host)}:${String(vars.ansible_port ?? vars.ansible_ssh_port ?? 22)}`;
 }

@@ -11,7 +11,7 @@ import { runTask, type TaskOutcome, type TaskRun } from './task.js';
 import type { RunBackups } from './task-host.js';
 import { hostView, hostvarLayers, layerVars, lazyHostvars, type HostState } from './vars.js';
 import type { RunObserver } from './events.js';
-import { BatchedReads, prefetchReads } from './batch-reads.js';
+import { BatchedReads, machineOf, prefetchReads } from './batch-reads.js';
 
 export interface PlayEnv {
   check: boolean;
@@ -292,13 +292,13 @@ function batchVars(play: Play, batch: string[], playHosts: string[], env: PlayEn
 }
 
 /**
- * Every task's read that can be built now, one exec per host (batch-reads.ts); after an apply,
- * a host reads the rest of its tasks again in one exec when it reaches the next one.
+ * Every task's read that can be built now, one exec per host (batch-reads.ts); after an apply on
+ * it, a host reads the rest of its tasks again in one exec when it reaches the next one.
  */
 async function readAhead(play: Play, hosts: string[], env: PlayEnv, order: Map<TaskNode, number>, limit: ReturnType<typeof pLimit>, varsFor: ReturnType<typeof batchVars>): Promise<BatchedReads> {
   const selected = (task: Task, inh: Inherited) => tagSelected([...inh.tags, ...task.tags], env);
-  const envOf = (host: string) => ({ play, order, host, connect: env.connect, varsFor, selected, signal: env.signal });
-  const reads: BatchedReads = new BatchedReads((host, from) => prefetchReads(envOf(host), reads, from));
+  const envOf = (host: string) => ({ play, order, host, connect: env.connect, varsFor, selected, run: !env.check, signal: env.signal });
+  const reads: BatchedReads = new BatchedReads((host, from) => prefetchReads(envOf(host), reads, from), (h) => machineOf(env.inventoryVars(h), h));
   await Promise.all(hosts.map((host) => limit(() => prefetchReads(envOf(host), reads))));
   return reads;
 }

@@ -104,6 +104,7 @@ function moduleContext(run: TaskRun, host: Host | undefined, vars: Record<string
     progress: (line) => run.progress?.(line),
     peer: async (name) => {
       if (run.isHost && !run.isHost(name)) throw new PlayError(`${formatPos(run.task.pos)}: '${name}' is not a host of the inventory`);
+      if (!run.check) run.batched?.applying(name); // the task may change it (a migration's destination)
       return taskHost(await run.connect(name), become, becomeUser, run.deadline);
     },
   };
@@ -131,7 +132,7 @@ async function moduleLoop(run: TaskRun, mod: Module, params: Record<string, unkn
   }
   const ctx = moduleContext(run, host, vars, become, becomeUser);
   const pre = mod.probe && targetName === run.hostName ? await run.batched?.take(run.hostName, task, readKey(params, become, becomeUser)) : undefined;
-  return moduleSteps(mod, ctx, params, check, targetName, { pre, applying: () => run.batched?.applying() });
+  return moduleSteps(mod, ctx, params, check, targetName, { pre, applying: () => run.batched?.applying(targetName) });
 }
 
 /** How the module loop meets batched reads (batch-reads.ts). */

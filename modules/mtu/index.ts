@@ -88,7 +88,7 @@ export function stateFromOutput(p: MtuParams, out: string): MtuState {
 
 /** The link and the peer pings in one script (pings take time: up to 30 s). */
 function probe(p: MtuParams): Probe<MtuState> {
-  return { script: readScript(p), parse: (r) => stateFromOutput(p, r.stdout), timeoutMs: 30_000 };
+  return { script: readScript(p), parse: (r) => stateFromOutput(p, r.stdout), timeoutMs: 30_000, peers: p.verify_peers.length > 0 };
 }
 
 function diff(st: MtuState, p: MtuParams): DiffResult {

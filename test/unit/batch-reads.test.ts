@@ -15,7 +15,7 @@ import { MODULES } from '../../modules/index.js';
 import type { Change, Module } from '../../engine/module.js';
 import { batchScript, markedScript, parseMarked } from '../../engine/connection/sections.js';
 import { sh } from '../../engine/quote.js';
-import { BatchedReads } from '../../engine/runner/batch-reads.js';
+import { BatchedReads, machineOf } from '../../engine/runner/batch-reads.js';
 
 interface P {
   path: string;
@@ -60,9 +60,9 @@ describe('batched reads (local hosts)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const run = async (tasks: string, check = true) => {
+  const run = async (tasks: string, check = true, hosts = 'h1') => {
     const pb = join(dir, 'pb.yml');
-    writeFileSync(pb, `- hosts: h1\n  gather_facts: false\n  tasks:\n${tasks}`);
+    writeFileSync(pb, `- hosts: ${hosts}\n  gather_facts: false\n  tasks:\n${tasks}`);
     const events: TaskEvent[] = [];
     await runPlaybook({
       playbook: pb,
@@ -162,6 +162,58 @@ describe('batched reads (local hosts)', () => {
   });
 });
 
+describe('batched reads across hosts (local hosts share this machine)', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'play-batch-'));
+    MODULES.t_probed_file = probedFile;
+  });
+  afterEach(() => {
+    delete MODULES.t_probed_file;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('an apply through one inventory host makes stale the reads of every host on the same machine', async () => {
+    const log = join(dir, 'log');
+    const f = join(dir, 'f');
+    writeFileSync(f, 'old');
+    const pb = join(dir, 'pb.yml');
+    writeFileSync(pb, [
+      '- hosts: h1,h2',
+      '  gather_facts: false',
+      '  tasks:',
+      '    - name: first',
+      `      t_probed_file: { path: ${f}, content: new, log: ${log} }`,
+      "      when: inventory_hostname == 'h1'",
+      '    - name: second',
+      `      t_probed_file: { path: ${f}, content: new, log: ${log} }`,
+      '',
+    ].join('\n'));
+    const events: TaskEvent[] = [];
+    await runPlaybook({
+      playbook: pb,
+      inventories: [rootPath('test', 'fixtures', 'runner', 'inventory.yml')],
+      check: false,
+      diff: false,
+      tags: [],
+      skipTags: [],
+      forks: 2,
+      extraVars: {},
+      detailedExitcodes: false,
+      command: 'run',
+      observer: { hostTaskDone: (e) => events.push(e) },
+    });
+    const second = events.filter((e) => e.task === 'second').map((e) => `${e.host} ${e.result.status}`).sort();
+    assert.deepEqual(second, ['h1 ok', 'h2 ok'], 'h2 judged the file from a read made before h1 changed it');
+  });
+
+  it('machineOf: local hosts are one machine; SSH hosts by address and port', () => {
+    assert.equal(machineOf({ ansible_connection: 'local' }, 'a'), machineOf({}, 'localhost'));
+    assert.equal(machineOf({ ansible_host: '10.0.0.1' }, 'a'), machineOf({ ansible_host: '10.0.0.1', ansible_port: 22 }, 'b'));
+    assert.notEqual(machineOf({ ansible_host: '10.0.0.1', ansible_port: 2222 }, 'a'), machineOf({ ansible_host: '10.0.0.1' }, 'b'));
+  });
+});
+
 describe('batchScript and BatchedReads', () => {
   it('gives each probe its own output and exit code, whatever the probe prints or exits with', () => {
     const probes = [
@@ -191,19 +243,20 @@ describe('batchScript and BatchedReads', () => {
     assert.equal(await r.take('h', t2, 'k'), undefined, 'once');
   });
 
-  it('an apply makes every host\'s reads stale, a batch in flight included; the next take reads the rest again', async () => {
+  it('an apply makes the host\'s reads stale, a batch in flight included; its next take reads the rest again; other hosts keep theirs', async () => {
     const refills: string[] = [];
     const t = {} as never;
     const r: BatchedReads = new BatchedReads(async (host) => {
       refills.push(host);
       r.batchFor(host).put(t, 'k', { stdout: 'fresh', stderr: '', code: 0 });
     });
-    const inFlight = r.batchFor('g');
+    const inFlight = r.batchFor('h');
     r.batchFor('h').put(t, 'k', { stdout: 'old', stderr: '', code: 0 });
-    r.applying();
+    r.batchFor('g').put(t, 'k', { stdout: 'g', stderr: '', code: 0 });
+    r.applying('h');
     inFlight.put(t, 'k', { stdout: 'old', stderr: '', code: 0 });
     assert.equal((await r.take('h', t, 'k'))?.stdout, 'fresh');
-    assert.equal((await r.take('g', t, 'k'))?.stdout, 'fresh');
-    assert.deepEqual(refills, ['h', 'g']);
+    assert.equal((await r.take('g', t, 'k'))?.stdout, 'g');
+    assert.deepEqual(refills, ['h']);
   });
 });
