@@ -73,7 +73,7 @@ export async function readByProbe<S>(host: Host, probe: Probe<S>, opts: RunOptio
  */
 export function batchScript(scripts: string[]): { script: string; split(stdout: string): Array<ProbeOutput | undefined> } {
   const tag = randomBytes(6).toString('hex');
-  const script = scripts.map((s, i) => `echo '@@batch-${tag} ${i}@@'; ( ${s}\n) 2>&1; printf '\\n@@batch-${tag}-rc %s@@\\n' "$?"`).join('\n');
+  const script = scripts.map((s, i) => batchSegment(tag, i, s)).join('\n');
   const split = (stdout: string) => {
     const res: Array<ProbeOutput | undefined> = scripts.map(() => undefined);
     const re = new RegExp(`^@@batch-${tag} (\\d+)@@\\n([\\s\\S]*?)\\n@@batch-${tag}-rc (\\d+)@@$`, 'gm');
@@ -82,4 +82,26 @@ export function batchScript(scripts: string[]): { script: string; split(stdout: 
     return res;
   };
   return { script, split };
+}
+
+const batchSegment = (tag: string, i: number, s: string) => `echo '@@batch-${tag} ${i}@@'; ( ${s}\n) 2>&1; printf '\\n@@batch-${tag}-rc %s@@\\n' "$?"`;
+
+/**
+ * The probes of a batch script and how its output frames each one's (for the fleet simulator,
+ * which answers each probe as a host would): undefined when `script` is not a batch.
+ */
+export function unbatch(script: string): { scripts: string[]; frame(i: number, text: string, rc: number): string } | undefined {
+  const tag = /^echo '@@batch-([0-9a-f]+) 0@@'; \( /.exec(script)?.[1];
+  if (!tag) return undefined;
+  const scripts: string[] = [];
+  for (let i = 0, at = 0; at < script.length; i++) {
+    const head = `echo '@@batch-${tag} ${i}@@'; ( `;
+    const tail = `\n) 2>&1; printf '\\n@@batch-${tag}-rc %s@@\\n' "$?"`;
+    if (!script.startsWith(head, at)) return undefined;
+    const end = script.indexOf(tail, at + head.length);
+    if (end < 0) return undefined;
+    scripts.push(script.slice(at + head.length, end));
+    at = end + tail.length + 1; // the newline between segments
+  }
+  return { scripts, frame: (i, text, rc) => `@@batch-${tag} ${i}@@\n${text}\n@@batch-${tag}-rc ${rc}@@\n` };
 }
