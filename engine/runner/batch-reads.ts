@@ -41,22 +41,33 @@ export class BatchedReads {
   private readonly byHost = new Map<string, Map<Task, { key: string; out: ProbeOutput }>>();
   /** Bumped by every apply on a host: a batch that started before one is dropped when it lands. */
   private readonly generation = new Map<string, number>();
-  private readonly fresh = new Set<string>();
+  /** The tasks the host's last batch went through (read ahead, or known to need no read ahead). */
+  private readonly covered = new Map<string, Set<Task>>();
   private readonly known = new Set<string>();
+  /**
+   * How many tasks a host's next refill reads: 2 after an apply, doubled by each refill (one is
+   * due when the host reaches a task its last batch did not go through). A first run where every task changes then reads each task's probe about twice
+   * (a full refill after every apply would read the rest of the play each time: quadratic), and a
+   * run with a few changes needs only a few more execs than a check.
+   */
+  private readonly window = new Map<string, number>();
 
   /**
    * `refill` reads the tasks of a host from a task on, one exec (set by the play); `machineOf`
    * names the machine an inventory host reaches (hosts on the same one go stale together).
    */
   constructor(
-    private readonly refill?: (host: string, from: Task) => Promise<void>,
+    private readonly refill?: (host: string, from: Task, tasks: number) => Promise<void>,
     private readonly machineOf: (host: string) => string = (h) => h,
   ) {}
 
-  /** Where a batch for `host` records what it read: nothing, if the host was applied to meanwhile. */
-  batchFor(host: string): { put(task: Task, key: string, out: ProbeOutput): void } {
+  /**
+   * Where a batch for `host` going through `covered` records what it read: nothing, if the host
+   * was applied to meanwhile.
+   */
+  batchFor(host: string, covered: Set<Task>): { put(task: Task, key: string, out: ProbeOutput): void } {
     const gen = this.generation.get(host) ?? 0;
-    this.fresh.add(host);
+    this.covered.set(host, covered);
     this.known.add(host);
     return {
       put: (task, key, out) => {
@@ -70,7 +81,11 @@ export class BatchedReads {
 
   /** The batched output for this task on this host if it was made for exactly this key (then gone). */
   async take(host: string, task: Task, key: string): Promise<ProbeOutput | undefined> {
-    if (!this.fresh.has(host) && this.refill) await this.refill(host, task);
+    if (!this.covered.get(host)?.has(task) && this.refill) {
+      const w = this.window.get(host) ?? Infinity;
+      this.window.set(host, w * 2);
+      await this.refill(host, task, w);
+    }
     const m = this.byHost.get(host);
     const e = m?.get(task);
     if (!e) return undefined;
@@ -83,8 +98,9 @@ export class BatchedReads {
     const machine = this.machineOf(host);
     for (const h of [...this.known].filter((k) => k === host || this.machineOf(k) === machine)) {
       this.generation.set(h, (this.generation.get(h) ?? 0) + 1);
+      this.window.set(h, 2);
       this.byHost.delete(h);
-      this.fresh.delete(h);
+      this.covered.delete(h);
     }
   }
 }
@@ -122,19 +138,22 @@ function registeredNames(play: Play): Set<string> {
 }
 
 /** The tasks of the play's main path (blocks and always; not rescue) from `from` on, with what they inherit. */
-function planTasks(env: PrefetchEnv, from?: Task): Planned[] {
+function planTasks(env: PrefetchEnv, from?: Task, tasks = Infinity): { planned: Planned[]; covered: Set<Task> } {
+  const out: Planned[] = [];
+  const covered = new Set<Task>(from ? [from] : []);
   // A handler (not in the play's order) has no rest of the play to read ahead.
-  if (from && !env.order.has(from)) return [];
+  if (from && !env.order.has(from)) return { planned: out, covered };
   const first = from ? env.order.get(from)! : 0;
   const registered = registeredNames(env.play);
-  const out: Planned[] = [];
   const gen = walk(env.play.tasks, { ...rootInherited(), tags: [...env.play.tags] }, new Map());
   for (let s = gen.next(undefined); !s.done; s = gen.next(undefined)) {
     if (s.value.kind !== 'task' || (env.order.get(s.value.task) ?? 0) < first) continue;
+    covered.add(s.value.task);
     const p = planTask(env, s.value.task, s.value.inherited, registered);
     if (p) out.push(p);
+    if (out.length >= tasks) break;
   }
-  return out;
+  return { planned: out, covered };
 }
 
 function planTask(env: PrefetchEnv, task: Task, inh: Inherited, registered: Set<string>): Planned | undefined {
@@ -164,14 +183,15 @@ function planTask(env: PrefetchEnv, task: Task, inh: Inherited, registered: Set<
 }
 
 /**
- * Reads ahead every task of the play on one host (from `from` on) whose probe can be built now:
- * one exec per become setting (one in practice). A failed exec stores nothing: each task reads
- * when reached and reports its own error.
+ * Reads ahead the tasks of the play on one host (from `from` on, at most `tasks` of them) whose
+ * probe can be built now: one exec per become setting (one in practice). A failed exec stores
+ * nothing: each task reads when reached and reports its own error.
  */
-export async function prefetchReads(env: PrefetchEnv, into: BatchedReads, from?: Task): Promise<void> {
-  const batch = into.batchFor(env.host);
+export async function prefetchReads(env: PrefetchEnv, into: BatchedReads, from?: Task, tasks = Infinity): Promise<void> {
+  const { planned: all, covered } = planTasks(env, from, tasks);
+  const batch = into.batchFor(env.host, covered);
   const groups = new Map<string, Planned[]>();
-  for (const p of planTasks(env, from)) {
+  for (const p of all) {
     const g = `${p.become}\0${p.becomeUser ?? ''}`;
     groups.set(g, [...(groups.get(g) ?? []), p]);
   }

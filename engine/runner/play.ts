@@ -298,7 +298,7 @@ function batchVars(play: Play, batch: string[], playHosts: string[], env: PlayEn
 async function readAhead(play: Play, hosts: string[], env: PlayEnv, order: Map<TaskNode, number>, limit: ReturnType<typeof pLimit>, varsFor: ReturnType<typeof batchVars>): Promise<BatchedReads> {
   const selected = (task: Task, inh: Inherited) => tagSelected([...inh.tags, ...task.tags], env);
   const envOf = (host: string) => ({ play, order, host, connect: env.connect, varsFor, selected, run: !env.check, signal: env.signal });
-  const reads: BatchedReads = new BatchedReads((host, from) => prefetchReads(envOf(host), reads, from), (h) => machineOf(env.inventoryVars(h), h));
+  const reads: BatchedReads = new BatchedReads((host, from, tasks) => prefetchReads(envOf(host), reads, from, tasks), (h) => machineOf(env.inventoryVars(h), h));
   await Promise.all(hosts.map((host) => limit(() => prefetchReads(envOf(host), reads))));
   return reads;
 }

@@ -203,7 +203,7 @@ describe('batchScript and BatchedReads', () => {
     const r = new BatchedReads();
     const t1 = {} as never;
     const t2 = {} as never;
-    const b = r.batchFor('h');
+    const b = r.batchFor('h', new Set([t1, t2]));
     b.put(t1, 'k', { stdout: 'a', stderr: '', code: 0 });
     b.put(t2, 'k', { stdout: 'b', stderr: '', code: 0 });
     assert.equal(await r.take('h', t1, 'other'), undefined);
@@ -213,20 +213,21 @@ describe('batchScript and BatchedReads', () => {
     assert.equal(await r.take('h', t2, 'k'), undefined, 'once');
   });
 
-  it('an apply makes the host\'s reads stale, a batch in flight included; its next take reads the rest again; other hosts keep theirs', async () => {
+  it('an apply makes the host\'s reads stale, a batch in flight included; the next take reads the rest again, 2 tasks then 4; other hosts keep theirs', async () => {
     const refills: string[] = [];
-    const t = {} as never;
-    const r: BatchedReads = new BatchedReads(async (host) => {
-      refills.push(host);
-      r.batchFor(host).put(t, 'k', { stdout: 'fresh', stderr: '', code: 0 });
+    const [t, u] = [{}, {}] as never[];
+    const r: BatchedReads = new BatchedReads(async (host, from, tasks) => {
+      refills.push(`${host} ${from === t ? 't' : 'u'} ${tasks}`);
+      r.batchFor(host, new Set([from])).put(from, 'k', { stdout: 'fresh', stderr: '', code: 0 });
     });
-    const inFlight = r.batchFor('h');
-    r.batchFor('h').put(t, 'k', { stdout: 'old', stderr: '', code: 0 });
-    r.batchFor('g').put(t, 'k', { stdout: 'g', stderr: '', code: 0 });
+    const inFlight = r.batchFor('h', new Set([t]));
+    r.batchFor('h', new Set([t])).put(t, 'k', { stdout: 'old', stderr: '', code: 0 });
+    r.batchFor('g', new Set([t])).put(t, 'k', { stdout: 'g', stderr: '', code: 0 });
     r.applying('h');
     inFlight.put(t, 'k', { stdout: 'old', stderr: '', code: 0 });
     assert.equal((await r.take('h', t, 'k'))?.stdout, 'fresh');
     assert.equal((await r.take('g', t, 'k'))?.stdout, 'g');
-    assert.deepEqual(refills, ['h']);
+    assert.equal((await r.take('h', u, 'k'))?.stdout, 'fresh', 'a task the last batch did not go through: read the next ones');
+    assert.deepEqual(refills, ['h t 2', 'h u 4']);
   });
 });
