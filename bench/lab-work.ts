@@ -1,5 +1,7 @@
 // The real lab for the three-way comparison: bring it up, write inventories of its first K hosts,
 // and put every host back to the same starting state before each measured run.
+import { readCommandsLog } from '../engine/lab/wrapper.js';
+import { sshdPaths } from '../engine/lab/sshd.js';
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,7 +24,8 @@ interface LabApi {
   renderInventory(info: BenchLab): string;
 }
 
-export const LAB = { name: 'bench', octet: 27 };
+// The test labs' tag and shift apply (lab-fixture.ts): engineers benching at once never share a lab.
+export const LAB = { name: `bench${process.env.PLAY_TEST_LAB_TAG ?? ''}`, octet: (27 + Number(process.env.PLAY_TEST_OCTET_SHIFT ?? 0)) % 256 };
 
 async function api(): Promise<LabApi> {
   const lab = await import(rootPath('dist/engine/lab/index.js'));
@@ -77,4 +80,22 @@ export async function resetHosts(lab: BenchLab, k: number, baseline: Record<stri
     ...Object.entries(baseline).map(([key, v]) => `sysctl -qw ${shQuote(`${key}=${v}`)}`),
   ].join('\n');
   await Promise.all(lab.hosts.slice(0, k).map((h) => nsSh(h.ns, script)));
+}
+
+/**
+ * Round trips per host, counted where they land: the lab sshd's command log (one line per exec).
+ * `mark()` before a run, `note()` after it: the execs of that run, the most and fewest of any host.
+ */
+export function execCounter(k: number): { mark(): void; note(): string } {
+  const counts = () => Array.from({ length: k }, (_, i) => readCommandsLog(sshdPaths(LAB.name, i + 1).commandsLog).length);
+  let at: number[] = [];
+  return {
+    mark: () => {
+      at = counts();
+    },
+    note: () => {
+      const d = counts().map((n, i) => n - (at[i] ?? 0));
+      return `round trips per host (last run, sshd log): max ${Math.max(...d)}, min ${Math.min(...d)}`;
+    },
+  };
 }

@@ -19,7 +19,7 @@ import { startSim, type SimHandle } from './sim/sim-process.js';
 import type { SimStats } from './sim/server.js';
 import { evacuationSection } from './evacuation.js';
 import { MIGRATION_SETTINGS, migrationSection, parseLinks } from './migration.js';
-import { LAB, labDown, labInventory, labTargets, labUp, readBaseline, resetHosts, type BenchLab } from './lab-work.js';
+import { LAB, execCounter, labDown, labInventory, labTargets, labUp, readBaseline, resetHosts, type BenchLab } from './lab-work.js';
 
 const SECTIONS = ['inventory', 'sim', 'floor', 'play', 'ansible', 'migration', 'evacuation'] as const;
 type Section = (typeof SECTIONS)[number];
@@ -245,8 +245,11 @@ async function labSection(o: Options, work: string, targets: Target[]): Promise<
           if (missing) for (const w of ['play check', 'play run']) notAvailable('play', kase(w), missing);
           else {
             const state = join(work, 'state');
-            wall['play-check'] = (await record('play', kase('play check'), [node, CLI, 'check', files.play, '-i', inv, '--forks', String(k), '--state-dir', state], o.runs, { timeoutMs: 300000, okCodes: [0, 2], before: reset }))?.wallMs;
-            wall['play-run'] = (await record('play', kase('play run'), [node, CLI, 'run', files.play, '-i', inv, '--forks', String(k), '--state-dir', state], o.runs, { timeoutMs: 300000, before: reset }))?.wallMs;
+            const execs = execCounter(k);
+            const counted = { before: async () => { await reset(); execs.mark(); } };
+            const note = () => ({ note: execs.note() });
+            wall['play-check'] = (await record('play', kase('play check'), [node, CLI, 'check', files.play, '-i', inv, '--forks', String(k), '--state-dir', state], o.runs, { timeoutMs: 300000, okCodes: [0, 2], ...counted }, note))?.wallMs;
+            wall['play-run'] = (await record('play', kase('play run'), [node, CLI, 'run', files.play, '-i', inv, '--forks', String(k), '--state-dir', state], o.runs, { timeoutMs: 300000, ...counted }, note))?.wallMs;
           }
         }
         if (o.only.has('ansible')) {

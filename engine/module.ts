@@ -2,6 +2,7 @@
 // The engine owns the loop, check mode and the convergence re-read; modules never see check mode.
 import type { Host } from './host.js';
 import type { ParamSchema } from './schema.js';
+import type { Probe } from './connection/sections.js';
 
 /**
  * One difference between the host and the task: printed as `path: from → to`.
@@ -50,6 +51,11 @@ export interface DiffResult<T = unknown> {
    * is skipped with this reason, which reports show as `unknown`, never as in sync.
    */
   skip?: string;
+}
+
+/** What a probe may know of its host (for messages): nothing it could run commands with. */
+export interface ProbeHost {
+  hostName: string;
 }
 
 export interface ModuleContext {
@@ -121,6 +127,17 @@ export interface Module<P = any, S = any, T = any> extends ModuleDoc {
    */
   validate?(params: P): Array<ParamProblem | string>;
   read?(ctx: ModuleContext, params: P): Promise<S>;
+  /**
+   * The read as data (a read-only script and a pure parser): the engine may send the probes of
+   * several tasks of a host in one exec. A module with a probe needs no `read`; the engine runs
+   * the probe, then `readMore` when the module has one.
+   */
+  probe?(params: P, host: ProbeHost): Probe<S>;
+  /**
+   * A second read step that depends on what the probe found (qemu_conf: the certificate paths
+   * come from the file, unless the parameters name them): returns the state completed.
+   */
+  readMore?(ctx: ModuleContext, params: P, state: S): Promise<S>;
   diff?(state: S, params: P): Change<T>[] | DiffResult<T>;
   /** `changes` are exactly those `diff` returned: act on each one's `target`, never its `path`. */
   apply?(ctx: ModuleContext, params: P, changes: Change<T>[], state: S): Promise<ApplyOutcome | void>;

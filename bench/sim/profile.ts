@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { splitWords } from './words.js';
 import { untie } from '../../engine/connection/tie.js';
+import { unbatch } from '../../engine/connection/sections.js';
 
 export interface CannedReply {
   stdout: string;
@@ -71,6 +72,21 @@ export function writeTarget(command: string): string | undefined {
   return m ? splitWords(m[1])?.[0] : undefined;
 }
 
+/**
+ * The file probes (modules/file/meta.ts) send a file's content base64-encoded after the four
+ * lines of its path; profiles captured before that hold the `cat` form, answered and re-encoded.
+ */
+const BASE64_TAIL = '\nif [ -f "$p" ]; then base64 -- "$p" || exit 6; fi';
+const CAT_TAIL = '\nif [ -f "$p" ]; then cat -- "$p" || exit 6; fi';
+
+function base64Reply(r: Reply): Reply {
+  if (!r.known || r.code !== 0) return r;
+  const lines = r.stdout.split('\n');
+  const content = lines.slice(4).join('\n');
+  const encoded = content === '' ? '' : `${Buffer.from(content, 'utf8').toString('base64')}\n`;
+  return { ...r, stdout: `${lines.slice(0, 4).join('\n')}\n${encoded}` };
+}
+
 const ok = (stdout: string): Reply => ({ stdout, stderr: '', code: 0, known: true });
 
 function sysctlReply(p: Profile, args: string[]): Reply | undefined {
@@ -128,6 +144,14 @@ function fileContent(p: Profile, path: string, files: ReadonlyMap<string, string
 export function answer(cp: CompiledProfile, rawCommand: string, files?: ReadonlyMap<string, string>): Reply {
   const p = cp.profile;
   const command = unwrapCommand(rawCommand);
+  const batch = unbatch(command);
+  if (batch) {
+    // The engine's batched reads: each probe answered on its own, framed as the shell would.
+    const replies = batch.scripts.map((s) => answer(cp, s, files));
+    const stdout = replies.map((r, i) => batch.frame(i, r.stdout + r.stderr, r.code)).join('');
+    return { stdout, stderr: '', code: 0, known: replies.every((r) => r.known), latencyMs: Math.max(0, ...replies.map((r) => r.latencyMs ?? 0)) || undefined };
+  }
+  if (command.endsWith(BASE64_TAIL)) return base64Reply(answer(cp, command.slice(0, -BASE64_TAIL.length) + CAT_TAIL, files));
   const exact = Object.prototype.hasOwnProperty.call(p.exact, command) ? p.exact[command] : undefined;
   if (exact) return { ...exact, known: true };
 

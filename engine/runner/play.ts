@@ -12,6 +12,7 @@ import type { RunBackups } from './task-host.js';
 import { hostView, hostvarLayers, layerVars, lazyHostvars, type HostState } from './vars.js';
 import type { RunObserver } from './events.js';
 import type { LimitRegistry } from './limits.js';
+import { BatchedReads, machineOf, prefetchReads } from './batch-reads.js';
 
 export interface PlayEnv {
   check: boolean;
@@ -136,6 +137,7 @@ async function runBatch(
     recordEvent(env, { play: play.name, task: name, module, source: task ? formatPos(task.pos) : undefined, host, startedAt: startedAt.toISOString(), result }, handler);
 
   const batchAlive = await gatherBatchFacts(play, batch, env, limit, emit);
+  const batched = await readAhead(play, batchAlive, env, order, limit, varsFor);
 
   for (const h of batchAlive) {
     const gen = walk(play.tasks, baseInh, order);
@@ -147,7 +149,7 @@ async function runBatch(
   const execute = async (hr: HostRun, task: Task, inh: Inherited, handler: boolean): Promise<TaskResult> => {
     const t0 = new Date();
     const name = task.name ?? task.module;
-    const doRun = () => runTask(taskRun(play, env, hr.name, task, inh, varsFor(hr.name, inh, task)));
+    const doRun = () => runTask({ ...taskRun(play, env, hr.name, task, inh, varsFor(hr.name, inh, task)), batched });
     let outcome: TaskOutcome;
     if (task.runOnce) {
       let p = runOnceResults.get(task);
@@ -292,6 +294,18 @@ function batchVars(play: Play, batch: string[], playHosts: string[], env: PlayEn
         playbook_dir: env.playbookDir,
       },
     });
+}
+
+/**
+ * Every task's read that can be built now, one exec per host (batch-reads.ts); after an apply on
+ * it, a host reads the rest of its tasks again in one exec when it reaches the next one.
+ */
+async function readAhead(play: Play, hosts: string[], env: PlayEnv, order: Map<TaskNode, number>, limit: ReturnType<typeof pLimit>, varsFor: ReturnType<typeof batchVars>): Promise<BatchedReads> {
+  const selected = (task: Task, inh: Inherited) => tagSelected([...inh.tags, ...task.tags], env);
+  const envOf = (host: string) => ({ play, order, host, connect: env.connect, varsFor, selected, run: !env.check, signal: env.signal });
+  const reads: BatchedReads = new BatchedReads((host, from, tasks) => prefetchReads(envOf(host), reads, from, tasks), (h) => machineOf(env.inventoryVars(h), h));
+  await Promise.all(hosts.map((host) => limit(() => prefetchReads(envOf(host), reads))));
+  return reads;
 }
 
 /** Counts a task's result in the host's stats and tells the renderer. */

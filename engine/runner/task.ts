@@ -15,6 +15,8 @@ import { renderBecome, renderBecomeUser, taskHost, type RunBackups } from './tas
 import { redactResult } from './redact.js';
 import { LimitAborted, LimitRegistry, runParallel } from './limits.js';
 import { loopParallel, slotsFor, withSlots } from './task-limits.js';
+import { readKey, readState, type BatchedReads } from './batch-reads.js';
+import type { ProbeOutput } from '../connection/sections.js';
 
 export interface TaskRun {
   task: Task;
@@ -45,6 +47,8 @@ export interface TaskRun {
   progress?(line: string): void;
   /** Whether a name is an inventory host (ModuleContext.peer refuses others). */
   isHost?(hostName: string): boolean;
+  /** Reads of this play made ahead in one exec per host (check mode): see batch-reads.ts. */
+  batched?: BatchedReads;
 }
 
 const processLimits = new LimitRegistry();
@@ -160,10 +164,12 @@ function moduleContext(run: TaskRun, host: Host | undefined, vars: Record<string
     progress: (line) => run.progress?.(line),
     peer: async (name) => {
       if (run.isHost && !run.isHost(name)) throw new PlayError(`${formatPos(run.task.pos)}: '${name}' is not a host of the inventory`);
+      if (!run.check) run.batched?.applying(name); // the task may change it (a migration's destination)
       return taskHost(await run.connect(name), become, becomeUser, run.deadline);
     },
     reconnect: async (o) => {
       if (!run.reconnect) throw new PlayError(`${formatPos(run.task.pos)}: ${run.task.module}: this run cannot reconnect to ${conn.targetName}`);
+      if (!run.check) run.batched?.applying(conn.targetName); // a reboot: whatever was read ahead is stale
       const connectTimeoutMs = o?.connectTimeoutS === undefined ? undefined : o.connectTimeoutS * 1000;
       return taskHost(await run.reconnect(conn.targetName, { connectTimeoutMs }), become, becomeUser, run.deadline, conn.commandSignal, run.backups);
     },
@@ -191,7 +197,16 @@ async function moduleLoop(run: TaskRun, mod: Module, params: Record<string, unkn
     }
   }
   const ctx = moduleContext(run, host, vars, conn);
-  return moduleSteps(mod, ctx, params, check, targetName);
+  const pre = mod.probe && targetName === run.hostName ? await run.batched?.take(run.hostName, task, readKey(params, become, becomeUser)) : undefined;
+  return moduleSteps(mod, ctx, params, check, targetName, { pre, applying: () => run.batched?.applying(targetName) });
+}
+
+/** How the module loop meets batched reads (batch-reads.ts). */
+export interface ReadHooks {
+  /** The probe's output, read ahead with other tasks' in one exec. */
+  pre?: ProbeOutput;
+  /** Called before apply: reads made ahead are stale from now on. */
+  applying?(): void;
 }
 
 /**
@@ -199,7 +214,7 @@ async function moduleLoop(run: TaskRun, mod: Module, params: Record<string, unkn
  * convergence rule. Exported so module tests run exactly this (test/module-loop.ts), never a
  * copy. A module's PlayError propagates; runOne (and the tests) turn it into failedOutcome.
  */
-export async function moduleSteps(mod: Module, ctx: ModuleContext, params: Record<string, unknown>, check: boolean, targetName = ctx.hostName): Promise<SingleOutcome> {
+export async function moduleSteps(mod: Module, ctx: ModuleContext, params: Record<string, unknown>, check: boolean, targetName = ctx.hostName, reads: ReadHooks = {}): Promise<SingleOutcome> {
   if (mod.kind === 'control') {
     const out = await mod.control!(ctx, params);
     return {
@@ -212,7 +227,8 @@ export async function moduleSteps(mod: Module, ctx: ModuleContext, params: Recor
     };
   }
 
-  const state = await mod.read!(ctx, params);
+  // `pre`: the probe's output read ahead with other tasks' (batch-reads.ts), else read now.
+  const state = await readState(mod, ctx, params, reads.pre);
   const d = normalizeDiff(mod.diff!(state, params));
   const warnings = [...(d.warnings ?? [])];
   if (d.failures && d.failures.length > 0) {
@@ -229,6 +245,7 @@ export async function moduleSteps(mod: Module, ctx: ModuleContext, params: Recor
 
   let applied: ApplyOutcome | void;
   try {
+    reads.applying?.(); // before: a failed apply may have changed the host too
     applied = await mod.apply!(ctx, params, d.changes, state);
   } catch (e) {
     if (e instanceof PlayError) e.attempted = d.changes.map((c) => reported(c, false)); // the host may hold some of them now
@@ -239,7 +256,7 @@ export async function moduleSteps(mod: Module, ctx: ModuleContext, params: Recor
   let data = applied?.data;
   if (mod.kind === 'state') {
     // The engine, not the module, decides whether the host really got there.
-    const again = await mod.read!(ctx, params);
+    const again = await readState(mod, ctx, params);
     const d2 = normalizeDiff(mod.diff!(again, params));
     const left = unconverged(d2);
     if (left.length > 0) {
@@ -593,8 +610,8 @@ function inSync(out: SingleOutcome, readOnlyInCheck: boolean): SingleOutcome {
 /** Root names a task reads (its when and parameters), computed once per task, not per host. */
 const namesRead = new WeakMap<object, string[]>();
 
-function taskNames(run: TaskRun, conds: Array<string | boolean>): string[] {
-  const key = run.task;
+export function taskNames(task: Task, conds: Array<string | boolean>): string[] {
+  const key = task;
   let names = namesRead.get(key);
   if (!names) {
     const found = new Set<string>();
@@ -604,7 +621,7 @@ function taskNames(run: TaskRun, conds: Array<string | boolean>): string[] {
       else if (Array.isArray(v)) v.forEach(walk);
       else if (v && typeof v === 'object') Object.values(v).forEach(walk);
     };
-    walk(run.task.params);
+    walk(task.params);
     names = [...found];
     namesRead.set(key, names);
   }
@@ -613,7 +630,7 @@ function taskNames(run: TaskRun, conds: Array<string | boolean>): string[] {
 
 /** The first registered variable the task reads (when or parameters) that is only a preview. */
 function dependsOnPreview(run: TaskRun, conds: Array<string | boolean>): string | undefined {
-  return taskNames(run, conds).find((name) => {
+  return taskNames(run.task, conds).find((name) => {
     const v = run.vars[name] as { preview?: unknown } | undefined;
     return v !== null && typeof v === 'object' && v.preview === true;
   });

@@ -1,9 +1,10 @@
 // A file with given content and metadata: the read/diff/apply shared by copy and template.
-import type { ApplyOutcome, Change, DiffResult, ModuleContext } from '../../engine/module.js';
+import type { ApplyOutcome, Change, DiffResult, ModuleContext, ProbeHost } from '../../engine/module.js';
+import type { Probe } from '../../engine/connection/sections.js';
 import { ModuleError } from '../../engine/errors.js';
 import { runChecked } from '../../engine/host.js';
 import { shQuote } from '../../engine/quote.js';
-import { applyMeta, readPathWithContent } from '../file/meta.js';
+import { applyMeta, pathWithContentProbe } from '../file/meta.js';
 import { diffOmission, diffText, fileChange, metaChanges, metaWanted, type FileTarget, type PathInfo } from '../file/parse.js';
 import type { ModeParam } from '../file/mode-param.js';
 
@@ -25,9 +26,16 @@ export interface ContentState {
   want: Buffer;
 }
 
-export async function readContent(ctx: ModuleContext, dest: string, want: Buffer): Promise<ContentState> {
-  const { info, content } = await readPathWithContent(ctx.host, dest);
-  return { info, current: content, want };
+/** The dest's side of the state, as a probe; `want` is the module's readMore's (local: content, src or rendering). */
+export function contentProbe(h: ProbeHost, dest: string): Probe<ContentState> {
+  const probe = pathWithContentProbe(h.hostName, dest);
+  return {
+    script: probe.script,
+    parse(r) {
+      const { info, content } = probe.parse(r);
+      return { info, current: content, want: Buffer.alloc(0) };
+    },
+  };
 }
 
 const bytes = (n: number) => `${n} byte${n === 1 ? '' : 's'}`;

@@ -2,7 +2,7 @@
 import type { FileTarget } from '../file/parse.js';
 import { paramProblem, type Module } from '../../engine/module.js';
 import { META_PARAMS, checkAbsolute } from '../file/params.js';
-import { applyContent, contentResult, diffContent, readContent, type ContentParams, type ContentState } from './content-file.js';
+import { applyContent, contentProbe, contentResult, diffContent, type ContentParams, type ContentState } from './content-file.js';
 import { readLocalSrc } from './local-src.js';
 
 export interface CopyParams extends ContentParams {
@@ -37,9 +37,11 @@ export const copyModule: Module<CopyParams, ContentState, FileTarget> = {
     if (p.validate !== undefined && !p.validate.includes('%s')) errs.push(paramProblem('validate', "must contain %s (the path of the file to check)"));
     return errs;
   },
-  async read(ctx, p) {
+  // The dest as a probe (batched with other tasks' reads); the wanted bytes, local, after it.
+  probe: (p, h) => contentProbe(h, p.dest),
+  async readMore(ctx, p, s) {
     const want = p.content !== undefined ? Buffer.from(p.content, 'utf8') : (await readLocalSrc(p.src!, ctx.vars)).data;
-    return readContent(ctx, p.dest, want);
+    return { ...s, want };
   },
   diff: (s, p) => diffContent(s, p),
   apply: (ctx, p, changes, s) => applyContent(ctx, p, changes, s),

@@ -7,7 +7,7 @@ import type { ParamSchema, ParamSpec } from '../../engine/schema.js';
 import { closest } from '../../engine/schema.js';
 import { ModuleError } from '../../engine/errors.js';
 import { sh, shJoin } from '../../engine/quote.js';
-import { markedScript, parseMarked } from '../../engine/facts-parse.js';
+import { markedScript, parseMarked, type Probe } from '../../engine/connection/sections.js';
 import {
   canonicalFeature,
   ethtoolError,
@@ -84,7 +84,7 @@ const toAmount = (v: Amount | string): Amount => (v === 'max' ? 'max' : Number(v
 
 // ---- read ----
 
-async function read(ctx: ModuleContext, p: EthtoolParams): Promise<EthtoolState> {
+function probe(p: EthtoolParams): Probe<EthtoolState> {
   const dev = p.interface;
   const sections = [
     { name: 'link', cmd: sh`ip -o link show dev ${dev}` },
@@ -93,8 +93,7 @@ async function read(ctx: ModuleContext, p: EthtoolParams): Promise<EthtoolState>
   if (p.features && Object.keys(p.features).length) sections.push({ name: 'features', cmd: sh`ethtool -k ${dev}` });
   if (p.rings && Object.keys(p.rings).length) sections.push({ name: 'rings', cmd: sh`ethtool -g ${dev}` });
   if (p.channels && Object.keys(p.channels).length) sections.push({ name: 'channels', cmd: sh`ethtool -l ${dev}` });
-  const r = await ctx.host.run(markedScript(sections));
-  return stateFromOutput(dev, parseMarked(r.stdout));
+  return { script: markedScript(sections), parse: (r) => stateFromOutput(dev, parseMarked(r.stdout)) };
 }
 
 /** Pure: the sections of the read script → state (unit-tested on captured output). */
@@ -239,7 +238,7 @@ export const ethtool: Module<EthtoolParams, EthtoolState, EthtoolTarget> = {
     if (!p.rings && !p.features && !p.channels) out.push(paramProblem('rings/features/channels', 'set at least one of them'));
     return out;
   },
-  read,
+  probe,
   diff,
   apply,
   result: (st) => ({ driver: st.driver, features: st.features }),

@@ -5,7 +5,7 @@ import { ModuleError } from '../../engine/errors.js';
 import { shQuote } from '../../engine/quote.js';
 import { META_PARAMS, checkAbsolute } from './params.js';
 import type { ModeParam } from './mode-param.js';
-import { applyMeta, readPath } from './meta.js';
+import { applyMeta, pathProbe } from './meta.js';
 import { fileChange, metaChanges, type FileStat, type FileTarget, type PathInfo } from './parse.js';
 
 export type FileState = 'file' | 'directory' | 'absent' | 'touch' | 'link';
@@ -105,7 +105,7 @@ export const fileModule: Module<FileParams, PathInfo, FileTarget> = {
     if (p.state === 'absent' && (p.mode ?? p.owner ?? p.group) !== undefined) errs.push(paramProblem('mode/owner/group', 'meaningless with state absent'));
     return errs;
   },
-  read: (ctx, p) => readPath(ctx.host, p.path),
+  probe: (p, h) => pathProbe(h.hostName, p.path),
   diff: (info, p) => diffFile(info, p),
   async apply(ctx, p, changes, info) {
     const path = shQuote(p.path);

@@ -1,7 +1,7 @@
 // firewall: an nftables table of our own that lets only the migration networks reach the
 // live-migration ports. Two facets: the live ruleset, and the persisted file (drift reported apart).
-import { paramProblem, type Change, type DiffResult, type Module, type ModuleContext } from '../../engine/module.js';
-import { markedScript, parseMarked } from '../../engine/facts-parse.js';
+import { paramProblem, type Change, type DiffResult, type Module } from '../../engine/module.js';
+import { markedScript, parseMarked, type Probe, type ProbeOutput } from '../../engine/connection/sections.js';
 import { ModuleError } from '../../engine/errors.js';
 import { runChecked } from '../../engine/host.js';
 import { sh } from '../../engine/quote.js';
@@ -126,25 +126,28 @@ export const firewall: Module<FirewallParams, FirewallState, FirewallTarget> = {
     return out;
   },
 
-  async read(ctx: ModuleContext, p): Promise<FirewallState> {
+  probe(p, h): Probe<FirewallState> {
     const { family, name } = splitTable(p.table);
     // The live table and the persisted file in one round trip (exit 3: no such file).
     const sections = [{ name: 'nft', cmd: sh`nft -j list table ${family} ${name}` }];
     if (p.persist_file) sections.push({ name: 'file', cmd: sh`if [ -e ${p.persist_file} ]; then cat -- ${p.persist_file}; else (exit 3); fi` });
-    const out = parseMarked((await ctx.host.run(markedScript(sections))).stdout);
-    const nft = out.nft ?? { text: '', rc: -1 };
-    let live: LiveTable;
-    if (nft.rc === 0) live = parseNftTable(nft.text, family, name);
-    else if (nft.rc === 127) throw new ModuleError(`${ctx.hostName}: nft is not installed (apt-get install nftables)`);
-    else if (isMissingTable(nft.rc, nft.text)) live = EMPTY;
-    else throw new ModuleError(`${ctx.hostName}: nft -j list table ${family} ${name} failed (exit ${nft.rc}): ${nft.text.trim()}`);
-    const state: FirewallState = { live };
-    if (p.persist_file) {
-      const f = out.file ?? { text: '', rc: -1 };
-      if (f.rc !== 0 && f.rc !== 3) throw new ModuleError(`${ctx.hostName}: cannot read ${p.persist_file} (exit ${f.rc}): ${f.text.trim()}`);
-      state.file = f.rc === 3 ? null : f.text;
-    }
-    return state;
+    const parse = (r: ProbeOutput): FirewallState => {
+      const out = parseMarked(r.stdout);
+      const nft = out.nft ?? { text: '', rc: -1 };
+      let live: LiveTable;
+      if (nft.rc === 0) live = parseNftTable(nft.text, family, name);
+      else if (nft.rc === 127) throw new ModuleError(`${h.hostName}: nft is not installed (apt-get install nftables)`);
+      else if (isMissingTable(nft.rc, nft.text)) live = EMPTY;
+      else throw new ModuleError(`${h.hostName}: nft -j list table ${family} ${name} failed (exit ${nft.rc}): ${nft.text.trim()}`);
+      const state: FirewallState = { live };
+      if (p.persist_file) {
+        const f = out.file ?? { text: '', rc: -1 };
+        if (f.rc !== 0 && f.rc !== 3) throw new ModuleError(`${h.hostName}: cannot read ${p.persist_file} (exit ${f.rc}): ${f.text.trim()}`);
+        state.file = f.rc === 3 ? null : f.text;
+      }
+      return state;
+    };
+    return { script: markedScript(sections), parse };
   },
 
   diff(s, p): DiffResult<FirewallTarget> {

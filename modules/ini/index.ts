@@ -1,11 +1,10 @@
 // ini: named keys of a `key = value` file (with or without sections), every other byte kept.
 import { paramProblem, type DiffResult, type Module } from '../../engine/module.js';
-import { ModuleError } from '../../engine/errors.js';
 import { META_PARAMS, checkAbsolute } from '../file/params.js';
 import type { ModeParam } from '../file/mode-param.js';
-import { readPathWithContent } from '../file/meta.js';
+import { textFileProbe } from '../file/meta.js';
 import { writeEdited } from '../lineinfile/text-file.js';
-import { diffOmission, diffText, fileChange, metaChanges, type FileTarget, type PathInfo } from '../file/parse.js';
+import { fileChange, metaChanges, type FileTarget, type PathInfo } from '../file/parse.js';
 import { setKeys, type IniChange } from './parse.js';
 import { iniKeyProblem, iniSectionProblem } from './checks.js';
 import { controlCharProblem } from '../file/line-checks.js';
@@ -113,11 +112,7 @@ export const iniModule: Module<IniParams, IniState, FileTarget> = {
     for (const m of problems) if (m) errs.push(m);
     return errs;
   },
-  async read(ctx, p) {
-    const { info, content: buf } = await readPathWithContent(ctx.host, p.path);
-    if (buf !== null && diffText(buf) === undefined) throw new ModuleError(`${p.path} is not a text file this module can edit: ${diffOmission(buf)}`);
-    return { info, text: buf === null ? null : buf.toString('utf8') };
-  },
+  probe: (p, h) => textFileProbe(h.hostName, p.path),
   diff: (s, p) => diffIni(s, p),
   apply: (ctx, p, changes, s) => writeEdited(ctx.host, p, changes, s, () => edit(s, p).text),
   result: (s, p) => ({ path: p.path, exists: s.text !== null }),

@@ -5,8 +5,8 @@ import type { ApplyOutcome, Change, DiffResult, Module } from '../../engine/modu
 import type { Host } from '../../engine/host.js';
 import { ModuleError } from '../../engine/errors.js';
 import type { ModeParam } from '../file/mode-param.js';
-import { applyMeta, readPathWithContent } from '../file/meta.js';
-import { diffOmission, diffText, metaChanges, metaFacet, metaWanted, type FileTarget, type PathInfo } from '../file/parse.js';
+import { applyMeta, textFileProbe } from '../file/meta.js';
+import { metaChanges, metaFacet, metaWanted, type FileTarget, type PathInfo } from '../file/parse.js';
 
 export interface TextFileParams {
   path: string;
@@ -56,13 +56,9 @@ export async function writeEdited(host: Host, p: TextFileParams, changes: Change
   return w.backupPath ? { backups: [w.backupPath] } : {};
 }
 
-export function textFileParts<P extends TextFileParams>(edit: TextEdit<P>): Pick<Module<P, TextFileState, FileTarget>, 'read' | 'diff' | 'apply' | 'result'> {
+export function textFileParts<P extends TextFileParams>(edit: TextEdit<P>): Pick<Module<P, TextFileState, FileTarget>, 'probe' | 'diff' | 'apply' | 'result'> {
   return {
-    async read(ctx, p) {
-      const { info, content } = await readPathWithContent(ctx.host, p.path);
-      if (content !== null && diffText(content) === undefined) throw new ModuleError(`${p.path} is not a text file this module can edit: ${diffOmission(content)}`);
-      return { info, text: content === null ? null : content.toString('utf8') };
-    },
+    probe: (p, h) => textFileProbe(h.hostName, p.path),
     diff: (s, p) => diffTextFile(s, p, edit),
     apply: (ctx, p, changes, s) => writeEdited(ctx.host, p, changes, s, () => edit(s.text, p).text),
     result: (s, p) => ({ path: p.path, exists: s.text !== null }),

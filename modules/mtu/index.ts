@@ -5,7 +5,7 @@ import type { Change, DiffResult, Module, ModuleContext } from '../../engine/mod
 import type { ParamSchema } from '../../engine/schema.js';
 import { ModuleError } from '../../engine/errors.js';
 import { sh, shQuote } from '../../engine/quote.js';
-import { markedScript, parseMarked, type Section } from '../../engine/facts-parse.js';
+import { markedScript, parseMarked, type Probe, type Section } from '../../engine/connection/sections.js';
 import { parseLink, parsePeerSection, payloadFor, type LinkInfo, type PeerCheck } from './parse.js';
 
 export interface MtuParams {
@@ -86,9 +86,9 @@ export function stateFromOutput(p: MtuParams, out: string): MtuState {
   return st;
 }
 
-async function read(ctx: ModuleContext, p: MtuParams): Promise<MtuState> {
-  const r = await ctx.host.run(readScript(p), { timeoutMs: 30_000 });
-  return stateFromOutput(p, r.stdout);
+/** The link and the peer pings in one script (pings take time: up to 30 s). */
+function probe(p: MtuParams): Probe<MtuState> {
+  return { script: readScript(p), parse: (r) => stateFromOutput(p, r.stdout), timeoutMs: 30_000, peers: p.verify_peers.length > 0 };
 }
 
 function diff(st: MtuState, p: MtuParams): DiffResult {
@@ -144,7 +144,7 @@ export const mtu: Module<MtuParams, MtuState> = {
   examples: [
     'mtu:\n  interface: eth1\n  mtu: 9000\n  verify_peers: [198.18.0.2, 198.18.0.3]',
   ],
-  read,
+  probe,
   diff,
   apply,
   result: (st) => ({ mtu: st.link?.mtu, peers: st.peers }),

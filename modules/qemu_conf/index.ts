@@ -1,9 +1,11 @@
 // qemu_conf: named keys of libvirt's qemu.conf (migration TLS, ports), edited in place, plus
 // read-only checks of the migration TLS certificates those keys point at.
-import { paramProblem, type ParamProblem, type Change, type DiffResult, type Module, type ModuleContext } from '../../engine/module.js';
+import { paramProblem, type ParamProblem, type Change, type DiffResult, type Module } from '../../engine/module.js';
+import { markedScript, parseMarked, type Probe } from '../../engine/connection/sections.js';
+import { sh } from '../../engine/quote.js';
 import { CommandFailedError } from '../../engine/errors.js';
 import { KEY_RE, parseConf, renderValue, sameValue, setKeys, valueProblem, type ConfEntry } from './parse.js';
-import { CLIENT_FILES, QEMU_DEFAULT_DIR, SERVER_FILES, certFindings, certScript, parseCertReport, type CertReport } from './cert-check.js';
+import { CLIENT_FILES, QEMU_DEFAULT_DIR, SERVER_FILES, certFindings, certScript, parseCertReport, type CertReport, type CertScriptInput } from './cert-check.js';
 import { fileChange, type FileTarget } from '../file/parse.js';
 
 export interface QemuConfParams {
@@ -38,6 +40,18 @@ function effective(state: QemuConfState | Map<string, ConfEntry>, settings: Reco
 function verifiesPeers(entries: Map<string, ConfEntry>, settings: Record<string, unknown>): boolean {
   const v = effective(entries, settings, 'migrate_tls_x509_verify') ?? effective(entries, settings, 'default_tls_x509_verify') ?? 1;
   return !(v === 0 || v === false || v === '0');
+}
+
+/**
+ * What the certificate check looks at, from the file's entries and the settings; `settled` when
+ * the settings alone decide it (the directory and whether peers are verified), whatever the file says.
+ */
+function certInput(entries: Map<string, ConfEntry>, p: QemuConfParams): { input: CertScriptInput; settled: boolean } {
+  const certFiles = verifiesPeers(entries, p.settings) ? [...SERVER_FILES, ...CLIENT_FILES] : SERVER_FILES;
+  const dir = effective(entries, p.settings, 'migrate_tls_x509_cert_dir');
+  const defaultDir = effective(entries, p.settings, 'default_tls_x509_cert_dir');
+  const input = { dir: typeof dir === 'string' ? dir : undefined, defaultDir: typeof defaultDir === 'string' ? defaultDir : QEMU_DEFAULT_DIR, files: certFiles, minDays: p.cert_min_days };
+  return { input, settled: typeof p.settings.migrate_tls_x509_cert_dir === 'string' && p.settings.migrate_tls_x509_verify !== undefined };
 }
 
 const show = (v: unknown) => (v === undefined ? undefined : renderValue(v));
@@ -116,26 +130,37 @@ export const qemuConf: Module<QemuConfParams, QemuConfState, FileTarget> = {
     return out;
   },
 
-  async read(ctx: ModuleContext, p): Promise<QemuConfState> {
-    const buf = await ctx.host.readFile(p.path);
-    const text = buf ? buf.toString('utf8') : '';
-    const entries = parseConf(text);
-    const certFiles = verifiesPeers(entries, p.settings) ? [...SERVER_FILES, ...CLIENT_FILES] : SERVER_FILES;
-    const state: QemuConfState = { exists: buf !== null, text, entries, certFiles };
-    if (p.verify_certs) {
-      const dir = effective(entries, p.settings, 'migrate_tls_x509_cert_dir');
-      const defaultDir = effective(entries, p.settings, 'default_tls_x509_cert_dir');
-      const script = certScript({
-        dir: typeof dir === 'string' ? dir : undefined,
-        defaultDir: typeof defaultDir === 'string' ? defaultDir : QEMU_DEFAULT_DIR,
-        files: certFiles,
-        minDays: p.cert_min_days,
-      });
-      const r = await ctx.host.run(script);
-      if (r.code !== 0) throw new CommandFailedError(ctx.hostName, 'migration TLS certificate check', r.code, r.stderr, r.signal);
-      state.certs = parseCertReport(r.stdout);
-    }
-    return state;
+  // Step one, the file, as a probe; the certificate check too when the parameters alone settle
+  // which directory and files it checks (cluster-tune names both), else readMore does it after.
+  probe(p, h): Probe<QemuConfState> {
+    const sections = [{ name: 'conf', cmd: sh`if [ -e ${p.path} ]; then echo present; cat -- ${p.path}; else echo absent; fi` }];
+    const early = p.verify_certs ? certInput(new Map(), p) : undefined;
+    // (a subshell: the script ends with `exit`)
+    if (early?.settled) sections.push({ name: 'certs', cmd: `(\n${certScript(early.input)}\n)` });
+    return {
+      script: markedScript(sections),
+      parse(r) {
+        const out = parseMarked(r.stdout);
+        const conf = out.conf;
+        if (!conf || conf.rc !== 0) throw new CommandFailedError(h.hostName, `read ${p.path}`, conf?.rc ?? r.code, conf?.text ?? r.stderr);
+        const exists = conf.text.startsWith('present\n');
+        const text = exists ? conf.text.slice('present\n'.length) : '';
+        const entries = parseConf(text);
+        const state: QemuConfState = { exists, text, entries, certFiles: certInput(entries, p).input.files };
+        const certs = out.certs;
+        if (certs && certs.rc !== 0) throw new CommandFailedError(h.hostName, 'migration TLS certificate check', certs.rc, certs.text);
+        if (certs) state.certs = parseCertReport(certs.text);
+        return state;
+      },
+    };
+  },
+
+  // Step two, when the probe could not check the certificates: their paths come from the file.
+  async readMore(ctx, p, state) {
+    if (!p.verify_certs || state.certs) return state;
+    const r = await ctx.host.run(certScript(certInput(state.entries, p).input));
+    if (r.code !== 0) throw new CommandFailedError(ctx.hostName, 'migration TLS certificate check', r.code, r.stderr, r.signal);
+    return { ...state, certs: parseCertReport(r.stdout) };
   },
 
   diff(s, p): DiffResult<FileTarget> {

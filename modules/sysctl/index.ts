@@ -3,11 +3,11 @@
 import { readFileSync } from 'node:fs';
 import { rootPath } from '../../engine/paths.js';
 import { renderFile } from '../../engine/template.js';
-import { paramProblem, type ParamProblem, type ApplyOutcome, type Change, type DiffResult, type Module, type ModuleContext } from '../../engine/module.js';
+import { paramProblem, type ParamProblem, type ApplyOutcome, type Change, type DiffResult, type Module, type ModuleContext, type ProbeHost } from '../../engine/module.js';
 import type { ParamSchema } from '../../engine/schema.js';
 import { ModuleError } from '../../engine/errors.js';
 import { sh } from '../../engine/quote.js';
-import { markedScript, parseMarked, type Section } from '../../engine/facts-parse.js';
+import { markedScript, parseMarked, type Probe, type Section } from '../../engine/connection/sections.js';
 import { controlCharProblem, lineBreakProblem } from '../file/line-checks.js';
 import { minimumNote, satisfies, settingOf, settingProblem, target, type Setting } from './compare.js';
 import { KEY_RE, canonicalKey, editSysctlFile, parseKeySection, parseSysctlFile, procPath, whyReadOnly, writeProblem, type KeyRead } from './parse.js';
@@ -74,24 +74,29 @@ function keySection(i: number, key: string): Section {
   };
 }
 
-async function read(ctx: ModuleContext, p: SysctlParams): Promise<SysctlState> {
+/** The keys and, when persisted, the file, in one script; the parser is pure. */
+function probe(p: SysctlParams, h: ProbeHost): Probe<SysctlState> {
   const keys = desired(p).map(([k]) => k);
   const sections = keys.map((k, i) => keySection(i, k));
   if (p.persist) sections.push({ name: 'file', cmd: sh`if [ -e ${p.file} ]; then echo present; cat -- ${p.file}; else echo absent; fi` });
-  const r = await ctx.host.run(markedScript(sections));
-  const s = parseMarked(r.stdout);
-  const st: SysctlState = { host: ctx.hostName, keys: {} };
-  keys.forEach((k, i) => {
-    const sec = s[`k${i}`];
-    if (!sec) throw new ModuleError(`could not read sysctl ${k} on ${ctx.hostName}: ${r.stderr.trim() || 'no output'}`);
-    st.keys[k] = parseKeySection(sec.text, sec.rc);
-  });
-  if (p.persist) {
-    const f = s.file;
-    if (!f || f.rc !== 0) throw new ModuleError(`could not read ${p.file} on ${ctx.hostName}: ${f?.text.trim() || r.stderr.trim() || 'no output'}`);
-    st.file = f.text.startsWith('present\n') ? f.text.slice('present\n'.length) : null;
-  }
-  return st;
+  return {
+    script: markedScript(sections),
+    parse(r) {
+      const s = parseMarked(r.stdout);
+      const st: SysctlState = { host: h.hostName, keys: {} };
+      keys.forEach((k, i) => {
+        const sec = s[`k${i}`];
+        if (!sec) throw new ModuleError(`could not read sysctl ${k} on ${h.hostName}: ${r.stderr.trim() || 'no output'}`);
+        st.keys[k] = parseKeySection(sec.text, sec.rc);
+      });
+      if (p.persist) {
+        const f = s.file;
+        if (!f || f.rc !== 0) throw new ModuleError(`could not read ${p.file} on ${h.hostName}: ${f?.text.trim() || r.stderr.trim() || 'no output'}`);
+        st.file = f.text.startsWith('present\n') ? f.text.slice('present\n'.length) : null;
+      }
+      return st;
+    },
+  };
 }
 
 function diff(st: SysctlState, p: SysctlParams): DiffResult<SysctlTarget> {
@@ -208,7 +213,7 @@ export const sysctl: Module<SysctlParams, SysctlState, SysctlTarget> = {
     if (Object.keys(p.settings ?? {}).length === 0) out.push(paramProblem('settings', 'give at least one key'));
     return out;
   },
-  read,
+  probe,
   diff,
   apply,
   result: (st) => ({ values: Object.fromEntries(Object.entries(st.keys).map(([k, v]) => [k, v.value])) }),

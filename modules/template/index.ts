@@ -4,7 +4,7 @@ import { paramProblem, type Module } from '../../engine/module.js';
 import { renderFile } from '../../engine/template.js';
 import { rootPath } from '../../engine/paths.js';
 import { META_PARAMS, checkAbsolute } from '../file/params.js';
-import { applyContent, contentResult, diffContent, readContent, type ContentParams, type ContentState } from '../copy/content-file.js';
+import { applyContent, contentProbe, contentResult, diffContent, type ContentParams, type ContentState } from '../copy/content-file.js';
 import { readLocalSrc } from '../copy/local-src.js';
 
 /** Where src is looked up after the playbook's directory (`play validate` checks the same places). */
@@ -37,11 +37,14 @@ export const templateModule: Module<TemplateParams, ContentState, FileTarget> = 
     if (p.validate !== undefined && !p.validate.includes('%s')) errs.push(paramProblem('validate', 'must contain %s (the path of the file to check)'));
     return errs;
   },
-  async read(ctx, p) {
+  // The dest as a probe (batched with other tasks' reads); the rendering, local, after it with
+  // the task's variables as they are when it is reached.
+  probe: (p, h) => contentProbe(h, p.dest),
+  async readMore(ctx, p, s) {
     // Rendering is pure, so it belongs to read: diff then compares plain bytes.
     const src = await readLocalSrc(p.src, ctx.vars, TEMPLATE_DIR);
     const text = renderFile(src.data.toString('utf8'), ctx.vars, { file: src.path, task: `template ${p.dest}` });
-    return readContent(ctx, p.dest, Buffer.from(text, 'utf8'));
+    return { ...s, want: Buffer.from(text, 'utf8') };
   },
   diff: (s, p) => diffContent(s, p),
   apply: (ctx, p, changes, s) => applyContent(ctx, p, changes, s),

@@ -1,7 +1,7 @@
 // playbooks/cluster-tune.yml on 3 real lab hosts through the CLI (lab 'ct'): the whole seed recipe.
 import assert from 'node:assert/strict';
 import { play } from './play-cli.js';
-import { testLabName, testOctet, startLab, stopLab, nsExec, type LabInfo } from './lab-fixture.js';
+import { testLabName, testOctet, startLab, stopLab, nsExec, commandsLog, type LabInfo } from './lab-fixture.js';
 
 const CT = testLabName('ct');
 
@@ -35,8 +35,13 @@ describe('cluster-tune.yml on the lab (ct)', function () {
     const second = play(['run', 'cluster-tune.yml', '-i', lab.inventoryPath, '--detailed-exitcodes']);
     assert.equal(second.code, 0, second.out + second.err);
     for (const h of ['hv1', 'hv2', 'hv3']) assert.match(second.out, new RegExp(`${h}\\s+ok=\\d+\\s+changed=0`));
+    // A drift check costs 2 round trips per host, counted on the hosts' sshd: the facts, then the
+    // reads of all eight tasks in one exec (batch-reads.ts), qemu_conf's certificates included.
+    const before = ['hv1', 'hv2', 'hv3'].map((h) => commandsLog(CT, h).length);
     const check = play(['check', 'cluster-tune.yml', '-i', lab.inventoryPath]);
     assert.equal(check.code, 0, check.out + check.err);
+    const sent = ['hv1', 'hv2', 'hv3'].map((h, i) => commandsLog(CT, h).slice(before[i]));
+    for (const cmds of sent) assert.equal(cmds.length, 2, cmds.join('\n---\n'));
   });
 
   it('fails path verification towards a peer whose eth1 is at MTU 1500', async () => {
