@@ -3,7 +3,7 @@
 // its virsh client, so stopping always goes through domjobabort, never through killing virsh.
 import type { ApplyOutcome, Metrics, ModuleContext } from '../../engine/module.js';
 import type { Host } from '../../engine/host.js';
-import { ModuleError } from '../../engine/errors.js';
+import { InterruptedError, ModuleError, PlayError } from '../../engine/errors.js';
 import { sh } from '../../engine/quote.js';
 import { jobRunning, parseJobInfo, type JobInfo } from './parse.js';
 import { Steering, formatStep, type Action } from './policy.js';
@@ -53,6 +53,8 @@ export function progressLine(j: JobInfo, downtimeMs: number, postcopy: boolean):
 }
 
 export async function runMigration(ctx: ModuleContext, p: MigrateParams, plan: MigrationPlan): Promise<ApplyOutcome> {
+  // Interrupted (or timed out) during preflight: nothing must start.
+  if (ctx.signal.aborted) throw ctx.signal.reason instanceof PlayError ? ctx.signal.reason : new InterruptedError(`interrupted before migrating ${p.domain}: not started`);
   const { src, domain } = { src: plan.src, domain: p.domain };
   const gib = Math.max(plan.memoryBytes / 1024 ** 3, 1 / 64);
   const steering = new Steering({
