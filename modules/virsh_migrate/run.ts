@@ -69,8 +69,14 @@ export async function runMigration(ctx: ModuleContext, p: MigrateParams, plan: M
   const seen: Seen = { peakBps: 0, dirtyBps: 0, iterations: 0, downtimeLimitMs: steering.initialDowntimeMs() };
   const warnings: string[] = [];
   // Steering commands one at a time, in order (a virsh call is ~0.35 s: samples arrive faster).
+  // Each returns its own result (a refused step must not be recorded as done).
   let chain: Promise<unknown> = Promise.resolve();
-  const virsh = (cmd: string) => (chain = chain.then(() => src.run(cmd)).catch(() => undefined));
+  const virsh = (cmd: string): Promise<{ code: number | null; stderr: string }> => {
+    const r = chain.then(() => src.run(cmd)).catch((e: unknown) => ({ code: -1, stderr: (e as Error)?.message ?? String(e) }));
+    chain = r;
+    return r;
+  };
+  let deferredAbort: string | undefined;
 
   const set = await src.run(sh`virsh migrate-setmaxdowntime ${domain} ${seen.downtimeLimitMs}`);
   if (set.code !== 0) warnings.push(`could not set the initial downtime limit: ${set.stderr.trim()}`);
@@ -85,6 +91,10 @@ export async function runMigration(ctx: ModuleContext, p: MigrateParams, plan: M
 
   const abort = (why: string) => {
     if (seen.abortWhy) return;
+    if (steering.switchingToPostcopy) {
+      deferredAbort ??= why; // decided once libvirt answers the post-copy request
+      return;
+    }
     if (steering.inPostcopy) {
       warnings.push(`${why}: not aborted, the migration is in post-copy (aborting now would lose the guest); it was left to finish`);
       return;
@@ -97,7 +107,21 @@ export async function runMigration(ctx: ModuleContext, p: MigrateParams, plan: M
   if (ctx.signal.aborted) onSignal();
   else ctx.signal.addEventListener('abort', onSignal, { once: true });
 
+  // Samples may stop (the watcher died, the link hangs): the timeouts then run by wall clock.
+  let lastSampleAt = Date.now();
+  let clockFired = false;
+  const clock = setInterval(() => {
+    const now = Date.now();
+    const why = (now - t0) / 1000 > steering.cfg.completionTimeoutS
+      ? `completion timeout: not done after ${Math.round(steering.cfg.completionTimeoutS)} s (wall clock)`
+      : (now - lastSampleAt) / 1000 > p.progress_timeout_s ? `no job statistics from ${plan.srcName} for ${p.progress_timeout_s} s` : undefined;
+    if (why && !clockFired) {
+      clockFired = true;
+      abort(why);
+    }
+  }, 1000);
   const onSample = (j: JobInfo) => {
+    lastSampleAt = Date.now();
     if (!jobRunning(j) || seen.abortWhy) return;
     seen.last = j;
     const st = j.stats;
@@ -111,15 +135,30 @@ export async function runMigration(ctx: ModuleContext, p: MigrateParams, plan: M
   };
   const act = (a: Action) => {
     ctx.log(`${plan.srcName}: ${domain}: ${a.kind}${a.kind === 'set-downtime' ? ` ${a.ms} ms` : ''} (${a.why})`);
-    if (a.kind === 'set-downtime') {
-      seen.downtimeLimitMs = a.ms;
-      virsh(sh`virsh migrate-setmaxdowntime ${domain} ${a.ms}`);
-    } else if (a.kind === 'postcopy') virsh(sh`virsh migrate-postcopy ${domain}`);
+    if (a.kind === 'set-downtime') void setDowntime(a.ms);
+    else if (a.kind === 'postcopy') void toPostcopy();
     else abort(a.why);
   };
+  const setDowntime = async (ms: number) => {
+    const r = await virsh(sh`virsh migrate-setmaxdowntime ${domain} ${ms}`);
+    if (r.code === 0) seen.downtimeLimitMs = ms;
+    else note(`could not raise the downtime limit to ${ms} ms (it stays ${seen.downtimeLimitMs} ms): ${r.stderr.trim()}`);
+  };
+  const toPostcopy = async () => {
+    const r = await virsh(sh`virsh migrate-postcopy ${domain}`);
+    steering.postcopyResult(r.code === 0);
+    if (r.code === 0) ctx.log(`${plan.srcName}: ${domain}: in post-copy (confirmed by libvirt)`);
+    else note(`could not switch to post-copy: ${r.stderr.trim()}; the migration stays in pre-copy and can be aborted`);
+    if (deferredAbort) abort(deferredAbort); // in post-copy: a warning; else the abort it waited for
+  };
+  const note = (w: string) => {
+    warnings.push(w);
+    ctx.log(`${plan.srcName}: ${domain}: ${w}`);
+  };
 
-  const watcher = startWatcher(src, domain, limitS, onSample);
-  const result = await migrating;
+  const onWatcherError = (e: unknown) => note(`the job watcher failed: ${(e as Error)?.message ?? e} (the timeouts run by wall clock)`);
+  const watcher = startWatcher(src, domain, limitS, onSample, onWatcherError);
+  const result = await migrating.finally(() => clearInterval(clock));
   watcher.stop();
   ctx.signal.removeEventListener('abort', onSignal);
   await chain;
