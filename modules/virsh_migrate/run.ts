@@ -101,7 +101,11 @@ export async function runMigration(ctx: ModuleContext, p: MigrateParams, plan: M
     }
     seen.abortWhy = why;
     ctx.progress(`aborting: ${why}`);
-    void abortUntilDone(src, domain, () => finished);
+    void abortUntilDone(src, domain, () => finished, ctx.log).then((err) => {
+      if (!err) return;
+      seen.abortWhy = `${why}; ${err}`;
+      note(err);
+    });
   };
   const onSignal = () => abort((ctx.signal.reason as Error)?.message ?? 'interrupted');
   if (ctx.signal.aborted) onSignal();
@@ -200,14 +204,19 @@ export function parseMigrateOutput(stdout: string): { wallS?: number; event?: Jo
 
 /**
  * domjobabort until the migration returns: right after `virsh migrate` starts there may be no
- * job yet ("no job is active"), and a p2p job must never be left running.
+ * job yet ("no job is active"), and a p2p job must never be left running. Each refusal is
+ * logged; giving up with the job still there is returned as an error, never silent.
  */
-async function abortUntilDone(src: Host, domain: string, finished: () => boolean): Promise<void> {
+async function abortUntilDone(src: Host, domain: string, finished: () => boolean, log: (line: string) => void): Promise<string | undefined> {
+  let last = '';
   for (let i = 0; i < 40 && !finished(); i++) {
     const r = await src.run(sh`virsh domjobabort ${domain}`);
-    if (r.code === 0) return;
+    if (r.code === 0) return undefined;
+    last = r.stderr.trim();
+    log(`${src.name}: domjobabort ${domain}: ${last}`);
     await new Promise((res) => setTimeout(res, 250));
   }
+  return finished() ? undefined : `could not abort: job still running on ${src.name} (${last})`;
 }
 
 function baseMetrics(p: MigrateParams, steering: Steering, seen: Seen, totalS: number): Metrics {
