@@ -63,12 +63,13 @@ async function sourceFacts(src: Host, domain: string): Promise<SourceFacts> {
 }
 
 /** The second source trip: the destination as the migration sees it, over the migration network. */
-function destScript(domain: string, dest: Dest, port: number, virtType: string, hasCpu: boolean, tlsDir: string | undefined): string {
+export function destScript(domain: string, dest: Dest, port: number, virtType: string, hasCpu: boolean, tlsDir: string | undefined): string {
   const lines = [sec('dest', sh`virsh -q -c ${dest.uri} ${virshJoin(['version', 'nodememstats'])}`)];
   if (hasCpu) lines.push(sec('cpu', sh`virsh -q -c ${dest.uri} hypervisor-cpu-compare --virttype ${virtType} /dev/stdin`));
-  if (dest.address) {
-    // A closed port answers at once (refused: the firewall lets it through); a drop times out.
-    lines.push(sec('port', `timeout 3 bash -c ${shQuote(`exec 3<>/dev/tcp/${dest.address}/${port}`)}`));
+  if (dest.address && validAddress(dest.address)) {
+    // A closed port answers at once (refused); a drop times out. The address reaches bash as "$1",
+    // never as part of its script.
+    lines.push(sec('port', `timeout 3 bash -c ${shQuote(`exec 3<>"/dev/tcp/$1/${port}"`)} _ ${shQuote(dest.address)}`));
     lines.push(
       sec('link', `dev=$(ip -o route get ${shQuote(dest.address)} | sed -n 's/.* dev \\([^ ]*\\).*/\\1/p'); echo "dev $dev"; echo "speed $(cat /sys/class/net/$dev/speed 2>/dev/null)"; tc qdisc show dev "$dev"`),
     );
@@ -152,9 +153,21 @@ function memoryProblem(dst: string, info: DomInfo, availableKib: number, reserve
   }
 }
 
+/** An IPv4/IPv6 address or a host name: what may stand for the migration address. */
+export function validAddress(a: string): boolean {
+  return /^(?:[0-9.]+|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*|[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*)$/.test(a);
+}
+
 function portProblem(port: { rc: number; text: string } | undefined, dest: Dest, n: number, srcName: string, problems: string[]): void {
+  if (dest.address && !validAddress(dest.address)) {
+    problems.push(`migration address '${dest.address}' of ${dest.name} (migration_host in its qemu.conf, else migration_ip) is not an IP address or host name`);
+    return;
+  }
   if (!port) return;
-  if (port.rc === 0 || /Connection refused/.test(port.text)) return; // reachable (nothing listens yet)
+  // Limitation: a firewall `reject` rule answers "Connection refused" too, exactly like a port
+  // nothing listens on yet (the normal case before the migration): it passes this check, and the
+  // migration itself then fails with the firewall named (diagnose.ts).
+  if (port.rc === 0 || /Connection refused/.test(port.text)) return;
   const why = port.rc === 124 ? 'the connection timed out: the destination firewall drops it' : `${oneLine(port.text)}: the destination firewall rejects it or there is no route`;
   problems.push(`firewall: migration port ${n} on ${dest.name} (${dest.address}) is not reachable from ${srcName}: ${why}`);
 }
