@@ -4,6 +4,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { destScript, validAddress } from '../../modules/virsh_migrate/preflight.js';
+import { MIGRATE_PARAMS } from '../../modules/virsh_migrate/params.js';
+import { validateParams, type SchemaProblem } from '../../engine/schema.js';
 
 describe('virsh_migrate preflight: the migration port probe', () => {
   it('accepts IPv4, IPv6 and host names; refuses anything a shell could read as code', () => {
@@ -27,5 +29,19 @@ describe('virsh_migrate preflight: the migration port probe', () => {
     assert.match(out, /Connection refused/);
     const bad = destScript('g1', { name: 'hv2', uri: 'qemu+tls://x/system', address: '$(reboot)' }, 1, 'kvm', false, undefined);
     assert.ok(!bad.includes('/dev/tcp') && !bad.includes('reboot'), 'an invalid address is never probed');
+  });
+});
+
+describe('virsh_migrate parameters: max_downtime_ms is bounded', () => {
+  it('refuses a downtime limit over 60 s with a clear message, accepts 60000', () => {
+    const check = (v: number) => {
+      const problems: SchemaProblem[] = [];
+      validateParams(MIGRATE_PARAMS, { domain: 'g1', to: 'hv2', max_downtime_ms: v }, problems);
+      return problems.map((x) => `${x.path.join('.')}: ${x.message}`);
+    };
+    assert.deepEqual(check(60000), []);
+    assert.equal(check(600000).length, 1);
+    assert.match(check(600000)[0], /^max_downtime_ms: .*must be between 1 and 60000 ms: a longer pause is no longer a live migration/);
+    assert.equal(check(0).length, 1);
   });
 });
