@@ -13,6 +13,8 @@ import { collectLogs } from './logs.js';
 import { diagnose } from './diagnose.js';
 
 const MiB = 1048576;
+/** How much later than the job's own clock the wall-clock backstop may fire. */
+const WALL_CLOCK_GRACE_S = 15;
 
 export interface MigrationPlan {
   src: Host;
@@ -116,8 +118,9 @@ export async function runMigration(ctx: ModuleContext, p: MigrateParams, plan: M
   let clockFired = false;
   const clock = setInterval(() => {
     const now = Date.now();
-    const why = (now - t0) / 1000 > steering.cfg.completionTimeoutS
-      ? `completion timeout: not done after ${Math.round(steering.cfg.completionTimeoutS)} s (wall clock)`
+    // A backstop only: the job's own clock (samples) decides first; the wall clock also counts setup.
+    const why = (now - t0) / 1000 > steering.cfg.completionTimeoutS + WALL_CLOCK_GRACE_S
+      ? `completion timeout: not done after ${Math.round(steering.cfg.completionTimeoutS)} s (wall clock; no job statistics decided it)`
       : (now - lastSampleAt) / 1000 > p.progress_timeout_s ? `no job statistics from ${plan.srcName} for ${p.progress_timeout_s} s` : undefined;
     if (why && !clockFired) {
       clockFired = true;
