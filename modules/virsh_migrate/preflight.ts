@@ -211,7 +211,7 @@ async function storageProblems(dst: Host, name: string, disks: string[], problem
 }
 
 /** "0.25 GiB; estimated 2 s at ≤ 1192 MiB/s (link) and 16 MiB/s dirty rate" */
-function estimate(info: DomInfo, p: MigrateParams, link: string, dirty: string): { text: string; seconds?: number } {
+export function estimate(info: DomInfo, p: MigrateParams, link: string, dirty: string): { text: string; seconds?: number } {
   const bytes = (info.maxMemoryKib || info.usedMemoryKib) * 1024;
   const gib = `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
   const rates: Array<[number, string]> = [];
@@ -223,9 +223,10 @@ function estimate(info: DomInfo, p: MigrateParams, link: string, dirty: string):
   const dirtyMb = Number(/dirtyrate\.megabytes_per_second=(\d+)/.exec(dirty)?.[1]);
   if (!rates.length) return { text: `${gib}; no bandwidth known to estimate the time` };
   const [bps, what] = rates.reduce((a, b) => (b[0] < a[0] ? b : a));
-  const dirtyBps = Number.isFinite(dirtyMb) ? dirtyMb * 1e6 : 0;
+  // QEMU's "megabytes" per second are dirtied pages × page size >> 20: MiB/s.
+  const dirtyBps = Number.isFinite(dirtyMb) ? dirtyMb * MiB : 0;
   const s = estimateSeconds(bytes, bps, dirtyBps);
-  const at = `at ≤ ${Math.round(bps / MiB)} MiB/s (${what})${Number.isFinite(dirtyMb) ? ` and ${dirtyMb} MB/s measured dirty rate` : ''}`;
+  const at = `at ≤ ${Math.round(bps / MiB)} MiB/s (${what})${Number.isFinite(dirtyMb) ? ` and ${dirtyMb} MiB/s measured dirty rate` : ''}`;
   if (s === undefined) return { text: gib };
   if (!Number.isFinite(s)) return { text: `${gib}; will not converge by pre-copy alone ${at}: the policy has to steer` };
   return { text: `${gib}; estimated ${s < 10 ? s.toFixed(1) : Math.round(s)} s ${at}`, seconds: s };

@@ -3,7 +3,11 @@
 // here against a closed local port (refused at once, as a port nothing listens on yet).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { destScript, validAddress } from '../../modules/virsh_migrate/preflight.js';
+import { destScript, estimate, validAddress } from '../../modules/virsh_migrate/preflight.js';
+import { readFileSync } from 'node:fs';
+import { rootPath } from '../../engine/paths.js';
+import { parseDomInfo } from '../../modules/virsh_migrate/parse.js';
+import type { MigrateParams } from '../../modules/virsh_migrate/params.js';
 import { MIGRATE_PARAMS } from '../../modules/virsh_migrate/params.js';
 import { validateParams, type SchemaProblem } from '../../engine/schema.js';
 
@@ -43,5 +47,15 @@ describe('virsh_migrate parameters: max_downtime_ms is bounded', () => {
     assert.equal(check(600000).length, 1);
     assert.match(check(600000)[0], /^max_downtime_ms: .*must be between 1 and 60000 ms: a longer pause is no longer a live migration/);
     assert.equal(check(0).length, 1);
+  });
+});
+
+describe('virsh_migrate preflight estimate: the dirty rate is in MiB/s', () => {
+  it("reads QEMU's megabytes_per_second as MiB/s (pages × page size >> 20)", () => {
+    const info = parseDomInfo(readFileSync(rootPath('test', 'fixtures', 'virsh_migrate', 'dominfo-lab.txt'), 'utf8'));
+    const e = estimate(info, { bandwidth_mib: 64 } as MigrateParams, '', 'dirtyrate.calc_status=2\ndirtyrate.megabytes_per_second=16\n');
+    const bytes = (info.maxMemoryKib || info.usedMemoryKib) * 1024;
+    assert.equal(e.seconds, bytes / ((64 - 16) * 1048576));
+    assert.match(e.text, /at ≤ 64 MiB\/s \(bandwidth_mib\) and 16 MiB\/s measured dirty rate/);
   });
 });
