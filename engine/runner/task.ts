@@ -3,7 +3,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Task } from '../playbook/types.js';
 import type { Host } from '../host.js';
-import { ConnectionError, ConvergenceError, PlayError, TimeoutError, formatPos, type Problem } from '../errors.js';
+import { ConnectionError, ConvergenceError, InterruptedError, PlayError, TimeoutError, formatPos, type Problem } from '../errors.js';
 import { formatChange, normalizeDiff, unconverged, validationLines, type ApplyOutcome, type Change, type Metrics, type Module, type ModuleContext } from '../module.js';
 import { validateParams, type SchemaProblem } from '../schema.js';
 import type { TaskResult } from '../results.js';
@@ -243,6 +243,8 @@ export async function moduleSteps(mod: Module, ctx: ModuleContext, params: Recor
     return { status: 'changed', changes: d.changes.map((c) => reported(c, false)), warnings, preview, data: preview ? undefined : mod.result?.(state, params) };
   }
 
+  // An interrupt or `timeout:` during read must not start the change (e.g. a migration).
+  if (ctx.signal.aborted) throw ctx.signal.reason instanceof PlayError ? ctx.signal.reason : new InterruptedError(`interrupted before applying on ${targetName}`);
   let applied: ApplyOutcome | void;
   try {
     reads.applying?.(); // before: a failed apply may have changed the host too

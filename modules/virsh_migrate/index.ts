@@ -5,6 +5,7 @@
 import type { Change, DiffResult, Module } from '../../engine/module.js';
 import type { Host } from '../../engine/host.js';
 import { sh } from '../../engine/quote.js';
+import { ModuleError } from '../../engine/errors.js';
 import { jobRunning, parseDomInfo, parseJobInfo, type DomInfo, type JobInfo } from './parse.js';
 import { virshJoin, virshSections } from './virsh.js';
 import { MIGRATE_PARAMS, validateMigrate, type MigrateParams } from './params.js';
@@ -22,15 +23,37 @@ export interface MigrateState {
   preflight?: PreflightResult;
   /** The task runs on `to` itself. */
   self?: boolean;
+  /** `virsh domstate --reason` on each host ('' when the domain is not there). */
+  srcReason?: string;
+  dstReason?: string;
 }
 
 const domInfoOf = (text: string | undefined): DomInfo | null => (text && /^Name:/m.test(text) ? parseDomInfo(text) : null);
 
-/** Where the domain is: dominfo (and the source's job) on each host, in parallel. */
-async function whereIs(src: Host, dst: Host, domain: string): Promise<{ onSource: DomInfo | null; onDest: DomInfo | null; job: JobInfo }> {
-  const [a, b] = await Promise.all([src.run(sh`virsh -q ${virshJoin([`dominfo ${domain}`, `domjobinfo --rawstats ${domain}`])}`), dst.run(sh`virsh -q dominfo ${domain}`)]);
-  const s = virshSections(a.stdout);
-  return { onSource: domInfoOf(s[0]), onDest: domInfoOf(b.stdout), job: parseJobInfo(s[1] ?? '') };
+/** Errors that only say the domain is not there (or not running): anything else is reported. */
+const ABSENT = /failed to get domain|Domain not found|domain is not running|no domain with matching/i;
+
+/** Runs joined virsh commands; a virsh failure other than "no such domain" (libvirtd down…) is an error, not an absence. */
+async function virshOn(h: Host, cmds: string[]): Promise<string[]> {
+  const r = await h.run(sh`virsh -q ${virshJoin(cmds)}`);
+  const errors = r.stderr.split('\n').map((l) => l.replace(/^error:\s*/, '').trim()).filter((l) => l && !ABSENT.test(l));
+  if (errors.length) throw new ModuleError(`virsh failed on ${h.name}: ${errors.join('; ')} (cannot tell where the domain is)`);
+  return virshSections(r.stdout);
+}
+
+/** Where the domain is: dominfo, its state's reason (and the source's job) on each host, in parallel. */
+async function whereIs(src: Host, dst: Host, domain: string): Promise<Pick<MigrateState, 'onSource' | 'onDest' | 'job' | 'srcReason' | 'dstReason'>> {
+  const [a, b] = await Promise.all([virshOn(src, [`dominfo ${domain}`, `domstate --reason ${domain}`, `domjobinfo --rawstats ${domain}`]), virshOn(dst, [`dominfo ${domain}`, `domstate --reason ${domain}`])]);
+  return { onSource: domInfoOf(a[0]), onDest: domInfoOf(b[0]), job: parseJobInfo(a[2] ?? ''), srcReason: (a[1] ?? '').trim(), dstReason: (b[1] ?? '').trim() };
+}
+
+/** A migration under way, in words, from the states' reasons and the source's job; else undefined. */
+export function migrationInProgress(s: MigrateState, domain: string): string | undefined {
+  if (/^running \(post-copy/.test(s.dstReason ?? '')) return `${domain} runs on ${s.dstName} in post-copy (part of its memory is still on ${s.self ? 'the source' : s.srcName})`;
+  if (/^paused \((post-copy|migrating)/.test(s.dstReason ?? '') && s.self) return `${domain} is ${s.dstReason} on ${s.dstName}`;
+  if (/^paused \((post-copy|migrating)/.test(s.srcReason ?? '')) return `${domain} is ${s.srcReason} on ${s.srcName}`;
+  if (s.job && jobRunning(s.job)) return `a migration job is running for ${domain} on ${s.srcName} (${Math.round((s.job.stats.time_elapsed ?? 0) / 1000)} s elapsed, ${percentDone(s.job)}% done)`;
+  return undefined;
 }
 
 function destUriOf(vars: Record<string, unknown>, p: MigrateParams): string | undefined {
@@ -54,12 +77,10 @@ export function migrateDiff(s: MigrateState, p: MigrateParams): DiffResult {
   const fail = (m: string): DiffResult => ({ changes: [], failures: [m] });
   const runsSrc = s.onSource?.state === 'running';
   const runsDst = s.onDest?.state === 'running';
+  const busy = migrationInProgress(s, p.domain);
+  if (busy) return fail(`migration in progress: ${busy}; not in sync and not starting another: wait for it to finish (before post-copy it can be aborted with 'virsh domjobabort ${p.domain}' on the source)`);
   if (runsDst && !runsSrc) return { changes: [] };
   if (s.self) return fail(`domain ${p.domain} is not running on ${s.dstName} (${s.onDest?.state ?? 'not defined'}), the task's own host: run the task on the host the domain runs on`);
-  if (s.job && jobRunning(s.job)) {
-    const secs = Math.round((s.job.stats.time_elapsed ?? 0) / 1000);
-    return fail(`a migration job is already running for ${p.domain} on ${s.srcName} (${secs} s elapsed, ${percentDone(s.job)}% done): not starting a second one; wait for it or abort it with 'virsh domjobabort ${p.domain}'`);
-  }
   if (!s.destUri) return fail(`to: ${p.to} has no libvirt_uri variable (e.g. qemu+tls://ADDR/system?pkipath=DIR): set it in the inventory or give dest_uri`);
   if (!s.onSource && s.onDest) {
     return fail(
@@ -107,13 +128,13 @@ export const virshMigrate: Module<MigrateParams, MigrateState> = {
     const srcName = ctx.host.name;
     if (p.to === srcName) {
       // The domain is already where it should be (a second run lands here): in sync if it runs.
-      const here = domInfoOf((await ctx.host.run(sh`virsh -q dominfo ${p.domain}`)).stdout);
-      return { srcName, dstName: p.to, destUri: 'self', onSource: null, onDest: here, job: undefined, self: true };
+      const [info, reason] = await virshOn(ctx.host, [`dominfo ${p.domain}`, `domstate --reason ${p.domain}`]);
+      return { srcName, dstName: p.to, destUri: 'self', onSource: null, onDest: domInfoOf(info), job: undefined, self: true, dstReason: (reason ?? '').trim() };
     }
     const dst = await ctx.peer(p.to);
     const where = await whereIs(ctx.host, dst, p.domain);
     const state: MigrateState = { srcName, dstName: p.to, destUri: destUriOf(ctx.vars, p), ...where };
-    const needed = where.onSource?.state === 'running' && where.onDest?.state !== 'running' && !jobRunning(where.job);
+    const needed = where.onSource?.state === 'running' && where.onDest?.state !== 'running' && !migrationInProgress(state, p.domain);
     if (needed && p.preflight && state.destUri) {
       const dest = { name: p.to, uri: state.destUri, address: migrationIpOf(ctx.vars, p.to) };
       state.preflight = await preflight({ src: ctx.host, dst, srcName, dest, info: where.onSource!, p });

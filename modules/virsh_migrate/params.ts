@@ -28,6 +28,8 @@ export interface MigrateParams {
 
 /** libvirt domain names as the module accepts them: no quoting games inside virsh's own parser. */
 export const DOMAIN_NAME = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$/;
+/** Nova's max_downtime tops out far below this; beyond a minute the guest is effectively stopped. */
+export const MAX_DOWNTIME_MS = 60_000;
 const positive = (what: string) => (v: number) => (v > 0 ? undefined : `must be greater than 0${what}`);
 
 export const MIGRATE_PARAMS: ParamSchema = {
@@ -42,8 +44,13 @@ export const MIGRATE_PARAMS: ParamSchema = {
   tls: { type: 'bool', default: false, description: 'Encrypt the migration data stream (--tls); required when the destination has migrate_tls_force.' },
   parallel_connections: { type: 'int', description: 'Multifd: migrate over N connections (--parallel --parallel-connections N).', check: (v: number) => (v >= 2 && v <= 255 ? undefined : 'must be between 2 and 255') },
   compressed: { type: 'bool', default: false, description: 'Compress the stream (--compressed).' },
-  bandwidth_mib: { type: 'int', description: 'Bandwidth cap in MiB/s (--bandwidth; migrate-setspeed while running).', check: positive('') },
-  max_downtime_ms: { type: 'int', default: 500, description: "The most the guest may be paused at the switch-over (ms): precopy sets it at once, converge ramps up to it.", check: positive('') },
+  bandwidth_mib: { type: 'int', description: 'Bandwidth cap in MiB/s, set when the migration starts (--bandwidth); not changed while it runs.', check: positive('') },
+  max_downtime_ms: {
+    type: 'int',
+    default: 500,
+    description: 'The most the guest may be paused at the switch-over (ms, at most 60000): precopy sets it at once, converge ramps up to it.',
+    check: (v: number) => (v > 0 && v <= MAX_DOWNTIME_MS ? undefined : `must be between 1 and ${MAX_DOWNTIME_MS} ms: a longer pause is no longer a live migration (use live: false)`),
+  },
   policy: { type: 'str', choices: ['precopy', 'converge', 'postcopy'], default: 'converge', description: "precopy: plain, abort at the completion timeout; converge: raise the downtime limit along oVirt's ramp 100→150→200→300→400→500 ms on each stall, then post-copy if allowed, else abort at the completion timeout; postcopy: switch after the first full pass." },
   allow_postcopy: { type: 'bool', default: false, description: 'converge may end in post-copy (a host failure during post-copy loses the guest: a last resort).' },
   timeout_per_gib_s: { type: 'num', default: 800, description: "Completion timeout per GiB of guest memory (Nova's live_migration_completion_timeout).", check: positive('') },

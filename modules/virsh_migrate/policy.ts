@@ -57,6 +57,10 @@ export class Steering {
   private prevIterationStart?: number;
   private rampIndex = 0;
   private postcopy = false;
+  /** migrate-postcopy sent, its answer not in yet: no steering meanwhile. */
+  private switching = false;
+  /** libvirt refused post-copy: the completion timeout aborts instead, as without it. */
+  private postcopyRefused = false;
   private done = false;
   private readonly ramp: number[];
 
@@ -70,9 +74,21 @@ export class Steering {
     return this.cfg.policy === 'converge' ? this.ramp[0] : this.cfg.maxDowntimeMs;
   }
 
-  /** True once the job is in post-copy: it must not be aborted any more (the guest would be lost). */
+  /** True once libvirt confirmed post-copy: the job must not be aborted any more (the guest would be lost). */
   get inPostcopy(): boolean {
     return this.postcopy;
+  }
+
+  /** A post-copy request is on its way: an abort now would race it, so it waits for the answer. */
+  get switchingToPostcopy(): boolean {
+    return this.switching;
+  }
+
+  /** libvirt's answer to migrate-postcopy: post-copy only when it said yes; else abort is back. */
+  postcopyResult(ok: boolean): void {
+    this.switching = false;
+    if (ok) this.postcopy = true;
+    else this.postcopyRefused = true;
   }
 
   /** The strategy that is finishing the migration so far. */
@@ -84,7 +100,7 @@ export class Steering {
 
   /** Feeds one sample; returns what to do now (usually nothing). */
   next(s: JobSample): Action[] {
-    if (this.done || this.postcopy) return [];
+    if (this.done || this.postcopy || this.switching) return [];
     const newIteration = s.iteration > this.iteration;
     if (newIteration) {
       this.prevIterationStart = this.iterationStart;
@@ -102,21 +118,25 @@ export class Steering {
 
   private decide(s: JobSample, newIteration: boolean): Action[] {
     const { policy, completionTimeoutS, progressTimeoutS } = this.cfg;
-    if (policy === 'postcopy' && s.iteration >= 2) return [this.toPostcopy('first full pass done')];
+    const postcopyOk = !this.postcopyRefused;
+    if (policy === 'postcopy' && postcopyOk && s.iteration >= 2) return [this.toPostcopy('first full pass done')];
     if (s.t >= completionTimeoutS) {
-      if (policy === 'converge' && this.cfg.allowPostcopy) return [this.toPostcopy(`completion timeout (${completionTimeoutS} s)`)];
+      if (policy === 'converge' && this.cfg.allowPostcopy && postcopyOk) return [this.toPostcopy(`completion timeout (${completionTimeoutS} s)`)];
       return [this.abort(`completion timeout: not done after ${completionTimeoutS} s`)];
     }
     if (s.t - this.bestAt >= progressTimeoutS) return [this.abort(`progress timeout: no progress for ${progressTimeoutS} s`)];
     if (policy !== 'converge') return [];
     const stall = this.stalled(s, newIteration);
-    if (!stall) return [];
+    return stall ? this.onStall(stall, s, postcopyOk) : [];
+  }
+
+  private onStall(stall: string, s: JobSample, postcopyOk: boolean): Action[] {
     this.windowFrom = s.t;
     if (this.rampIndex + 1 < this.ramp.length) {
       this.rampIndex++;
       return [{ kind: 'set-downtime', ms: this.ramp[this.rampIndex], why: stall }];
     }
-    if (this.cfg.allowPostcopy) return [this.toPostcopy(`${stall}; downtime already at ${this.ramp[this.rampIndex]} ms`)];
+    if (this.cfg.allowPostcopy && postcopyOk) return [this.toPostcopy(`${stall}; downtime already at ${this.ramp[this.rampIndex]} ms`)];
     return []; // the ramp is spent: the completion timeout decides
   }
 
@@ -132,7 +152,7 @@ export class Steering {
   }
 
   private toPostcopy(why: string): Action {
-    this.postcopy = true;
+    this.switching = true;
     return { kind: 'postcopy', why };
   }
 

@@ -63,12 +63,13 @@ async function sourceFacts(src: Host, domain: string): Promise<SourceFacts> {
 }
 
 /** The second source trip: the destination as the migration sees it, over the migration network. */
-function destScript(domain: string, dest: Dest, port: number, virtType: string, hasCpu: boolean, tlsDir: string | undefined): string {
+export function destScript(domain: string, dest: Dest, port: number, virtType: string, hasCpu: boolean, tlsDir: string | undefined): string {
   const lines = [sec('dest', sh`virsh -q -c ${dest.uri} ${virshJoin(['version', 'nodememstats'])}`)];
   if (hasCpu) lines.push(sec('cpu', sh`virsh -q -c ${dest.uri} hypervisor-cpu-compare --virttype ${virtType} /dev/stdin`));
-  if (dest.address) {
-    // A closed port answers at once (refused: the firewall lets it through); a drop times out.
-    lines.push(sec('port', `timeout 3 bash -c ${shQuote(`exec 3<>/dev/tcp/${dest.address}/${port}`)}`));
+  if (dest.address && validAddress(dest.address)) {
+    // A closed port answers at once (refused); a drop times out. The address reaches bash as "$1",
+    // never as part of its script.
+    lines.push(sec('port', `timeout 3 bash -c ${shQuote(`exec 3<>"/dev/tcp/$1/${port}"`)} _ ${shQuote(dest.address)}`));
     lines.push(
       sec('link', `dev=$(ip -o route get ${shQuote(dest.address)} | sed -n 's/.* dev \\([^ ]*\\).*/\\1/p'); echo "dev $dev"; echo "speed $(cat /sys/class/net/$dev/speed 2>/dev/null)"; tc qdisc show dev "$dev"`),
     );
@@ -152,9 +153,21 @@ function memoryProblem(dst: string, info: DomInfo, availableKib: number, reserve
   }
 }
 
+/** An IPv4/IPv6 address or a host name: what may stand for the migration address. */
+export function validAddress(a: string): boolean {
+  return /^(?:[0-9.]+|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*|[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*)$/.test(a);
+}
+
 function portProblem(port: { rc: number; text: string } | undefined, dest: Dest, n: number, srcName: string, problems: string[]): void {
+  if (dest.address && !validAddress(dest.address)) {
+    problems.push(`migration address '${dest.address}' of ${dest.name} (migration_host in its qemu.conf, else migration_ip) is not an IP address or host name`);
+    return;
+  }
   if (!port) return;
-  if (port.rc === 0 || /Connection refused/.test(port.text)) return; // reachable (nothing listens yet)
+  // Limitation: a firewall `reject` rule answers "Connection refused" too, exactly like a port
+  // nothing listens on yet (the normal case before the migration): it passes this check, and the
+  // migration itself then fails with the firewall named (diagnose.ts).
+  if (port.rc === 0 || /Connection refused/.test(port.text)) return;
   const why = port.rc === 124 ? 'the connection timed out: the destination firewall drops it' : `${oneLine(port.text)}: the destination firewall rejects it or there is no route`;
   problems.push(`firewall: migration port ${n} on ${dest.name} (${dest.address}) is not reachable from ${srcName}: ${why}`);
 }
@@ -198,7 +211,7 @@ async function storageProblems(dst: Host, name: string, disks: string[], problem
 }
 
 /** "0.25 GiB; estimated 2 s at ≤ 1192 MiB/s (link) and 16 MiB/s dirty rate" */
-function estimate(info: DomInfo, p: MigrateParams, link: string, dirty: string): { text: string; seconds?: number } {
+export function estimate(info: DomInfo, p: MigrateParams, link: string, dirty: string): { text: string; seconds?: number } {
   const bytes = (info.maxMemoryKib || info.usedMemoryKib) * 1024;
   const gib = `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
   const rates: Array<[number, string]> = [];
@@ -210,9 +223,10 @@ function estimate(info: DomInfo, p: MigrateParams, link: string, dirty: string):
   const dirtyMb = Number(/dirtyrate\.megabytes_per_second=(\d+)/.exec(dirty)?.[1]);
   if (!rates.length) return { text: `${gib}; no bandwidth known to estimate the time` };
   const [bps, what] = rates.reduce((a, b) => (b[0] < a[0] ? b : a));
-  const dirtyBps = Number.isFinite(dirtyMb) ? dirtyMb * 1e6 : 0;
+  // QEMU's "megabytes" per second are dirtied pages × page size >> 20: MiB/s.
+  const dirtyBps = Number.isFinite(dirtyMb) ? dirtyMb * MiB : 0;
   const s = estimateSeconds(bytes, bps, dirtyBps);
-  const at = `at ≤ ${Math.round(bps / MiB)} MiB/s (${what})${Number.isFinite(dirtyMb) ? ` and ${dirtyMb} MB/s measured dirty rate` : ''}`;
+  const at = `at ≤ ${Math.round(bps / MiB)} MiB/s (${what})${Number.isFinite(dirtyMb) ? ` and ${dirtyMb} MiB/s measured dirty rate` : ''}`;
   if (s === undefined) return { text: gib };
   if (!Number.isFinite(s)) return { text: `${gib}; will not converge by pre-copy alone ${at}: the policy has to steer` };
   return { text: `${gib}; estimated ${s < 10 ? s.toFixed(1) : Math.round(s)} s ${at}`, seconds: s };

@@ -3,7 +3,7 @@
 // its virsh client, so stopping always goes through domjobabort, never through killing virsh.
 import type { ApplyOutcome, Metrics, ModuleContext } from '../../engine/module.js';
 import type { Host } from '../../engine/host.js';
-import { ModuleError } from '../../engine/errors.js';
+import { InterruptedError, ModuleError, PlayError } from '../../engine/errors.js';
 import { sh } from '../../engine/quote.js';
 import { jobRunning, parseJobInfo, type JobInfo } from './parse.js';
 import { Steering, formatStep, type Action } from './policy.js';
@@ -13,6 +13,8 @@ import { collectLogs } from './logs.js';
 import { diagnose } from './diagnose.js';
 
 const MiB = 1048576;
+/** How much later than the job's own clock the wall-clock backstop may fire. */
+const WALL_CLOCK_GRACE_S = 15;
 
 export interface MigrationPlan {
   src: Host;
@@ -53,6 +55,8 @@ export function progressLine(j: JobInfo, downtimeMs: number, postcopy: boolean):
 }
 
 export async function runMigration(ctx: ModuleContext, p: MigrateParams, plan: MigrationPlan): Promise<ApplyOutcome> {
+  // Interrupted (or timed out) during preflight: nothing must start.
+  if (ctx.signal.aborted) throw ctx.signal.reason instanceof PlayError ? ctx.signal.reason : new InterruptedError(`interrupted before migrating ${p.domain}: not started`);
   const { src, domain } = { src: plan.src, domain: p.domain };
   const gib = Math.max(plan.memoryBytes / 1024 ** 3, 1 / 64);
   const steering = new Steering({
@@ -67,8 +71,14 @@ export async function runMigration(ctx: ModuleContext, p: MigrateParams, plan: M
   const seen: Seen = { peakBps: 0, dirtyBps: 0, iterations: 0, downtimeLimitMs: steering.initialDowntimeMs() };
   const warnings: string[] = [];
   // Steering commands one at a time, in order (a virsh call is ~0.35 s: samples arrive faster).
+  // Each returns its own result (a refused step must not be recorded as done).
   let chain: Promise<unknown> = Promise.resolve();
-  const virsh = (cmd: string) => (chain = chain.then(() => src.run(cmd)).catch(() => undefined));
+  const virsh = (cmd: string): Promise<{ code: number | null; stderr: string }> => {
+    const r = chain.then(() => src.run(cmd)).catch((e: unknown) => ({ code: -1, stderr: (e as Error)?.message ?? String(e) }));
+    chain = r;
+    return r;
+  };
+  let deferredAbort: string | undefined;
 
   const set = await src.run(sh`virsh migrate-setmaxdowntime ${domain} ${seen.downtimeLimitMs}`);
   if (set.code !== 0) warnings.push(`could not set the initial downtime limit: ${set.stderr.trim()}`);
@@ -83,19 +93,42 @@ export async function runMigration(ctx: ModuleContext, p: MigrateParams, plan: M
 
   const abort = (why: string) => {
     if (seen.abortWhy) return;
+    if (steering.switchingToPostcopy) {
+      deferredAbort ??= why; // decided once libvirt answers the post-copy request
+      return;
+    }
     if (steering.inPostcopy) {
       warnings.push(`${why}: not aborted, the migration is in post-copy (aborting now would lose the guest); it was left to finish`);
       return;
     }
     seen.abortWhy = why;
     ctx.progress(`aborting: ${why}`);
-    void abortUntilDone(src, domain, () => finished);
+    void abortUntilDone(src, domain, () => finished, ctx.log).then((err) => {
+      if (!err) return;
+      seen.abortWhy = `${why}; ${err}`;
+      note(err);
+    });
   };
   const onSignal = () => abort((ctx.signal.reason as Error)?.message ?? 'interrupted');
   if (ctx.signal.aborted) onSignal();
   else ctx.signal.addEventListener('abort', onSignal, { once: true });
 
+  // Samples may stop (the watcher died, the link hangs): the timeouts then run by wall clock.
+  let lastSampleAt = Date.now();
+  let clockFired = false;
+  const clock = setInterval(() => {
+    const now = Date.now();
+    // A backstop only: the job's own clock (samples) decides first; the wall clock also counts setup.
+    const why = (now - t0) / 1000 > steering.cfg.completionTimeoutS + WALL_CLOCK_GRACE_S
+      ? `completion timeout: not done after ${Math.round(steering.cfg.completionTimeoutS)} s (wall clock; no job statistics decided it)`
+      : (now - lastSampleAt) / 1000 > p.progress_timeout_s ? `no job statistics from ${plan.srcName} for ${p.progress_timeout_s} s` : undefined;
+    if (why && !clockFired) {
+      clockFired = true;
+      abort(why);
+    }
+  }, 1000);
   const onSample = (j: JobInfo) => {
+    lastSampleAt = Date.now();
     if (!jobRunning(j) || seen.abortWhy) return;
     seen.last = j;
     const st = j.stats;
@@ -109,15 +142,30 @@ export async function runMigration(ctx: ModuleContext, p: MigrateParams, plan: M
   };
   const act = (a: Action) => {
     ctx.log(`${plan.srcName}: ${domain}: ${a.kind}${a.kind === 'set-downtime' ? ` ${a.ms} ms` : ''} (${a.why})`);
-    if (a.kind === 'set-downtime') {
-      seen.downtimeLimitMs = a.ms;
-      virsh(sh`virsh migrate-setmaxdowntime ${domain} ${a.ms}`);
-    } else if (a.kind === 'postcopy') virsh(sh`virsh migrate-postcopy ${domain}`);
+    if (a.kind === 'set-downtime') void setDowntime(a.ms);
+    else if (a.kind === 'postcopy') void toPostcopy();
     else abort(a.why);
   };
+  const setDowntime = async (ms: number) => {
+    const r = await virsh(sh`virsh migrate-setmaxdowntime ${domain} ${ms}`);
+    if (r.code === 0) seen.downtimeLimitMs = ms;
+    else note(`could not raise the downtime limit to ${ms} ms (it stays ${seen.downtimeLimitMs} ms): ${r.stderr.trim()}`);
+  };
+  const toPostcopy = async () => {
+    const r = await virsh(sh`virsh migrate-postcopy ${domain}`);
+    steering.postcopyResult(r.code === 0);
+    if (r.code === 0) ctx.log(`${plan.srcName}: ${domain}: in post-copy (confirmed by libvirt)`);
+    else note(`could not switch to post-copy: ${r.stderr.trim()}; the migration stays in pre-copy and can be aborted`);
+    if (deferredAbort) abort(deferredAbort); // in post-copy: a warning; else the abort it waited for
+  };
+  const note = (w: string) => {
+    warnings.push(w);
+    ctx.log(`${plan.srcName}: ${domain}: ${w}`);
+  };
 
-  const watcher = startWatcher(src, domain, limitS, onSample);
-  const result = await migrating;
+  const onWatcherError = (e: unknown) => note(`the job watcher failed: ${(e as Error)?.message ?? e} (the timeouts run by wall clock)`);
+  const watcher = startWatcher(src, domain, limitS, onSample, onWatcherError);
+  const result = await migrating.finally(() => clearInterval(clock));
   watcher.stop();
   ctx.signal.removeEventListener('abort', onSignal);
   await chain;
@@ -159,14 +207,19 @@ export function parseMigrateOutput(stdout: string): { wallS?: number; event?: Jo
 
 /**
  * domjobabort until the migration returns: right after `virsh migrate` starts there may be no
- * job yet ("no job is active"), and a p2p job must never be left running.
+ * job yet ("no job is active"), and a p2p job must never be left running. Each refusal is
+ * logged; giving up with the job still there is returned as an error, never silent.
  */
-async function abortUntilDone(src: Host, domain: string, finished: () => boolean): Promise<void> {
+async function abortUntilDone(src: Host, domain: string, finished: () => boolean, log: (line: string) => void): Promise<string | undefined> {
+  let last = '';
   for (let i = 0; i < 40 && !finished(); i++) {
     const r = await src.run(sh`virsh domjobabort ${domain}`);
-    if (r.code === 0) return;
+    if (r.code === 0) return undefined;
+    last = r.stderr.trim();
+    log(`${src.name}: domjobabort ${domain}: ${last}`);
     await new Promise((res) => setTimeout(res, 250));
   }
+  return finished() ? undefined : `could not abort: job still running on ${src.name} (${last})`;
 }
 
 function baseMetrics(p: MigrateParams, steering: Steering, seen: Seen, totalS: number): Metrics {

@@ -8,11 +8,33 @@ import { VIRSH_ECHO, VIRSH_MARK, virshSections } from './virsh.js';
 
 export const POLL_MS = 500;
 
-/** The remote script: a shell loop feeding virsh's interactive mode, bounded by `limitS`. */
+/**
+ * The remote script: a shell loop feeding virsh's interactive mode, bounded by `limitS`. It is
+ * also the host-side backstop of a --p2p job, which outlives its virsh client: when the channel
+ * closes (play killed, link lost: the tie sends TERM to the process group) or the time bound
+ * ends, it runs `virsh domjobabort` itself. After a normal end there is no job left (refused,
+ * harmless); libvirt refuses it in post-copy, which is what must happen then.
+ */
 export function watchScript(domain: string, limitS: number): string {
-  const ask = `printf '%s\\n' ${shQuote(`domjobinfo --rawstats ${domain}`)} ${shQuote(VIRSH_ECHO)}`;
-  // When play goes away the channel closes: virsh dies writing (SIGPIPE), then the loop does.
-  return `timeout ${Math.ceil(limitS)} sh -c ${shQuote(`while :; do ${ask} || exit 0; sleep ${POLL_MS / 1000}; done`)} | virsh -q`;
+  // The domain travels as "$1" through both shells: never pasted into an inner shell's text.
+  // (--foreground: timeout stays in the process group, so the TERM reaches the loop at once.)
+  const ask = `printf '%s\\n' "domjobinfo --rawstats $1" ${shQuote(VIRSH_ECHO)}`;
+  const loop = `while :; do ${ask} || exit 0; sleep ${POLL_MS / 1000}; done`;
+  // Detached (setsid) so the KILL that follows the TERM cannot cut it; retried while libvirt
+  // still shows a job (a busy job lock, a job just starting); stops once there is none.
+  const retry = [
+    'i=0',
+    'while [ $i -lt 20 ] && ! virsh -q domjobabort "$1"; do',
+    '  j=$(virsh -q domjobinfo "$1") || exit 0',
+    '  printf %s "$j" | grep -q "^Job type: *None" && exit 0',
+    '  i=$((i+1)); sleep 0.5',
+    'done',
+  ].join('\n');
+  const abortFn = `abort() { setsid sh -c ${shQuote(retry)} _ "$1" </dev/null >/dev/null 2>&1 & }`;
+  // In the background with `wait`: a shell waiting for a foreground pipeline runs its trap only
+  // once the pipeline ends, which the KILL that follows the TERM may never let happen.
+  const outer = [abortFn, `trap 'abort "$1"; exit 143' TERM HUP`, `timeout --foreground ${Math.ceil(limitS)} sh -c ${shQuote(loop)} _ "$1" | virsh -q &`, 'wait $!', 'abort "$1"', 'exit 0'].join('\n');
+  return `sh -c ${shQuote(outer)} _ ${shQuote(domain)}`;
 }
 
 /** Feeds chunks, calls `onSample` for every complete domjobinfo answer. */
@@ -28,9 +50,11 @@ export function sampleSplitter(onSample: (j: JobInfo) => void): (chunk: Buffer) 
   };
 }
 
-/** Starts the watcher; resolves when it is stopped (or the limit ends it). */
-export function startWatcher(src: Host, domain: string, limitS: number, onSample: (j: JobInfo) => void): { stop(): void; done: Promise<unknown> } {
+/** Starts the watcher; resolves when it is stopped (or the limit ends it); its failure goes to onError. */
+export function startWatcher(src: Host, domain: string, limitS: number, onSample: (j: JobInfo) => void, onError: (e: unknown) => void): { stop(): void; done: Promise<unknown> } {
   const ac = new AbortController();
-  const done = src.run(watchScript(domain, limitS), { onStdout: sampleSplitter(onSample), signal: ac.signal, cLocale: true }).catch(() => undefined);
+  const done = src.run(watchScript(domain, limitS), { onStdout: sampleSplitter(onSample), signal: ac.signal, cLocale: true }).catch((e: unknown) => {
+    if (!ac.signal.aborted) onError(e);
+  });
   return { stop: () => ac.abort(), done };
 }

@@ -211,6 +211,38 @@ describe('virsh_migrate on a libvirt lab', function () {
     }
   });
 
+  it('play SIGKILLed during a p2p migration: the watcher on the source aborts the job within seconds; the guest runs on its source only', async () => {
+    const [from] = await guestLocation(lab, GUEST);
+    const to = from === 'hv1' ? 'hv2' : 'hv1';
+    await labLink(lab, { rateMbit: 80 });
+    try {
+      const child = spawn(process.execPath, [CLI, 'run', 'migrate-vm.yml', '-i', inv, '-e', `vm=${GUEST}`, '-e', `to=${to}`], { env: { ...process.env, NO_COLOR: '1', CI: 'true' } });
+      let out = '';
+      child.stdout.on('data', (b) => (out += b));
+      child.stderr.on('data', (b) => (out += b));
+      const exited = new Promise<unknown>((res) => child.on('exit', res));
+      const end = Date.now() + 60_000;
+      while (!/Job type:\s+Unbounded/.test(await jobType(from))) {
+        assert.ok(Date.now() < end, `no migration job started:\n${out}`);
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      await new Promise((r) => setTimeout(r, 1500));
+      child.kill('SIGKILL'); // no steering left on this side: only the host-side backstop can stop the job
+      await exited;
+      const t0 = Date.now();
+      while (!/Job type:\s+None/.test(await jobType(from))) {
+        assert.ok(Date.now() - t0 < 10_000, `the p2p job still runs on ${from} ${Date.now() - t0} ms after play was killed:\n${await jobType(from)}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const took = Date.now() - t0;
+      assert.deepEqual(await guestLocation(lab, GUEST), [from]);
+      assert.match((await hostExecOk(lab, from, `virsh domstate ${GUEST}`)).trim(), /^running$/);
+      console.log(`      SIGKILL of play → job gone on ${from} after ${took} ms`);
+    } finally {
+      await labLink(lab, { rateMbit: null });
+    }
+  });
+
   it("a link slower than the dirty rate: precopy aborts at its timeout, a task's timeout: aborts too (guest stays), converge completes within the downtime limit", async () => {
     await labLink(lab, { rateMbit: 80 });
     try {

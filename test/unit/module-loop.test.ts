@@ -10,7 +10,9 @@ import { rootPath } from '../../engine/paths.js';
 import { runPlaybook } from '../../engine/runner/run.js';
 import type { TaskEvent } from '../../engine/results.js';
 import { MODULES } from '../../modules/index.js';
-import { formatChange, type Change, type Module } from '../../engine/module.js';
+import { formatChange, standaloneContext, type Change, type Module } from '../../engine/module.js';
+import { InterruptedError, TimeoutError } from '../../engine/errors.js';
+import { moduleSteps } from '../../engine/runner/task.js';
 import { runModule } from '../module-loop.js';
 
 interface P {
@@ -102,6 +104,19 @@ describe('the engine module loop (moduleSteps) on a local file', () => {
       const r = await runModule(host, lineFile, { path: f, content: 'new', finding: 'cannot judge' }, { check, mayFail: true });
       assert.equal(r.status, 'failed');
       assert.deepEqual(r.failures, ['cannot judge']);
+    }
+    assert.equal(applied, 0);
+    assert.equal(readFileSync(f, 'utf8'), 'old');
+  });
+
+  it('an interrupt or task timeout arriving during read stops the task before apply (nothing started)', async () => {
+    for (const reason of [new TimeoutError('task timed out after 2 s'), new InterruptedError('interrupted (SIGINT)'), 'no error']) {
+      const ac = new AbortController();
+      const slowRead: Module<P, string | null, 'content' | 'restart'> = { ...lineFile, read: async (ctx, p) => (ac.abort(reason), lineFile.read!(ctx, p)) };
+      const ctx = { ...standaloneContext(host), signal: ac.signal };
+      const err = await moduleSteps(slowRead, ctx, { path: f, content: 'new', restart: false }, false).then(() => undefined, (e: unknown) => e);
+      if (reason instanceof Error) assert.equal(err, reason, 'the signal reason is thrown');
+      else assert.ok(err instanceof InterruptedError && /interrupted before applying on local/.test(err.message), String(err));
     }
     assert.equal(applied, 0);
     assert.equal(readFileSync(f, 'utf8'), 'old');

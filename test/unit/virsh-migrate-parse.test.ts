@@ -18,7 +18,8 @@ import {
   parseVersion,
 } from '../../modules/virsh_migrate/parse.js';
 import { virshSections } from '../../modules/virsh_migrate/virsh.js';
-import { sampleSplitter } from '../../modules/virsh_migrate/watch.js';
+import { sampleSplitter, watchScript } from '../../modules/virsh_migrate/watch.js';
+import { execFileSync } from 'node:child_process';
 import { diagnose } from '../../modules/virsh_migrate/diagnose.js';
 import { linesSince } from '../../modules/virsh_migrate/logs.js';
 import { parseMigrateOutput, progressLine } from '../../modules/virsh_migrate/run.js';
@@ -108,6 +109,25 @@ describe('virsh_migrate: the migrate script and the progress line', () => {
   it('progress: percent, data left, rate, pass and the downtime limit', () => {
     const j = parseJobInfo(read('jobinfo-running-pass1.txt'));
     assert.equal(progressLine(j, 150, false), '12% · 225 MiB left · 8 MiB/s · dirty rate n/a · pass 1 · downtime ≤ 150 ms');
+  });
+});
+
+describe('virsh_migrate: the watcher is the host-side backstop of a --p2p job', () => {
+  const dom = "web'1 $(reboot)";
+  const script = watchScript(dom, 90.2);
+
+  it('aborts the job itself on TERM (channel closed) and when its time bound ends', () => {
+    const outer = execFileSync('sh', ['-c', 'eval "set -- $1"; printf %s "$3"', '_', script], { encoding: 'utf8' });
+    const lines = outer.split('\n');
+    assert.ok(lines[0].startsWith(`abort() { setsid sh -c 'i=0`) && outer.includes(`virsh -q domjobabort "$1"`) && outer.includes(`_ "$1" </dev/null >/dev/null 2>&1 & }\n`), outer);
+    assert.ok(outer.includes(`trap 'abort "$1"; exit 143' TERM HUP\n`), outer);
+    assert.match(outer, /\ntimeout --foreground 91 sh -c '.*' _ "\$1" \| virsh -q &\nwait \$!\nabort "\$1"\nexit 0$/);
+  });
+
+  it('the domain reaches the shells only as a positional argument, quoted once', () => {
+    assert.ok(script.endsWith(` _ 'web'\\''1 $(reboot)'`), script);
+    assert.equal(script.split('reboot').length, 2, 'the domain appears once, as the last argument');
+    execFileSync('sh', ['-n', '-c', script]);
   });
 });
 

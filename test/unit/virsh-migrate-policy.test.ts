@@ -78,9 +78,30 @@ describe('virsh_migrate steering policy', () => {
     const { actions, steering } = feed({ ...base, allowPostcopy: true, completionTimeoutS: 90 }, stuck(120));
     const kinds = actions.map((x) => x.a.kind);
     assert.deepEqual(kinds, [...DOWNTIME_RAMP.slice(1).map(() => 'set-downtime'), 'postcopy']);
+    assert.ok(!steering.inPostcopy, 'requested is not confirmed');
+    assert.ok(steering.switchingToPostcopy);
+    steering.postcopyResult(true);
     assert.ok(steering.inPostcopy);
     assert.equal(steering.strategy(false), 'postcopy');
     assert.ok(actions[actions.length - 1].t < 90);
+  });
+
+  it('post-copy refused by libvirt: not recorded, steering resumes and the completion timeout aborts', () => {
+    const steering = new Steering({ ...base, allowPostcopy: true, completionTimeoutS: 90 });
+    const kinds: string[] = [];
+    for (const s of stuck(120)) {
+      for (const a of steering.next(s)) {
+        kinds.push(a.kind);
+        if (a.kind === 'postcopy') {
+          assert.deepEqual(steering.next({ ...s, t: s.t + 0.1 }), [], 'no steering while the request is out');
+          steering.postcopyResult(false);
+        }
+      }
+    }
+    assert.deepEqual(kinds, [...DOWNTIME_RAMP.slice(1).map(() => 'set-downtime'), 'postcopy', 'abort']);
+    assert.ok(!steering.inPostcopy);
+    assert.notEqual(steering.strategy(false), 'postcopy');
+    assert.match(formatStep(steering.steps[steering.steps.length - 1]), /^abort at 90\.0 s \(completion timeout/);
   });
 
   it('converge: a migration that converges is left alone', () => {
