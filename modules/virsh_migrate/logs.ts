@@ -10,16 +10,22 @@ const LOGS = (domain: string): Array<[name: string, cmd: string]> => [
   ['dmesg', 'dmesg 2>/dev/null | tail -n 20'],
 ];
 
-/** Log lines stamped before `since` (an earlier migration's errors) are dropped; unstamped lines kept. */
+/**
+ * Log lines stamped before `since` (an earlier migration's errors) are dropped. An unstamped line
+ * (QEMU's own stderr in the domain log) belongs to the stamped entry above it and goes with it;
+ * lines before any stamp (dmesg) are kept.
+ */
 export function linesSince(text: string, since: Date): string {
+  let keep = true;
   return text
     .split('\n')
     .filter((l) => {
       const m = /^(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d(?:\.\d+)?)(Z|[+-]\d{4})?/.exec(l);
-      if (!m) return true;
+      if (!m) return keep;
       const zone = !m[3] || m[3] === 'Z' || m[3] === '+0000' ? 'Z' : `${m[3].slice(0, 3)}:${m[3].slice(3)}`;
       const t = Date.parse(`${m[1]}T${m[2].slice(0, 12)}${zone}`);
-      return !(t < since.getTime() - 1000);
+      keep = !(t < since.getTime() - 1000);
+      return keep;
     })
     .join('\n');
 }

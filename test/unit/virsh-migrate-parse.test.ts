@@ -157,4 +157,20 @@ describe('virsh_migrate failure diagnosis', () => {
     const text = '2026-12-02 11:00:00.000+0000: 1: error : old failure\n2026-12-02 12:00:01.500+0000: 1: error : new failure\nno stamp\n';
     assert.equal(linesSince(text, new Date('2026-12-02T12:00:00Z')), '2026-12-02 12:00:01.500+0000: 1: error : new failure\nno stamp\n');
   });
+
+  it("drops QEMU's unstamped lines under an old entry (a TLS error of an earlier test read as this failure's cause)", () => {
+    const qemuLog = [
+      '2026-12-02 13:27:00.000+0000: starting up libvirt version: 9.0.0',
+      '2026-12-02T13:27:03.123456Z qemu-system-x86_64: Certificate does not match the hostname hv3-mig',
+      'Certificate does not match the hostname hv3-mig',
+      '2026-12-02 13:29:10.000+0000: shutting down, reason=migrated',
+      'qemu-system-x86_64: terminating on signal 15',
+      '',
+    ].join('\n');
+    assert.equal(
+      linesSince(qemuLog, new Date('2026-12-02T13:29:00Z')),
+      '2026-12-02 13:29:10.000+0000: shutting down, reason=migrated\nqemu-system-x86_64: terminating on signal 15\n',
+    );
+    assert.equal(linesSince('[ 12.5] eth1: link down\n', new Date('2026-12-02T13:29:00Z')), '[ 12.5] eth1: link down\n', 'dmesg has no ISO stamps: kept');
+  });
 });
