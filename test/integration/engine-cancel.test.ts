@@ -12,6 +12,7 @@ import { PlayError } from '../../engine/errors.js';
 import type { Module, ModuleContext } from '../../engine/module.js';
 import type { TaskEvent } from '../../engine/results.js';
 import { MODULES } from '../../modules/index.js';
+import { RUN_DEFAULTS } from '../run-defaults.js';
 
 interface LongParams {
   seconds: number;
@@ -84,14 +85,7 @@ describe('engine: cancellation, progress, peers and metrics (local hosts)', func
     const rec = await runPlaybook({
       playbook: pb,
       inventories: [INVENTORY],
-      check: false,
-      diff: false,
-      tags: [],
-      skipTags: [],
-      forks: 5,
-      extraVars: {},
-      detailedExitcodes: false,
-      command: 'run',
+      ...RUN_DEFAULTS,
       observer: { hostTaskDone: (e) => events.push(e), hostTaskProgress: (h, t, l) => progress.push(`${h} ${t}: ${l}`) },
       signal,
     });

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { rootPath } from '../../engine/paths.js';
 import { runPlaybook } from '../../engine/runner/run.js';
 import type { TaskEvent } from '../../engine/results.js';
+import { RUN_DEFAULTS } from '../run-defaults.js';
 
 const DIR = rootPath('test', 'fixtures', 'runner', 'unreachable');
 
@@ -14,14 +15,7 @@ describe('ignore_unreachable', function () {
     const rec = await runPlaybook({
       playbook: `${DIR}/playbook.yml`,
       inventories: [`${DIR}/inventory.yml`],
-      check: false,
-      diff: false,
-      tags: [],
-      skipTags: [],
-      forks: 5,
-      extraVars: {},
-      detailedExitcodes: false,
-      command: 'run',
+      ...RUN_DEFAULTS,
       observer: { hostTaskDone: (e) => events.push(e) },
     });
     const [read, after] = events;
