@@ -136,16 +136,17 @@ export interface LibvirtDaemonFacts {
 
 /**
  * Which daemon serves QEMU: a running one by its socket (virtqemud-sock, else libvirt-sock),
- * else the one systemd enables, else the one installed (libvirtd first: Debian's default).
- * Lines of the section: `KEY yes|no` for sock-virtqemud, sock-libvirtd, bin-virtqemud,
- * bin-libvirtd, enabled-virtqemud, enabled-libvirtd.
+ * else the one systemd enables, else the one installed as a service (binary plus init script or
+ * systemd unit; libvirtd first: Debian's default).
+ * Lines of the section: `KEY yes|no` for sock-virtqemud, sock-libvirtd, service-virtqemud,
+ * service-libvirtd, enabled-virtqemud, enabled-libvirtd.
  */
 export function parseLibvirtDaemon(text: string): LibvirtDaemonFacts {
   const yes = new Set(text.split('\n').map((l) => l.trim().split(/\s+/)).filter(([, v]) => v === 'yes').map(([k]) => k));
   if (yes.has('sock-virtqemud')) return { daemon: 'virtqemud', running: true };
   if (yes.has('sock-libvirtd')) return { daemon: 'libvirtd', running: true };
-  if (yes.has('enabled-virtqemud') && yes.has('bin-virtqemud')) return { daemon: 'virtqemud', running: false };
-  if (yes.has('bin-libvirtd')) return { daemon: 'libvirtd', running: false };
-  if (yes.has('bin-virtqemud')) return { daemon: 'virtqemud', running: false };
+  if (yes.has('enabled-virtqemud') && yes.has('service-virtqemud')) return { daemon: 'virtqemud', running: false };
+  if (yes.has('service-libvirtd')) return { daemon: 'libvirtd', running: false };
+  if (yes.has('service-virtqemud')) return { daemon: 'virtqemud', running: false };
   return { daemon: null, running: false };
 }

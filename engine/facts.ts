@@ -42,6 +42,13 @@ export interface Facts {
 }
 
 const has = (cmd: string) => `{ command -v ${cmd} || [ -x /usr/sbin/${cmd} ]; } >/dev/null 2>&1`;
+/**
+ * The daemon is installed as a service this host's service manager can restart: its binary and
+ * either an init script or (systemd is PID 1) a unit. A binary alone is not a daemon of this host
+ * (a container or lab host sharing the machine's /usr), and the restart handler would fail on it.
+ */
+const serviceHere = (daemon: string) =>
+  `${has(daemon)} && { [ -x /etc/init.d/${daemon} ] || { [ -d /run/systemd/system ] && for d in /etc/systemd/system /run/systemd/system /usr/lib/systemd/system /lib/systemd/system; do [ -e "$d/${daemon}.service" ] && break; false; done; }; }`;
 const yesNo = (key: string, test: string) => `if ${test}; then echo '${key} yes'; else echo '${key} no'; fi`;
 
 /** The sections of the facts script (fixed text: nothing from the user goes in). */
@@ -77,8 +84,8 @@ export const FACT_SECTIONS: Section[] = [
     cmd: [
       yesNo('sock-virtqemud', '[ -S /run/libvirt/virtqemud-sock ]'),
       yesNo('sock-libvirtd', '[ -S /run/libvirt/libvirt-sock ] && ! [ -S /run/libvirt/virtproxyd-sock ]'),
-      yesNo('bin-virtqemud', has('virtqemud')),
-      yesNo('bin-libvirtd', has('libvirtd')),
+      yesNo('service-virtqemud', serviceHere('virtqemud')),
+      yesNo('service-libvirtd', serviceHere('libvirtd')),
       yesNo('enabled-virtqemud', '[ -d /run/systemd/system ] && systemctl -q is-enabled virtqemud.socket 2>/dev/null'),
     ].join('\n'),
   },

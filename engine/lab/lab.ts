@@ -20,7 +20,7 @@ import type { LabHost, LabInfo, LabStatus } from './types.js';
 import { wrapperScript } from './wrapper.js';
 import { ensureHolder, holderPid, holderPidFile, stopHolders } from './holder.js';
 import { ensureRebootFacility, rebootScript, rebootScriptPath } from './reboot.js';
-import { daemonPid, downLibvirtHost, ensureLibvirtCerts, killNetnsProcesses, upLibvirtHost, bounded } from './libvirt.js';
+import { bounded, daemonPid, downLibvirtHost, ensureHostMounts, ensureLibvirtCerts, killNetnsProcesses, upLibvirtHost } from './libvirt.js';
 
 export interface LabUpOptions {
   name?: string;
@@ -157,6 +157,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
   await ensureSwitch(tools.ip, name, netns);
   await Promise.all(info.hosts.map((h) => upHost(tools, name, octet, h.index, netns)));
   for (const h of info.hosts) await seedHost(tools.openssl, info, h);
+  await bounded(2, info.hosts, (h) => ensureHostMounts(info, h));
   if (libvirt) {
     await ensureLibvirtCerts(tools.openssl, info);
     await bounded(2, info.hosts, (h) => upLibvirtHost(info, h));

@@ -1,6 +1,7 @@
 // `play lab up --libvirt`: every lab host becomes a real libvirt host. Inside the host's holder
-// namespaces: private /run/libvirt, /var/{lib,cache,log}/libvirt and /etc/hosts (bind mounts of
-// directories under .lab/<name>/hvN/libvirt), its hostname, virtlogd and libvirtd -l (TLS on eth1).
+// namespaces (every lab host has these): private /run/libvirt, /var/{lib,cache,log}/libvirt and
+// /etc/hosts (bind mounts of directories under .lab/<name>/hvN/libvirt) and its hostname; with
+// --libvirt also virtlogd and libvirtd -l (TLS on eth1) and /etc/init.d/libvirtd.
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -77,16 +78,23 @@ export async function ensureLibvirtCerts(openssl: string, info: LabInfo): Promis
   await bounded(2, info.hosts, (h) => issueHostCert(openssl, ca, h));
 }
 
-/** Bind mounts and hostname inside the holder's mount/UTS namespaces; repeat-safe. */
-async function ensureMounts(info: LabInfo, h: LabHost): Promise<void> {
+/**
+ * Every lab host, libvirt or not: bind mounts and hostname inside the holder's mount/UTS
+ * namespaces; repeat-safe. Private (empty unless `--libvirt` starts daemons there) libvirt
+ * directories, so a plain lab host never sees the machine's own libvirtd socket and its facts say
+ * it runs no libvirt daemon; an empty /run/systemd on a machine run by systemd, so a lab host
+ * manages its services through its own /etc/init.d, never through the machine's systemd.
+ */
+export async function ensureHostMounts(info: LabInfo, h: LabHost): Promise<void> {
   const dir = privateDir(h);
-  for (const d of PRIVATE_DIRS) await mkdir(join(dir, d), { recursive: true, mode: 0o755 });
+  for (const d of [...PRIVATE_DIRS, 'no-systemd']) await mkdir(join(dir, d), { recursive: true, mode: 0o755 });
   await writeFile(join(dir, 'hosts'), hostsFile(info.hosts, h.name));
   const binds = [...PRIVATE_DIRS.map((d) => [join(dir, d), TARGET[d]]), [join(dir, 'hosts'), '/etc/hosts']];
   const script = [
     'set -e',
     'b() { findmnt -n --target "$2" -o TARGET | grep -qx "$2" || { [ -e "$2" ] || mkdir -p "$2"; mount --bind "$1" "$2"; }; }',
     ...binds.map(([src, dst]) => `b ${shQuote(src)} ${shQuote(dst)}`),
+    `if [ -d /run/systemd ]; then b ${shQuote(join(dir, 'no-systemd'))} /run/systemd; fi`,
     `hostname ${shQuote(h.name)}`,
   ].join('\n');
   await execInHostOk(info.name, h.index, script);
@@ -214,8 +222,8 @@ export async function restartLibvirtd(info: LabInfo, h: LabHost): Promise<void> 
   await ensureDaemons(info, h, true);
 }
 
+/** After ensureHostMounts: the host's libvirt configuration, init script and daemons. */
 export async function upLibvirtHost(info: LabInfo, h: LabHost): Promise<void> {
-  await ensureMounts(info, h);
   const changed = await writeConfigs(info, h);
   await ensureDaemons(info, h, changed);
 }

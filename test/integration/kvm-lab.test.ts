@@ -11,6 +11,7 @@ import {
 import { daemonPid, pidsInNetns } from '../../engine/lab/libvirt.js';
 import { findHolders } from '../../engine/lab/holder.js';
 import { testLabName, testOctet } from './lab-fixture.js';
+import { play } from './play-cli.js';
 
 const NAME = testLabName('kvmt');
 const OCTET = testOctet(32);
@@ -98,6 +99,22 @@ describe('KVM lab (integration: libvirt hosts, TCG guest, live migration over et
     const log = parseSerialLog(await guestSerialLog(lab, 'busy'));
     assert.equal(log.boots, 1, 'one boot banner: the guest kept running');
     assert.equal(log.gaps, 0, 'the tick counter rose by one each time');
+  });
+
+  it("cluster-tune's handler restarts each host's own libvirtd, and the guest keeps running", async () => {
+    const before = lab.hosts.map((h) => daemonPid(h, 'libvirtd'));
+    const r = play(['run', 'cluster-tune.yml', '-i', lab.inventoryPath]);
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.match(r.out, /HANDLER \[restart libvirt\][\s\S]*service libvirtd: restarted/);
+    const after = lab.hosts.map((h) => daemonPid(h, 'libvirtd'));
+    for (const [i, pid] of after.entries()) {
+      assert.ok(pid && pid !== before[i], `${lab.hosts[i].name}: libvirtd ${before[i]} → ${pid}: a new daemon, in the host`);
+    }
+    assert.deepEqual(await guestLocation(lab, 'busy'), ['hv2']);
+    await ticksAfter(lab, 'busy', 2);
+    const log = parseSerialLog(await guestSerialLog(lab, 'busy'));
+    assert.equal(log.boots, 1, 'the restart did not reboot the guest');
+    assert.equal(log.gaps, 0);
   });
 
   it('lab up again changes nothing; lab down leaves no daemon, guest, holder or namespace', async () => {

@@ -57,9 +57,9 @@ describe('facts (captured on this Debian 12 machine, in a namespace, and a hyper
   it('decides the libvirt daemon from sockets, then systemd, then binaries', () => {
     const d = (lines: string) => parseLibvirtDaemon(lines.split(' ').join(' yes\n') + ' yes\n');
     assert.deepEqual(d('sock-virtqemud sock-libvirtd'), { daemon: 'virtqemud', running: true });
-    assert.deepEqual(d('bin-virtqemud bin-libvirtd enabled-virtqemud'), { daemon: 'virtqemud', running: false });
-    assert.deepEqual(d('bin-virtqemud bin-libvirtd'), { daemon: 'libvirtd', running: false });
-    assert.deepEqual(d('bin-virtqemud'), { daemon: 'virtqemud', running: false });
+    assert.deepEqual(d('service-virtqemud service-libvirtd enabled-virtqemud'), { daemon: 'virtqemud', running: false });
+    assert.deepEqual(d('service-virtqemud service-libvirtd'), { daemon: 'libvirtd', running: false });
+    assert.deepEqual(d('service-virtqemud'), { daemon: 'virtqemud', running: false });
     assert.deepEqual(parseLibvirtDaemon(''), { daemon: null, running: false });
   });
   it('os-release quoting and unknown distributions', () => {
