@@ -73,7 +73,7 @@ export function writeTarget(command: string): string | undefined {
 }
 
 /**
- * The file probes (modules/file/meta.ts) send a file's content base64-encoded after the four
+ * The file probes (modules/lib/files/meta.ts) send a file's content base64-encoded after the four
  * lines of its path; profiles captured before that hold the `cat` form, answered and re-encoded.
  */
 const BASE64_TAIL = '\nif [ -f "$p" ]; then base64 -- "$p" || exit 6; fi';

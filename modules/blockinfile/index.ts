@@ -1,10 +1,10 @@
 // blockinfile: a block of lines between marker lines in a text file, present or absent.
-import type { FileTarget } from '../file/parse.js';
+import type { FileTarget } from '../lib/files/path-info.js';
 import { paramProblem, type Module } from '../../engine/module.js';
-import { META_PARAMS, checkAbsolute } from '../file/params.js';
-import { lineBreakProblem } from '../file/line-checks.js';
+import { META_PARAMS, checkAbsolute } from '../lib/files/params.js';
+import { lineBreakProblem } from '../lib/files/line-checks.js';
 import { insertProblems } from '../lineinfile/parse.js';
-import { textFileParts, type TextFileParams, type TextFileState } from '../lineinfile/text-file.js';
+import { textFileParts, type TextFileParams, type TextFileState } from '../lib/files/text-file.js';
 import { editBlock, type BlockParams } from './parse.js';
 
 export type BlockInFileParams = BlockParams & TextFileParams;

@@ -1,7 +1,7 @@
 // Pure block editing for blockinfile: the lines between two marker lines are the block; it is
 // replaced, inserted (after/before a matching line, EOF/BOF) or removed with its markers.
 import type { Change } from '../../engine/module.js';
-import { fileChange, type FileTarget } from '../file/parse.js';
+import { fileChange, type FileTarget } from '../lib/files/path-info.js';
 import { insertAt, joinLines, splitLines } from '../lineinfile/parse.js';
 
 export interface BlockParams {

@@ -4,9 +4,9 @@ import type { Probe } from '../../engine/connection/sections.js';
 import { ModuleError } from '../../engine/errors.js';
 import { runChecked } from '../../engine/host.js';
 import { shQuote } from '../../engine/quote.js';
-import { applyMeta, pathWithContentProbe } from '../file/meta.js';
-import { diffOmission, diffText, fileChange, metaChanges, metaWanted, type FileTarget, type PathInfo } from '../file/parse.js';
-import type { ModeParam } from '../file/mode-param.js';
+import { applyMeta, pathWithContentProbe } from '../lib/files/meta.js';
+import { diffOmission, diffText, fileChange, metaChanges, metaWanted, type FileTarget, type PathInfo } from '../lib/files/path-info.js';
+import type { ModeParam } from '../lib/files/mode-param.js';
 
 export interface ContentParams {
   dest: string;

@@ -1,7 +1,7 @@
 // copy: a file's content (given inline or from a controller file) and its mode/owner/group.
-import type { FileTarget } from '../file/parse.js';
+import type { FileTarget } from '../lib/files/path-info.js';
 import { paramProblem, type Module } from '../../engine/module.js';
-import { META_PARAMS, checkAbsolute } from '../file/params.js';
+import { META_PARAMS, checkAbsolute } from '../lib/files/params.js';
 import { applyContent, contentProbe, contentResult, diffContent, type ContentParams, type ContentState } from './content-file.js';
 import { readLocalSrc } from './local-src.js';
 

@@ -3,10 +3,10 @@ import { paramProblem, type Change, type DiffResult, type Module } from '../../e
 import { runChecked } from '../../engine/host.js';
 import { ModuleError } from '../../engine/errors.js';
 import { shQuote } from '../../engine/quote.js';
-import { META_PARAMS, checkAbsolute } from './params.js';
-import type { ModeParam } from './mode-param.js';
-import { applyMeta, pathProbe } from './meta.js';
-import { fileChange, metaChanges, type FileStat, type FileTarget, type PathInfo } from './parse.js';
+import { META_PARAMS, checkAbsolute } from '../lib/files/params.js';
+import type { ModeParam } from '../lib/files/mode-param.js';
+import { applyMeta, pathProbe } from '../lib/files/meta.js';
+import { fileChange, metaChanges, type FileStat, type FileTarget, type PathInfo } from '../lib/files/path-info.js';
 
 export type FileState = 'file' | 'directory' | 'absent' | 'touch' | 'link';
 

@@ -6,7 +6,7 @@ import { ModuleError } from '../../engine/errors.js';
 import { runChecked } from '../../engine/host.js';
 import { sh } from '../../engine/quote.js';
 import { dirname } from 'node:path/posix';
-import { lineBreakProblems } from '../file/line-checks.js';
+import { lineBreakProblems } from '../lib/files/line-checks.js';
 import { isMissingTable, parseCidr, parseNftTable, parsePort, type LiveTable } from './parse.js';
 import { desiredRules, diffTable, liveDeletes, renderNft, splitTable, type Desired } from './rules.js';
 

@@ -1,6 +1,6 @@
 // Keys and section names that would change an ini file's structure instead of naming one entry.
 import { paramProblem, type ParamProblem } from '../../engine/module.js';
-import { controlCharProblem } from '../file/line-checks.js';
+import { controlCharProblem } from '../lib/files/line-checks.js';
 
 /**
  * A key must read back as itself: no line break, no `=` (it would end the key), not starting

@@ -1,13 +1,13 @@
 // ini: named keys of a `key = value` file (with or without sections), every other byte kept.
 import { paramProblem, type DiffResult, type Module } from '../../engine/module.js';
-import { META_PARAMS, checkAbsolute } from '../file/params.js';
-import type { ModeParam } from '../file/mode-param.js';
-import { textFileProbe } from '../file/meta.js';
-import { writeEdited } from '../lineinfile/text-file.js';
-import { fileChange, metaChanges, type FileTarget, type PathInfo } from '../file/parse.js';
+import { META_PARAMS, checkAbsolute } from '../lib/files/params.js';
+import type { ModeParam } from '../lib/files/mode-param.js';
+import { textFileProbe } from '../lib/files/meta.js';
+import { writeEdited } from '../lib/files/text-file.js';
+import { fileChange, metaChanges, type FileTarget, type PathInfo } from '../lib/files/path-info.js';
 import { setKeys, type IniChange } from './parse.js';
 import { iniKeyProblem, iniSectionProblem } from './checks.js';
-import { controlCharProblem } from '../file/line-checks.js';
+import { controlCharProblem } from '../lib/files/line-checks.js';
 
 export interface IniParams {
   path: string;

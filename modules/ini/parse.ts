@@ -3,7 +3,7 @@
 // touched; every other byte (comments, blank lines, line endings, final newline) stays.
 // A value that opens a `[` list (qemu.conf's cgroup_device_acl = [ … ]) runs on until its
 // brackets balance, so a key's continuation lines are replaced and removed with it.
-import { openDepth, parseValue } from '../qemu_conf/parse.js';
+import { openDepth, parseValue } from '../lib/conf-values.js';
 
 export interface IniEditOptions {
   /** The section to edit; null/undefined: the lines before the first [section] (the whole file when there is none). */

@@ -1,10 +1,10 @@
 // lineinfile: one line of a text file present (replacing the line a regexp finds) or absent.
-import type { FileTarget } from '../file/parse.js';
+import type { FileTarget } from '../lib/files/path-info.js';
 import { paramProblem, type Module } from '../../engine/module.js';
-import { META_PARAMS, checkAbsolute } from '../file/params.js';
-import { lineBreakProblem } from '../file/line-checks.js';
+import { META_PARAMS, checkAbsolute } from '../lib/files/params.js';
+import { lineBreakProblem } from '../lib/files/line-checks.js';
 import { editLines, insertProblems, regexpProblem, type LineParams } from './parse.js';
-import { textFileParts, type TextFileParams, type TextFileState } from './text-file.js';
+import { textFileParts, type TextFileParams, type TextFileState } from '../lib/files/text-file.js';
 
 export type LineInFileParams = LineParams & TextFileParams;
 

@@ -6,7 +6,7 @@ import { sh } from '../../engine/quote.js';
 import { CommandFailedError } from '../../engine/errors.js';
 import { KEY_RE, parseConf, renderValue, sameValue, setKeys, valueProblem, type ConfEntry } from './parse.js';
 import { CLIENT_FILES, QEMU_DEFAULT_DIR, SERVER_FILES, certFindings, certScript, parseCertReport, type CertReport, type CertScriptInput } from './cert-check.js';
-import { fileChange, type FileTarget } from '../file/parse.js';
+import { fileChange, type FileTarget } from '../lib/files/path-info.js';
 
 export interface QemuConfParams {
   path: string;

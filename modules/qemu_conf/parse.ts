@@ -1,8 +1,10 @@
 // libvirt's qemu.conf syntax (virConf): `key = value`, `#` comments, strings "…" or '…',
 // bare integers, lists [ "a", 1 ] that may span lines. Pure: parse, render, and edit in place.
 import { ModuleError } from '../../engine/errors.js';
+import { openDepth, parseValue, type ConfValue as QemuValue } from '../lib/conf-values.js';
 
-export type QemuValue = string | number | Array<string | number>;
+export { openDepth, parseValue, type QemuValue };
+
 
 /** A statement of the file: lines [start, end) of the split text. */
 interface Span {
@@ -30,20 +32,6 @@ function splitLines(text: string): Line[] {
 }
 
 const joinLines = (lines: Line[]): string => lines.map((l) => l.text + l.eol).join('');
-
-/** Bracket depth left open after `s` (brackets inside strings and after `#` do not count). */
-export function openDepth(s: string, depth = 0): number {
-  let quote: string | null = null;
-  for (const ch of s) {
-    if (quote) {
-      if (ch === quote) quote = null;
-    } else if (ch === '"' || ch === "'") quote = ch;
-    else if (ch === '#') break;
-    else if (ch === '[') depth++;
-    else if (ch === ']') depth--;
-  }
-  return depth;
-}
 
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -104,52 +92,6 @@ export function valueProblem(v: unknown): string | undefined {
   }
 }
 
-/** Parses the value part of a statement (after `=`); undefined when it is not valid syntax. */
-export function parseValue(src: string): QemuValue | undefined {
-  let i = 0;
-  const ws = () => {
-    for (;;) {
-      while (i < src.length && /\s/.test(src[i])) i++;
-      if (src[i] !== '#') return;
-      while (i < src.length && src[i] !== '\n') i++;
-    }
-  };
-  const scalar = (): string | number | undefined => {
-    const q = src[i];
-    if (q === '"' || q === "'") {
-      const end = src.indexOf(q, i + 1);
-      if (end < 0) return undefined;
-      const s = src.slice(i + 1, end);
-      i = end + 1;
-      return s;
-    }
-    const m = /^[+-]?\d+/.exec(src.slice(i));
-    if (!m) return undefined;
-    i += m[0].length;
-    return Number(m[0]);
-  };
-  ws();
-  let value: QemuValue | undefined;
-  if (src[i] === '[') {
-    i++;
-    const items: Array<string | number> = [];
-    ws();
-    while (src[i] !== ']') {
-      const item = scalar();
-      if (item === undefined) return undefined;
-      items.push(item);
-      ws();
-      if (src[i] === ',') {
-        i++;
-        ws();
-      } else if (src[i] !== ']') return undefined;
-    }
-    i++;
-    value = items;
-  } else value = scalar();
-  ws();
-  return i >= src.length ? value : undefined;
-}
 
 export interface ConfEntry {
   /** The value as libvirt reads it; undefined when the text does not parse. */

@@ -1,9 +1,9 @@
 // stat: facts about a path for `register` (exists, kind, mode, owner, size, sha256); changes nothing.
 import type { Module } from '../../engine/module.js';
 import { CommandFailedError } from '../../engine/errors.js';
-import { checkAbsolute } from '../file/params.js';
-import { readPath, readPathScript } from '../file/meta.js';
-import { parsePathInfo, type PathInfo } from '../file/parse.js';
+import { checkAbsolute } from '../lib/files/params.js';
+import { readPath, readPathScript } from '../lib/files/meta.js';
+import { parsePathInfo, type PathInfo } from '../lib/files/path-info.js';
 
 export interface StatParams {
   path: string;

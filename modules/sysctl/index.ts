@@ -8,7 +8,7 @@ import type { ParamSchema } from '../../engine/schema.js';
 import { ModuleError } from '../../engine/errors.js';
 import { sh } from '../../engine/quote.js';
 import { markedScript, parseMarked, type Probe, type Section } from '../../engine/connection/sections.js';
-import { controlCharProblem, lineBreakProblem } from '../file/line-checks.js';
+import { controlCharProblem, lineBreakProblem } from '../lib/files/line-checks.js';
 import { minimumNote, satisfies, settingOf, settingProblem, target, type Setting } from './compare.js';
 import { KEY_RE, canonicalKey, editSysctlFile, parseKeySection, parseSysctlFile, procPath, whyReadOnly, writeProblem, type KeyRead } from './parse.js';
 

@@ -12,7 +12,7 @@ import { connectionSpecFor } from '../../engine/connection/spec.js';
 import { renderConnectionVars } from '../../engine/connection/templated-vars.js';
 import { interfaceNameProblem } from '../../engine/name-rules.js';
 import { diffContent, type ContentParams } from '../../modules/copy/content-file.js';
-import { MAX_DIFF_BYTES } from '../../modules/file/parse.js';
+import { MAX_DIFF_BYTES } from '../../modules/lib/files/path-info.js';
 import { unifiedDiffs } from '../../engine/output/format.js';
 import type { TaskResult } from '../../engine/results.js';
 import { MAX_YAML_BYTES, YamlDoc, aliasRatioAllowed } from '../../engine/yaml.js';

@@ -11,8 +11,8 @@ import { validateParams, type SchemaProblem } from '../../engine/schema.js';
 import { fileModule } from '../../modules/file/index.js';
 import { copyModule } from '../../modules/copy/index.js';
 import { templateModule } from '../../modules/template/index.js';
-import { metaChanges, type FileStat } from '../../modules/file/parse.js';
-import { modeFromInteger } from '../../modules/file/mode-param.js';
+import { metaChanges, type FileStat } from '../../modules/lib/files/path-info.js';
+import { modeFromInteger } from '../../modules/lib/files/mode-param.js';
 
 /** The mode the file module would set for `mode: <yaml>`, or the schema's problems. */
 function modeFor(yamlValue: string): { to?: unknown; problems: string[] } {

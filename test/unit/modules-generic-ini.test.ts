@@ -4,7 +4,7 @@ import { rootPath } from '../../engine/paths.js';
 import { getKeys, setKeys } from '../../modules/ini/parse.js';
 import { diffIni, iniModule, wantedKeys, type IniParams } from '../../modules/ini/index.js';
 import { validateParams, type SchemaProblem } from '../../engine/schema.js';
-import type { PathInfo } from '../../modules/file/parse.js';
+import type { PathInfo } from '../../modules/lib/files/path-info.js';
 import { asText } from './problems.js';
 
 // Real files: Debian 12's libvirt qemu.conf (no sections, `#key = value` defaults) and

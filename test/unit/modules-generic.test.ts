@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rootPath } from '../../engine/paths.js';
-import { metaChanges, parsePathInfo, resolveMode, type PathInfo } from '../../modules/file/parse.js';
+import { metaChanges, parsePathInfo, resolveMode, type PathInfo } from '../../modules/lib/files/path-info.js';
 import { diffFile, type FileParams } from '../../modules/file/index.js';
 import { commandLine, outputData, resolveIn } from '../../modules/command/parse.js';
 import { commandModule } from '../../modules/command/index.js';

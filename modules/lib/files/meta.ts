@@ -1,11 +1,11 @@
 // Reading a path and setting its metadata on a host: shared by file, copy, template, ini, stat.
-import type { Host } from '../../engine/host.js';
-import type { Change } from '../../engine/module.js';
-import type { Probe } from '../../engine/connection/sections.js';
-import { CommandFailedError, ModuleError } from '../../engine/errors.js';
-import { runChecked } from '../../engine/host.js';
-import { shQuote } from '../../engine/quote.js';
-import { STAT_FORMAT, diffOmission, diffText, metaFacet, parsePathInfo, type FileTarget, type PathInfo } from './parse.js';
+import type { Host } from '../../../engine/host.js';
+import type { Change } from '../../../engine/module.js';
+import type { Probe } from '../../../engine/connection/sections.js';
+import { CommandFailedError, ModuleError } from '../../../engine/errors.js';
+import { runChecked } from '../../../engine/host.js';
+import { shQuote } from '../../../engine/quote.js';
+import { STAT_FORMAT, diffOmission, diffText, metaFacet, parsePathInfo, type FileTarget, type PathInfo } from './path-info.js';
 
 /** One round trip: the path itself, what it points to, the link target, whether the parent exists. */
 export function readPathScript(path: string): string {

@@ -1,8 +1,8 @@
 // Pure parts shared by file, copy, template, ini and stat: `stat -c` output, file modes,
 // and the metadata facets (mode, owner, group) of a path.
-import type { Change } from '../../engine/module.js';
+import type { Change } from '../../../engine/module.js';
 import { modeText, type ModeParam } from './mode-param.js';
-import { ModuleError } from '../../engine/errors.js';
+import { ModuleError } from '../../../engine/errors.js';
 
 /** The `stat -c` format read-path scripts use: type|octal mode|owner|group|uid|gid|size. */
 export const STAT_FORMAT = '%F|%a|%U|%G|%u|%g|%s';

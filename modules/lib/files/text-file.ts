@@ -1,12 +1,12 @@
 // The read/diff/apply of a module that edits a text file with a pure function (lineinfile,
 // blockinfile): the file and its metadata read in one round trip, the whole-file before/after
 // for --diff, the edit written atomically (create/backup/mode/owner/group as the file modules do).
-import type { ApplyOutcome, Change, DiffResult, Module } from '../../engine/module.js';
-import type { Host } from '../../engine/host.js';
-import { ModuleError } from '../../engine/errors.js';
-import type { ModeParam } from '../file/mode-param.js';
-import { applyMeta, textFileProbe } from '../file/meta.js';
-import { metaChanges, metaFacet, metaWanted, type FileTarget, type PathInfo } from '../file/parse.js';
+import type { ApplyOutcome, Change, DiffResult, Module } from '../../../engine/module.js';
+import type { Host } from '../../../engine/host.js';
+import { ModuleError } from '../../../engine/errors.js';
+import type { ModeParam } from './mode-param.js';
+import { applyMeta, textFileProbe } from './meta.js';
+import { metaChanges, metaFacet, metaWanted, type FileTarget, type PathInfo } from './path-info.js';
 
 export interface TextFileParams {
   path: string;

@@ -3,7 +3,7 @@
 // alone does not say which was written. An integer is taken as its decimal digits (644 → '0644')
 // only when that reading is a plausible mode and the number's own octal value is not; otherwise it
 // is refused, so `mode: 0o644` (420, which would read as r---w----) fails instead of being guessed.
-import { validMode } from '../../engine/connection/base-host.js';
+import { validMode } from '../../../engine/connection/base-host.js';
 
 export type ModeParam = string | number;
 
