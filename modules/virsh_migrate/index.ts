@@ -8,8 +8,8 @@ import { sh } from '../../engine/quote.js';
 import { ModuleError } from '../../engine/errors.js';
 import { jobRunning, parseDomInfo, parseJobInfo, type DomInfo, type JobInfo } from './parse.js';
 import { virshJoin, virshSections } from './virsh.js';
-import { MIGRATE_PARAMS, validateMigrate, type MigrateParams } from './params.js';
-import { preflight, type PreflightResult } from './preflight.js';
+import { MIGRATE_PARAMS, tlsSetting, validateMigrate, type MigrateParams } from './params.js';
+import { preflight, readConfs, resolveTls, type PreflightResult } from './preflight.js';
 import { runMigration } from './run.js';
 
 export interface MigrateState {
@@ -21,6 +21,8 @@ export interface MigrateState {
   /** The source's current job (a migration someone else started, or an orphan). */
   job?: JobInfo;
   preflight?: PreflightResult;
+  /** Whether the migration would use TLS (the tls parameter, 'auto' decided by the hosts' qemu.conf). */
+  tls?: boolean;
   /** The task runs on `to` itself. */
   self?: boolean;
   /** `virsh domstate --reason` on each host ('' when the domain is not there). */
@@ -135,16 +137,21 @@ export const virshMigrate: Module<MigrateParams, MigrateState> = {
     const where = await whereIs(ctx.host, dst, p.domain);
     const state: MigrateState = { srcName, dstName: p.to, destUri: destUriOf(ctx.vars, p), ...where };
     const needed = where.onSource?.state === 'running' && where.onDest?.state !== 'running' && !migrationInProgress(state, p.domain);
-    if (needed && p.preflight && state.destUri) {
-      const dest = { name: p.to, uri: state.destUri, address: migrationIpOf(ctx.vars, p.to) };
-      state.preflight = await preflight({ src: ctx.host, dst, srcName, dest, info: where.onSource!, p });
+    if (needed && state.destUri) {
+      const setting = tlsSetting(p.tls)!;
+      const confs = setting === 'auto' || p.preflight ? await readConfs(ctx.host, dst) : undefined;
+      state.tls = confs ? resolveTls(setting, confs) : setting === true;
+      if (p.preflight) {
+        const dest = { name: p.to, uri: state.destUri, address: migrationIpOf(ctx.vars, p.to) };
+        state.preflight = await preflight({ src: ctx.host, dst, srcName, dest, info: where.onSource!, p: { ...p, tls: state.tls }, confs: confs! });
+      }
     }
     return state;
   },
   diff: migrateDiff,
   async apply(ctx, p, _changes, s) {
     const dst = await ctx.peer(p.to);
-    return runMigration(ctx, p, {
+    return runMigration(ctx, { ...p, tls: s.tls ?? tlsSetting(p.tls) === true }, {
       src: ctx.host,
       dst,
       srcName: s.srcName,

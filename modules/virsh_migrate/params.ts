@@ -1,5 +1,5 @@
 // virsh_migrate parameters: the schema, cross-field checks, and the `virsh migrate` flags they mean.
-import type { ParamSchema } from '../../engine/schema.js';
+import { boolWord, type ParamSchema } from '../../engine/schema.js';
 import type { Policy } from './policy.js';
 
 export interface MigrateParams {
@@ -11,7 +11,8 @@ export interface MigrateParams {
   persistent: boolean;
   undefine_source: boolean;
   copy_storage: 'none' | 'all' | 'inc';
-  tls: boolean;
+  /** 'auto' until the hosts' qemu.conf decide it (resolveTls). */
+  tls: boolean | 'auto';
   parallel_connections?: number;
   compressed: boolean;
   bandwidth_mib?: number;
@@ -24,6 +25,14 @@ export interface MigrateParams {
   auto_converge: boolean;
   reserve_memory_mib: number;
   preflight: boolean;
+}
+
+/** The parameters of a migration about to run: TLS decided. */
+export type MigrateRun = Omit<MigrateParams, 'tls'> & { tls: boolean };
+
+/** The tls parameter as given (a bool word or 'auto'); undefined when it is neither. */
+export function tlsSetting(v: unknown): boolean | 'auto' | undefined {
+  return v === 'auto' ? 'auto' : boolWord(v);
 }
 
 /** libvirt domain names as the module accepts them: no quoting games inside virsh's own parser. */
@@ -41,7 +50,13 @@ export const MIGRATE_PARAMS: ParamSchema = {
   persistent: { type: 'bool', default: true, description: 'Define the domain on the destination (--persistent).' },
   undefine_source: { type: 'bool', default: true, description: 'Remove the definition from the source afterwards (--undefinesource), so the domain lives in one place.' },
   copy_storage: { type: 'str', choices: ['none', 'all', 'inc'], default: 'none', description: 'none: shared storage (checked); all/inc: copy disks (--copy-storage-all/-inc).' },
-  tls: { type: 'bool', default: false, description: 'Encrypt the migration data stream (--tls); required when the destination has migrate_tls_force.' },
+  tls: {
+    type: 'raw',
+    default: 'auto',
+    check: (v) => (tlsSetting(v) === undefined ? `must be true, false or auto, got ${JSON.stringify(v)}` : undefined),
+    description:
+      "Encrypt the migration data stream (--tls). auto: when either host's qemu.conf forces it (migrate_tls_force = 1, as cluster-tune.yml sets), since QEMU then refuses a plain stream; true: always (certificates checked in preflight); false: never (refused where TLS is forced).",
+  },
   parallel_connections: { type: 'int', description: 'Multifd: migrate over N connections (--parallel --parallel-connections N).', check: (v: number) => (v >= 2 && v <= 255 ? undefined : 'must be between 2 and 255') },
   compressed: { type: 'bool', default: false, description: 'Compress the stream (--compressed).' },
   bandwidth_mib: { type: 'int', description: 'Bandwidth cap in MiB/s, set when the migration starts (--bandwidth); not changed while it runs.', check: positive('') },
@@ -70,7 +85,7 @@ export function validateMigrate(p: MigrateParams): string[] {
 }
 
 /** `virsh migrate` flags (without the domain and URI). */
-export function migrateFlags(p: MigrateParams, usePostcopy: boolean, sourcePersistent: boolean): string[] {
+export function migrateFlags(p: MigrateRun, usePostcopy: boolean, sourcePersistent: boolean): string[] {
   const f: string[] = [];
   if (p.live) f.push('--live');
   if (p.peer2peer) f.push('--p2p');

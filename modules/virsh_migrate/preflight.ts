@@ -7,7 +7,7 @@ import { parseConf } from '../qemu_conf/parse.js';
 import { compareVersions, domainCpuXml, parseCpuCompare, parseNodeMemStats, parseVersion, type DomInfo, type Versions } from './parse.js';
 import { virshJoin, virshSections } from './virsh.js';
 import { estimateSeconds } from './policy.js';
-import type { MigrateParams } from './params.js';
+import type { MigrateParams, MigrateRun } from './params.js';
 
 export interface Dest {
   name: string;
@@ -42,24 +42,48 @@ function sections(stdout: string): Map<string, { rc: number; text: string }> {
 /** `sec NAME CMD`: runs CMD, prints its rc as a section header and its output (stderr too). */
 const sec = (name: string, cmd: string) => `out=$(${cmd} 2>&1); echo "@@sec ${name} $?"; printf '%s\\n' "$out"`;
 
+type Conf = Map<string, { value: unknown }>;
+
+/** Both hosts' /etc/libvirt/qemu.conf, read in parallel (an absent file reads as empty). */
+export interface Confs {
+  src: Conf;
+  dst: Conf;
+}
+
+export async function readConfs(src: Host, dst: Host): Promise<Confs> {
+  const read = async (h: Host) => parseConf((await h.readFile('/etc/libvirt/qemu.conf'))?.toString('utf8') ?? '');
+  const [s, d] = await Promise.all([read(src), read(dst)]);
+  return { src: s, dst: d };
+}
+
+const forcesTls = (conf: Conf): boolean => {
+  const v = conf.get('migrate_tls_force')?.value;
+  return v === 1 || v === '1' || v === true;
+};
+
+/** tls: auto → TLS when either host forces it (QEMU refuses a plain stream there). */
+export function resolveTls(setting: boolean | 'auto', confs: Confs): boolean {
+  return setting === 'auto' ? forcesTls(confs.src) || forcesTls(confs.dst) : setting;
+}
+
 interface SourceFacts {
   versions: Versions;
   xml: string;
   disks: string[];
-  conf: Map<string, { value: unknown }>;
+  conf: Conf;
 }
 
-async function sourceFacts(src: Host, domain: string): Promise<SourceFacts> {
+async function sourceFacts(src: Host, domain: string, conf: Conf): Promise<SourceFacts> {
   const cmds = virshJoin(['version', `dumpxml ${domain}`, `domblklist --details ${domain}`]);
   // The dirty-rate sample runs in QEMU while the other checks go on; read in the second trip.
-  const [r, conf] = await Promise.all([src.run(`virsh -q domdirtyrate-calc ${shQuote(domain)} --seconds 1 >/dev/null 2>&1; ${sh`virsh -q ${cmds}`}`), src.readFile('/etc/libvirt/qemu.conf')]);
+  const r = await src.run(`virsh -q domdirtyrate-calc ${shQuote(domain)} --seconds 1 >/dev/null 2>&1; ${sh`virsh -q ${cmds}`}`);
   const s = virshSections(r.stdout);
   const disks = (s[2] ?? '')
     .split('\n')
     .map((l) => l.trim().split(/\s+/))
     .filter((w) => w.length >= 4 && (w[0] === 'file' || w[0] === 'block') && w[1] === 'disk' && w[3] !== '-')
     .map((w) => w.slice(3).join(' '));
-  return { versions: parseVersion(s[0] ?? ''), xml: s[1] ?? '', disks, conf: parseConf(conf?.toString('utf8') ?? '') };
+  return { versions: parseVersion(s[0] ?? ''), xml: s[1] ?? '', disks, conf };
 }
 
 /** The second source trip: the destination as the migration sees it, over the migration network. */
@@ -82,8 +106,7 @@ export function destScript(domain: string, dest: Dest, port: number, virtType: s
 }
 
 /** The destination's own view: qemu.conf (TLS force, migration_host, ports) and its server certificate. */
-async function destFacts(dst: Host, tls: boolean): Promise<{ conf: Map<string, { value: unknown }>; cert?: { rc: number; text: string } }> {
-  const conf = parseConf((await dst.readFile('/etc/libvirt/qemu.conf'))?.toString('utf8') ?? '');
+async function destFacts(dst: Host, tls: boolean, conf: Conf): Promise<{ conf: Conf; cert?: { rc: number; text: string } }> {
   if (!tls) return { conf };
   const dir = String(conf.get('migrate_tls_x509_cert_dir')?.value ?? conf.get('default_tls_x509_cert_dir')?.value ?? '/etc/pki/qemu');
   const f = `${dir}/server-cert.pem`;
@@ -97,12 +120,13 @@ export interface PreflightInput {
   srcName: string;
   dest: Dest;
   info: DomInfo;
-  p: MigrateParams;
+  p: MigrateRun;
+  confs: Confs;
 }
 
 export async function preflight(inp: PreflightInput): Promise<PreflightResult> {
   const { src, dst, p, dest, info } = inp;
-  const [sf, df] = await Promise.all([sourceFacts(src, p.domain), destFacts(dst, p.tls)]);
+  const [sf, df] = await Promise.all([sourceFacts(src, p.domain, inp.confs.src), destFacts(dst, p.tls, inp.confs.dst)]);
   const destConf = df.conf;
   dest.address = String(destConf.get('migration_host')?.value ?? dest.address ?? '') || undefined;
   const port = Number(destConf.get('migration_port_min')?.value ?? 49152);
@@ -173,7 +197,7 @@ function portProblem(port: { rc: number; text: string } | undefined, dest: Dest,
 }
 
 function tlsProblems(
-  p: MigrateParams,
+  p: MigrateRun,
   dest: Dest,
   conf: Map<string, { value: unknown }>,
   cert: { rc: number; text: string } | undefined,
@@ -182,9 +206,8 @@ function tlsProblems(
   srcDir: string | undefined,
   problems: string[],
 ): void {
-  const force = conf.get('migrate_tls_force')?.value;
-  if (!p.tls && (force === 1 || force === '1' || force === true)) {
-    problems.push(`${dest.name} forces TLS for migrations (migrate_tls_force = 1 in /etc/libvirt/qemu.conf): a migration without tls would be refused; set tls: true`);
+  if (!p.tls && forcesTls(conf)) {
+    problems.push(`${dest.name} forces TLS for migrations (migrate_tls_force = 1 in /etc/libvirt/qemu.conf): a migration without tls would be refused; set tls: true or auto`);
   }
   if (!p.tls || !cert) return;
   if (/No such file|Could not open|Can't open/i.test(cert.text)) problems.push(`TLS: ${dest.name} has no migration server certificate (${oneLine(cert.text)})`);

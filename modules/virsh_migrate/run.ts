@@ -7,7 +7,7 @@ import { InterruptedError, ModuleError, PlayError } from '../../engine/errors.js
 import { sh } from '../../engine/quote.js';
 import { jobRunning, parseJobInfo, type JobInfo } from './parse.js';
 import { Steering, formatStep, type Action } from './policy.js';
-import { migrateFlags, type MigrateParams } from './params.js';
+import { migrateFlags, type MigrateRun } from './params.js';
 import { startWatcher } from './watch.js';
 import { collectLogs } from './logs.js';
 import { diagnose } from './diagnose.js';
@@ -54,7 +54,7 @@ export function progressLine(j: JobInfo, downtimeMs: number, postcopy: boolean):
   return parts.join(' · ');
 }
 
-export async function runMigration(ctx: ModuleContext, p: MigrateParams, plan: MigrationPlan): Promise<ApplyOutcome> {
+export async function runMigration(ctx: ModuleContext, p: MigrateRun, plan: MigrationPlan): Promise<ApplyOutcome> {
   // Interrupted (or timed out) during preflight: nothing must start.
   if (ctx.signal.aborted) throw ctx.signal.reason instanceof PlayError ? ctx.signal.reason : new InterruptedError(`interrupted before migrating ${p.domain}: not started`);
   const { src, domain } = { src: plan.src, domain: p.domain };
@@ -222,7 +222,7 @@ async function abortUntilDone(src: Host, domain: string, finished: () => boolean
   return finished() ? undefined : `could not abort: job still running on ${src.name} (${last})`;
 }
 
-function baseMetrics(p: MigrateParams, steering: Steering, seen: Seen, totalS: number): Metrics {
+function baseMetrics(p: MigrateRun, steering: Steering, seen: Seen, totalS: number): Metrics {
   return {
     total_s: r2(totalS),
     policy: p.policy,
@@ -236,18 +236,20 @@ function baseMetrics(p: MigrateParams, steering: Steering, seen: Seen, totalS: n
   };
 }
 
-async function success(ctx: ModuleContext, p: MigrateParams, plan: MigrationPlan, steering: Steering, seen: Seen, totalS: number, warnings: string[], event?: JobInfo): Promise<ApplyOutcome> {
+async function success(ctx: ModuleContext, p: MigrateRun, plan: MigrationPlan, steering: Steering, seen: Seen, totalS: number, warnings: string[], event?: JobInfo): Promise<ApplyOutcome> {
   // The source's job-completed event; else the destination's completed job (empty after post-copy).
   const done = event ?? parseJobInfo((await plan.dst.run(sh`virsh domjobinfo --completed --rawstats ${p.domain}`)).stdout);
   if (done.type !== 'completed') warnings.push('no final job statistics (event or completed job): figures are from the last sample');
   const st = done.type === 'completed' ? done.stats : (seen.last?.stats ?? {});
   const elapsedS = (st.time_elapsed ?? totalS * 1000) / 1000;
   const dataBytes = st.data_processed ?? st.memory_processed ?? 0;
+  const downtimeMs = st.downtime_net ?? st.downtime;
+  // An unknown figure is left out (reports and Prometheus show no sample), never a made-up -1.
   const metrics: Metrics = {
     ...baseMetrics(p, steering, seen, totalS),
     job_s: r2(elapsedS),
-    downtime_ms: st.downtime_net ?? st.downtime ?? -1,
-    setup_ms: st.setup_time ?? -1,
+    ...(downtimeMs !== undefined ? { downtime_ms: downtimeMs } : {}),
+    ...(st.setup_time !== undefined ? { setup_ms: st.setup_time } : {}),
     data_mib: r1(mib(dataBytes)),
     avg_mibps: elapsedS > 0 ? r1(mib(dataBytes) / elapsedS) : 0,
     iterations: st.memory_iteration ?? seen.iterations,
@@ -255,9 +257,9 @@ async function success(ctx: ModuleContext, p: MigrateParams, plan: MigrationPlan
   };
   if (steering.inPostcopy) warnings.push('finished in post-copy: the guest depended on both hosts until it completed');
   await checkRunningAfter(plan, p.domain, metrics);
-  ctx.progress(`done in ${metrics.total_s} s, downtime ${metrics.downtime_ms} ms (${metrics.strategy})`);
+  ctx.progress(`done in ${metrics.total_s} s, downtime ${downtimeMs !== undefined ? `${downtimeMs} ms` : 'unknown'} (${metrics.strategy})`);
   return {
-    data: { migrated: true, from: plan.srcName, to: plan.dstName, total_s: metrics.total_s, downtime_ms: metrics.downtime_ms, strategy: metrics.strategy },
+    data: { migrated: true, from: plan.srcName, to: plan.dstName, total_s: metrics.total_s, downtime_ms: downtimeMs ?? null, strategy: metrics.strategy },
     metrics,
     warnings,
   };
@@ -285,7 +287,7 @@ async function whereNow(plan: MigrationPlan, domain: string): Promise<string> {
   return `${domain}: ${plan.srcName} ${a}, ${plan.dstName} ${b}`;
 }
 
-async function failure(ctx: ModuleContext, p: MigrateParams, plan: MigrationPlan, steering: Steering, seen: Seen, totalS: number, stderr: string, since: Date): Promise<ModuleError> {
+async function failure(ctx: ModuleContext, p: MigrateRun, plan: MigrationPlan, steering: Steering, seen: Seen, totalS: number, stderr: string, since: Date): Promise<ModuleError> {
   const where = await whereNow(plan, p.domain);
   const virshErr = stderr.replace(/^error:\s*/gm, '').trim().split('\n').filter(Boolean).join('; ');
   let msg: string;

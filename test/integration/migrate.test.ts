@@ -153,7 +153,7 @@ describe('virsh_migrate on a libvirt lab', function () {
     await hostExecOk(lab, 'hv3', 'virsh -q destroy g3 >/dev/null'); // two dirtiers would slow the rest
   });
 
-  it("TLS: migrate_tls_force refuses a migration without tls; a certificate that does not match migration_host is named, from preflight and from the source's log", async () => {
+  it("TLS: migrate_tls_force refuses a migration with tls: false and makes tls: auto use TLS; a certificate that does not match migration_host is named, from preflight and from the source's log", async () => {
     // hv3 requires TLS and advertises a name its certificate does not carry (it has the IP).
     await hostExecOk(lab, 'hv3', `sed -i 's/^migration_host = .*/migration_host = "hv3-mig"/' /etc/libvirt/qemu.conf && echo 'migrate_tls_force = 1' >> /etc/libvirt/qemu.conf`);
     await labRestartLibvirtd(lab, 'hv3');
@@ -164,6 +164,9 @@ describe('virsh_migrate on a libvirt lab', function () {
   gather_facts: false
   tasks:
     - name: Without tls
+      virsh_migrate: { domain: ${GUEST}, to: hv3, tls: false }
+      ignore_errors: true
+    - name: Auto tls
       virsh_migrate: { domain: ${GUEST}, to: hv3 }
       ignore_errors: true
     - name: With tls
@@ -179,7 +182,9 @@ describe('virsh_migrate on a libvirt lab', function () {
     assert.equal(r.code, 0, r.out + r.err);
     const tasks = report(json).hosts.find((h) => h.name === 'hv2')!.tasks;
     const msg = (name: string) => tasks.find((t) => t.task === name)!.messages.join('\n');
-    assert.match(msg('Without tls'), /hv3 forces TLS for migrations \(migrate_tls_force = 1 in \/etc\/libvirt\/qemu\.conf\).*set tls: true/);
+    assert.match(msg('Without tls'), /hv3 forces TLS for migrations \(migrate_tls_force = 1 in \/etc\/libvirt\/qemu\.conf\).*set tls: true or auto/);
+    // tls: auto (the default) follows hv3's migrate_tls_force: the TLS checks run, and name the certificate.
+    assert.match(msg('Auto tls'), /TLS: hv3's migration certificate does not match migration_host hv3-mig \(certificate\/hostname mismatch/);
     assert.match(msg('With tls'), /TLS: hv3's migration certificate does not match migration_host hv3-mig \(certificate\/hostname mismatch/);
     assert.match(msg('With tls, no preflight'), /failed: TLS certificate\/hostname mismatch: the destination's certificate does not match hv3-mig.*g1 keeps running on hv2 \(not on hv3\)/s);
     assert.match(msg('With tls, no preflight'), /hv2 libvirtd log: .*Certificate does not match the hostname hv3-mig/);

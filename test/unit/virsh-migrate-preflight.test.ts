@@ -3,12 +3,13 @@
 // here against a closed local port (refused at once, as a port nothing listens on yet).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { destScript, estimate, validAddress } from '../../modules/virsh_migrate/preflight.js';
+import { destScript, estimate, resolveTls, validAddress } from '../../modules/virsh_migrate/preflight.js';
+import { parseConf } from '../../modules/qemu_conf/parse.js';
 import { readFileSync } from 'node:fs';
 import { rootPath } from '../../engine/paths.js';
 import { parseDomInfo } from '../../modules/virsh_migrate/parse.js';
 import type { MigrateParams } from '../../modules/virsh_migrate/params.js';
-import { MIGRATE_PARAMS } from '../../modules/virsh_migrate/params.js';
+import { MIGRATE_PARAMS, tlsSetting } from '../../modules/virsh_migrate/params.js';
 import { validateParams, type SchemaProblem } from '../../engine/schema.js';
 
 describe('virsh_migrate preflight: the migration port probe', () => {
@@ -57,5 +58,24 @@ describe('virsh_migrate preflight estimate: the dirty rate is in MiB/s', () => {
     const bytes = (info.maxMemoryKib || info.usedMemoryKib) * 1024;
     assert.equal(e.seconds, bytes / ((64 - 16) * 1048576));
     assert.match(e.text, /at ≤ 64 MiB\/s \(bandwidth_mib\) and 16 MiB\/s measured dirty rate/);
+  });
+});
+
+describe('virsh_migrate tls: auto follows the hosts', () => {
+  const conf = (text: string) => parseConf(text);
+  const forced = conf('# tuned\nmigrate_tls_force = 1\n');
+  const plain = conf('#migrate_tls_force = 1\nmigrate_tls_force = 0\n');
+  it('auto: TLS when either host forces it, plain otherwise; true and false are kept', () => {
+    assert.equal(resolveTls('auto', { src: plain, dst: forced }), true);
+    assert.equal(resolveTls('auto', { src: forced, dst: conf('') }), true);
+    assert.equal(resolveTls('auto', { src: plain, dst: conf('') }), false);
+    assert.equal(resolveTls(false, { src: forced, dst: forced }), false);
+    assert.equal(resolveTls(true, { src: plain, dst: plain }), true);
+  });
+  it('the parameter takes true/false words and auto, nothing else, naming the field', () => {
+    for (const [v, want] of [['auto', 'auto'], [true, true], ['yes', true], ['false', false], [0, false]] as const) assert.equal(tlsSetting(v), want);
+    const problems: SchemaProblem[] = [];
+    validateParams(MIGRATE_PARAMS, { domain: 'g1', to: 'hv2', tls: 'maybe' }, problems);
+    assert.deepEqual(problems.map((p) => `${p.path.join('.')}: ${p.message}`), ['tls: must be true, false or auto, got "maybe"']);
   });
 });
