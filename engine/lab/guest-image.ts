@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { PlayError } from '../errors.js';
 import { shQuote } from '../quote.js';
 import { runLocal, runLocalOk } from './exec.js';
-import { initScript } from './guest-spec.js';
+import { initScript, qemuWrapperScript } from './guest-spec.js';
 
 export const GUEST_CACHE = '/var/cache/play-lab';
-const APPLETS = ['sh', 'mount', 'dd', 'sleep', 'cat', 'mkdir'];
+const APPLETS = ['sh', 'mount', 'dd', 'sleep', 'cat', 'mkdir', 'mv'];
 
 async function freshDir(tag: string): Promise<string> {
   const dir = join(GUEST_CACHE, `.tmp-${tag}-${process.pid}-${Date.now()}`);
@@ -78,8 +78,28 @@ export async function ensureInitramfs(): Promise<string> {
   }
 }
 
-export async function ensureGuestImage(): Promise<{ kernel: string; initrd: string }> {
+export const SYSTEM_QEMU = '/usr/bin/qemu-system-x86_64';
+
+/**
+ * The QEMU wrapper lab guests run under (see qemuWrapperScript: QEMU 7.2 loses TCG writes during
+ * a migration unless the guest's RAM is not a multiple of 256 KiB). Named by a hash of its text,
+ * so a guest keeps the wrapper it was defined with; the same path on every host (one filesystem).
+ */
+export async function ensureQemuWrapper(): Promise<string> {
+  if (!existsSync(SYSTEM_QEMU)) throw new PlayError(`lab guest: ${SYSTEM_QEMU} missing: install qemu-system-x86`);
+  const text = qemuWrapperScript(SYSTEM_QEMU);
+  const target = join(GUEST_CACHE, `qemu-tcg-${createHash('sha256').update(text).digest('hex').slice(0, 12)}`);
+  if (existsSync(target)) return target;
   await mkdir(GUEST_CACHE, { recursive: true });
-  const [kernel, initrd] = await Promise.all([ensureKernel(), ensureInitramfs()]);
-  return { kernel, initrd };
+  const tmp = `${target}.tmp-${process.pid}`;
+  await writeFile(tmp, text);
+  await chmod(tmp, 0o755);
+  await rename(tmp, target);
+  return target;
+}
+
+export async function ensureGuestImage(): Promise<{ kernel: string; initrd: string; emulator: string }> {
+  await mkdir(GUEST_CACHE, { recursive: true });
+  const [kernel, initrd, emulator] = await Promise.all([ensureKernel(), ensureInitramfs(), ensureQemuWrapper()]);
+  return { kernel, initrd, emulator };
 }

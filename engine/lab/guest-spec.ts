@@ -10,6 +10,8 @@ export interface GuestSpec {
   kernel: string;
   initrd: string;
   serialLog: string;
+  /** The QEMU binary libvirt runs: the lab's wrapper (qemuWrapperScript); default libvirt's own. */
+  emulator?: string;
 }
 
 export const GUEST_DEFAULTS = { memoryMib: 256, dirtyRateMib: 16, workingSetMib: 64 };
@@ -51,6 +53,12 @@ export const sourceMib = (ws: number): number => Math.min(ws, 32) + 1;
  * working set (a tmpfs file) from a window that slides one page per pass, so each page gets new
  * content (rewriting the same bytes would show ~0 dirty rate). `rate N` on the serial line changes
  * the rate; every tick prints a counter and the uptime, so the log proves the guest kept running.
+ *
+ * A death must leave its reason on the serial log: the dirtier runs in a subshell, so a shell
+ * error ends only that subshell (the error text is on the console) and init then prints
+ * `PLAY-GUEST DIRTIER-EXIT` before it exits, which the kernel follows with its own
+ * "Attempted to kill init" panic. The rate file is replaced by a rename, never truncated in
+ * place, and a read that is not a number keeps the last rate: a tick always carries a rate.
  */
 export function initScript(): string {
   return `#!/bin/sh
@@ -70,29 +78,88 @@ dd if=/dev/zero of=/run/ws bs=1048576 count=$ws 2>/dev/null
   while read -r cmd arg; do
     case "$cmd:$arg" in
       rate:|rate:*[!0-9]*) echo "PLAY-GUEST BAD-RATE $arg" ;;
-      rate:*) echo "$arg" > /run/rate; echo "PLAY-GUEST RATE $arg" ;;
+      rate:*) echo "$arg" > /run/rate.new && mv /run/rate.new /run/rate && echo "PLAY-GUEST RATE $arg" ;;
     esac
   done
 ) < /dev/ttyS0 &
-P=256; wsp=$((ws * P)); srcp=$((src * P)); chunk=$((srcp / 2))
-t=0; pass=0; tick=0
-while :; do
-  read -r rate < /run/rate
-  n=$((rate * P))
-  while [ "$n" -gt 0 ]; do
-    c=$n
-    [ "$c" -gt "$chunk" ] && c=$chunk
-    [ $((t + c)) -gt "$wsp" ] && c=$((wsp - t))
-    s=$(( (t + pass) % (srcp - c) ))
-    dd if=/run/src of=/run/ws bs=4096 count=$c skip=$s seek=$t conv=notrunc 2>/dev/null
-    t=$((t + c)); n=$((n - c))
-    [ "$t" -ge "$wsp" ] && { t=0; pass=$((pass + 1)); }
+dirty() {
+  P=256; wsp=$((ws * P)); srcp=$((src * P)); chunk=$((srcp / 2))
+  t=0; pass=0; tick=0
+  while :; do
+    read -r r < /run/rate
+    case "$r" in ''|*[!0-9]*) ;; *) rate=$r ;; esac
+    n=$((rate * P))
+    while [ "$n" -gt 0 ]; do
+      c=$n
+      [ "$c" -gt "$chunk" ] && c=$chunk
+      [ $((t + c)) -gt "$wsp" ] && c=$((wsp - t))
+      s=$(( (t + pass) % (srcp - c) ))
+      dd if=/run/src of=/run/ws bs=4096 count=$c skip=$s seek=$t conv=notrunc 2>/dev/null
+      t=$((t + c)); n=$((n - c))
+      [ "$t" -ge "$wsp" ] && { t=0; pass=$((pass + 1)); }
+    done
+    tick=$((tick + 1))
+    read -r up idle < /proc/uptime
+    echo "PLAY-GUEST TICK $tick up=$up rate_mb=$rate pass=$pass"
+    sleep 1
   done
-  tick=$((tick + 1))
-  read -r up idle < /proc/uptime
-  echo "PLAY-GUEST TICK $tick up=$up rate_mb=$rate pass=$pass"
-  sleep 1
+}
+( dirty )
+echo "PLAY-GUEST DIRTIER-EXIT status=$?"
+`;
+}
+
+/**
+ * The emulator libvirt runs for a lab guest: QEMU with 8 KiB more RAM than libvirt asked for.
+ *
+ * Why: QEMU 7.2 (Debian 12) loses guest writes during a live migration under TCG. Its dirty-bitmap
+ * sync takes a fast path for a RAM block whose size is a multiple of 64 pages (256 KiB; libvirt
+ * always rounds to 1 MiB) and clears the migration dirty bits there without resetting TCG's
+ * softmmu TLB, so stores through TLB entries already marked dirty are never reported again and
+ * the destination gets stale pages (fixed upstream in QEMU 9.0, 03bfc2188f "physmem: Fix
+ * migration dirty bitmap coherency with TCG memory access", not in 7.2.x). The lab guest died on
+ * the destination with a corrupted kernel (oops in handle_level_irq, LIST_POISON in
+ * __run_timers). With a size that is not a multiple of 256 KiB, QEMU syncs that block page by
+ * page through cpu_physical_memory_test_and_clear_dirty, which does reset the TLB. QEMU aligns
+ * RAM to 8 KiB, so 8 KiB is the smallest step; libvirt's view (and the guest's accounting in
+ * play) stays at the size it was given. `-m` and the pc.ram memory backend must agree, so both
+ * are rewritten; every other argument passes through unchanged.
+ */
+export const QEMU_RAM_PAD_KIB = 8;
+export function qemuWrapperScript(realQemu: string): string {
+  return `#!/bin/sh
+# play lab: ${realQemu} with ${QEMU_RAM_PAD_KIB} KiB more guest RAM, so QEMU 7.2 tracks TCG writes
+# during live migration (see qemuWrapperScript in engine/lab/guest-spec.ts).
+pad=${QEMU_RAM_PAD_KIB}
+# libvirt writes -m as MiB ("512") or, with memory hotplug, "size=524288k,slots=..."; anything
+# else: no padding at all (-m and the backend size must stay equal).
+prev=
+for a do
+  if [ "$prev" = -m ]; then
+    case "$a" in
+      ''|*[!0-9]*) case "$a" in size=*k|size=*k,*) v=\${a#size=}; v=\${v%%k*}; case "$v" in ''|*[!0-9]*) pad=0 ;; esac ;; *) pad=0 ;; esac ;;
+    esac
+  fi
+  prev=$a
 done
+prev=
+for a do
+  shift
+  if [ "$pad" -gt 0 ] && [ "$prev" = -m ]; then
+    case "$a" in
+      size=*) v=\${a#size=}; v=\${v%%k*}; a="size=$((v + pad))k\${a#size=\${v}k}" ;;
+      *) a="$((a * 1024 + pad))k" ;;
+    esac
+  fi
+  if [ "$pad" -gt 0 ]; then
+    case "$a" in
+      *'"id":"pc.ram"'*'"size":'[0-9]*) v=\${a#*'"size":'}; v=\${v%%[!0-9]*}; a="\${a%%'"size":'*}\\"size\\":$((v + pad * 1024))\${a#*'"size":'$v}" ;;
+    esac
+  fi
+  set -- "$@" "$a"
+  prev=$a
+done
+exec ${realQemu} "$@"
 `;
 }
 
@@ -104,7 +171,9 @@ const xmlEscape = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, 
  * destination's QEMU continues the same file after a migration).
  */
 export function domainXml(g: GuestSpec): string {
-  const cmdline = `console=ttyS0 quiet panic=-1 dirty_ws_mb=${g.workingSetMib} dirty_rate_mb=${g.dirtyRateMib}`;
+  // loglevel=5 rather than quiet: warnings (WARN splats, clocksource and RCU complaints) reach the
+  // serial log too, so a guest that dies leaves its kernel's last words there.
+  const cmdline = `console=ttyS0 loglevel=5 panic=-1 dirty_ws_mb=${g.workingSetMib} dirty_rate_mb=${g.dirtyRateMib}`;
   return `<domain type='qemu'>
   <name>${xmlEscape(checkGuestName(g.name))}</name>
   <memory unit='MiB'>${g.memoryMib}</memory>
@@ -120,7 +189,7 @@ export function domainXml(g: GuestSpec): string {
   <on_reboot>destroy</on_reboot>
   <on_crash>destroy</on_crash>
   <devices>
-    <serial type='pty'>
+${g.emulator ? `    <emulator>${xmlEscape(g.emulator)}</emulator>\n` : ''}    <serial type='pty'>
       <log file='${xmlEscape(g.serialLog)}' append='on'/>
       <target port='0'/>
     </serial>
@@ -145,10 +214,17 @@ export interface SerialLog {
   rateChanges: number[];
   /** Ticks that did not follow their predecessor by exactly one (a restart or lost output). */
   gaps: number;
+  /**
+   * Why the guest died, as it said so on its console (kernel timestamps dropped): the kernel's
+   * BUG/Oops/general protection fault lines and its panic line, and the init's DIRTIER-EXIT line.
+   */
+  lastWords: string[];
 }
 
+const LAST_WORDS = /^(?:\[ *[0-9.]+\] )?((?:BUG: |Oops: |general protection fault|Kernel panic - not syncing|PLAY-GUEST DIRTIER-EXIT).*)$/;
+
 export function parseSerialLog(text: string): SerialLog {
-  const out: SerialLog = { boots: 0, ticks: [], lastUptime: null, lastRate: null, rateChanges: [], gaps: 0 };
+  const out: SerialLog = { boots: 0, ticks: [], lastUptime: null, lastRate: null, rateChanges: [], gaps: 0, lastWords: [] };
   for (const raw of text.split('\n')) {
     const line = raw.replace(/\r$/, '');
     if (/^PLAY-GUEST BOOT\b/.test(line)) out.boots++;
@@ -163,6 +239,8 @@ export function parseSerialLog(text: string): SerialLog {
     }
     const rate = /^PLAY-GUEST RATE ([0-9]+)/.exec(line);
     if (rate) out.rateChanges.push(Number(rate[1]));
+    const last = LAST_WORDS.exec(line);
+    if (last) out.lastWords.push(last[1]);
   }
   return out;
 }

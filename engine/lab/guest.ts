@@ -73,7 +73,7 @@ export async function labGuest(lab: LabInfo, opts: LabGuestOptions): Promise<Lab
   const serialLog = guestSerialPath(lab, name);
   await mkdir(join(lab.dir, 'guests'), { recursive: true });
   await writeFile(serialLog, ''); // a new guest: a fresh log, so one boot means one boot
-  const xml = domainXml({ name, memoryMib, dirtyRateMib, workingSetMib, kernel: image.kernel, initrd: image.initrd, serialLog });
+  const xml = domainXml({ name, memoryMib, dirtyRateMib, workingSetMib, kernel: image.kernel, initrd: image.initrd, emulator: image.emulator, serialLog });
   const xmlPath = join(lab.dir, 'guests', `${name}.xml`);
   await writeFile(xmlPath, xml);
   const t0 = Date.now();
@@ -85,7 +85,9 @@ export async function labGuest(lab: LabInfo, opts: LabGuestOptions): Promise<Lab
     for (let n = 1; parseSerialLog(await guestSerialLog(lab, name)).ticks.length === 0; n++) {
       const dead = n % 10 === 0 && !(await guestLocation(lab, name)).includes(h.name);
       if (dead || Date.now() > end) {
-        const tail = (await guestSerialLog(lab, name)).trim().split('\n').slice(-5).join(' | ');
+        const text = await guestSerialLog(lab, name);
+        const words = parseSerialLog(text).lastWords;
+        const tail = (words.length ? words : text.trim().split('\n').slice(-5)).join(' | ');
         throw new PlayError(`guest ${name} on ${h.name} ${dead ? 'stopped' : 'did not start its dirtier within 120 s'} before its dirtier ran; serial log ${serialLog}: ${tail}`);
       }
       await delay(100);

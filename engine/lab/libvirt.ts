@@ -9,6 +9,7 @@ import pLimit from 'p-limit';
 import { PlayError } from '../errors.js';
 import { shQuote } from '../quote.js';
 import { runLocalOk } from './exec.js';
+import { ensureQemuWrapper } from './guest-image.js';
 import { execInHost, execInHostOk, holderPid } from './holder.js';
 import { PKI, hostsFile, libvirtdConf, libvirtdInitScript, withLabQemuConf } from './libvirt-config.js';
 import { hostNs } from './names.js';
@@ -183,7 +184,17 @@ async function seedCapabilities(h: LabHost): Promise<void> {
 }
 
 async function saveCapabilities(h: LabHost): Promise<void> {
-  if (existsSync(CAPS_CACHE) || !existsSync(hostCaps(h))) return;
+  if (!existsSync(hostCaps(h))) return;
+  if (existsSync(CAPS_CACHE)) {
+    // A probe the cache lacks (the guests' QEMU wrapper, new since the cache was made): add it.
+    for (const f of await readdir(hostCaps(h))) {
+      if (!f.endsWith('.xml') || existsSync(join(CAPS_CACHE, f))) continue;
+      const tmp = join(CAPS_CACHE, `.${f}.tmp-${process.pid}`);
+      await copyFile(join(hostCaps(h), f), tmp);
+      await rename(tmp, join(CAPS_CACHE, f));
+    }
+    return;
+  }
   const tmp = `${CAPS_CACHE}.tmp-${process.pid}`;
   await mkdir(tmp, { recursive: true });
   for (const f of await readdir(hostCaps(h))) if (f.endsWith('.xml')) await copyFile(join(hostCaps(h), f), join(tmp, f));
@@ -205,7 +216,12 @@ async function ensureDaemons(info: LabInfo, h: LabHost, restart: boolean): Promi
   const end = Date.now() + 60_000;
   for (;;) {
     const r = await execInHost(info.name, h.index, 'virsh -c qemu:///system domcapabilities --virttype qemu >/dev/null');
-    if (r.code === 0) return saveCapabilities(h);
+    if (r.code === 0) {
+      // Lab guests run under the QEMU wrapper (guest-image.ts): libvirt probes it separately.
+      const wrapper = await ensureQemuWrapper().catch(() => null);
+      if (wrapper) await execInHost(info.name, h.index, `virsh -c qemu:///system domcapabilities --virttype qemu --emulatorbin ${shQuote(wrapper)} >/dev/null`);
+      return saveCapabilities(h);
+    }
     if (Date.now() > end) throw new PlayError(`lab ${info.name} ${h.name}: libvirtd does not answer: ${r.stderr.trim()} ${await logTail(h)}`);
     await delay(200);
   }
