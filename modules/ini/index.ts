@@ -3,7 +3,7 @@ import { paramProblem, type DiffResult, type Module } from '../../engine/module.
 import { META_PARAMS, checkAbsolute } from '../file/params.js';
 import type { ModeParam } from '../file/mode-param.js';
 import { textFileProbe } from '../file/meta.js';
-import { writeEdited } from '../lineinfile/text-file.js';
+import { editedSteps } from '../lineinfile/text-file.js';
 import { fileChange, metaChanges, type FileTarget, type PathInfo } from '../file/parse.js';
 import { setKeys, type IniChange } from './parse.js';
 import { iniKeyProblem, iniSectionProblem } from './checks.js';
@@ -114,6 +114,6 @@ export const iniModule: Module<IniParams, IniState, FileTarget> = {
   },
   probe: (p, h) => textFileProbe(h.hostName, p.path),
   diff: (s, p) => diffIni(s, p),
-  apply: (ctx, p, changes, s) => writeEdited(ctx.host, p, changes, s, () => edit(s, p).text),
+  applySteps: (p, changes, s, h) => editedSteps(h.hostName, p, changes, s, () => edit(s, p).text),
   result: (s, p) => ({ path: p.path, exists: s.text !== null }),
 };

@@ -216,9 +216,14 @@ describe('batchScript and BatchedReads', () => {
   it('an apply makes the host\'s reads stale, a batch in flight included; the next take reads the rest again, 2 tasks then 4; other hosts keep theirs', async () => {
     const refills: string[] = [];
     const [t, u] = [{}, {}] as never[];
-    const r: BatchedReads = new BatchedReads(async (host, from, tasks) => {
-      refills.push(`${host} ${from === t ? 't' : 'u'} ${tasks}`);
-      r.batchFor(host, new Set([from])).put(from, 'k', { stdout: 'fresh', stderr: '', code: 0 });
+    const r: BatchedReads = new BatchedReads({
+      async refill(host, from, stop) {
+        // how many tasks this refill reads at least (no task is expected to change: the window decides)
+        const tasks = [1, 2, 3, 4, 5, 6, 7, 8].find((n) => stop(from, n));
+        refills.push(`${host} ${from === t ? 't' : 'u'} ${tasks}`);
+        r.batchFor(host, new Set([from])).put(from, 'k', { stdout: 'fresh', stderr: '', code: 0 });
+      },
+      ahead: () => ({ planned: [], covered: new Set() }),
     });
     const inFlight = r.batchFor('h', new Set([t]));
     r.batchFor('h', new Set([t])).put(t, 'k', { stdout: 'old', stderr: '', code: 0 });
