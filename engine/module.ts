@@ -107,6 +107,11 @@ export interface ApplyOutcome {
 export interface RunStep {
   run: string;
   log?: string;
+  /**
+   * Keep its stdout and stderr apart and exact (a command task registers both), and feed it
+   * `stdin`: allowed only as the one step of an apply.
+   */
+  apart?: { stdin?: string };
 }
 
 /** A file write of an apply given as data: atomic, verified, a backup as asked (Host.writeFile's). */
@@ -121,7 +126,12 @@ export type ApplyStep = RunStep | WriteStep;
 /** What a command step printed (stdout and stderr together) and its exit code. */
 export interface StepOutput {
   output: string;
-  code: number;
+  /** Null: killed by a signal (`signal`). */
+  code: number | null;
+  /** An `apart` step: `output` is its stdout alone, this its stderr; `ms` how long the exec took. */
+  stderr?: string;
+  signal?: string | null;
+  ms?: number;
 }
 
 export interface ApplySteps {

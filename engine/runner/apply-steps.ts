@@ -2,7 +2,8 @@
 // it: the task's own convergence re-read and, on its own host, the next tasks' reads. A read
 // batched before an apply is stale after it; a read in the same exec after the apply is not.
 import { CommandFailedError } from '../errors.js';
-import type { ApplyOutcome, ApplyStep, ApplySteps, ModuleContext, StepOutput, WriteStep } from '../module.js';
+import { randomBytes } from 'node:crypto';
+import type { ApplyOutcome, ApplyStep, ApplySteps, ModuleContext, RunStep, StepOutput, WriteStep } from '../module.js';
 import { batchScript, type ProbeOutput } from '../connection/sections.js';
 import { writeError, writeScript } from '../connection/base-host.js';
 import { backupOnce, type RunBackups } from './task-host.js';
@@ -31,6 +32,10 @@ const bytesOf = (c: string | Buffer): Buffer => (Buffer.isBuffer(c) ? c : Buffer
  */
 export async function runApplySteps(ctx: ModuleContext, given: ApplySteps, reads: ReadAfter[], backups?: RunBackups): Promise<StepsDone> {
   const { steps } = given;
+  if (steps.some((s) => !isWrite(s) && s.apart)) {
+    if (steps.length !== 1) throw new Error('applySteps: a step with its output apart must be the only one');
+    return runApart(ctx, steps[0] as RunStep, given, reads);
+  }
   const writes = steps.filter(isWrite);
   if (writes.length > 1) throw new Error('applySteps: at most one write step (its content travels on stdin)');
   const write = writes[0];
@@ -58,7 +63,29 @@ export async function runApplySteps(ctx: ModuleContext, given: ApplySteps, reads
   return { outcome, reads: outs.slice(steps.length) };
 }
 
-const asStepOutput = (o: ProbeOutput): StepOutput => ({ output: o.stdout, code: o.code ?? -1 });
+const asStepOutput = (o: ProbeOutput): StepOutput => ({ output: o.stdout, code: o.code });
+
+/**
+ * One command whose stdout and stderr stay apart and exact (RunStep.apart), then the reads: its
+ * stdout ends at a marker with a random tag and the reads' output (their stderr included) follows,
+ * so the exec's stderr is the command's own. The reads run whatever the command's exit code.
+ */
+async function runApart(ctx: ModuleContext, step: RunStep, given: ApplySteps, reads: ReadAfter[]): Promise<StepsDone> {
+  const tag = randomBytes(6).toString('hex');
+  const after = batchScript(reads.map((r) => r.script));
+  const script = `( ${step.run}\n)\nprintf '\\n@@apart-${tag} %s@@\\n' "$?"${reads.length ? `\n${after.script}` : ''}`;
+  const timeoutMs = Math.max(0, ...reads.map((r) => r.timeoutMs ?? 0)) || undefined;
+  const started = Date.now();
+  const r = await ctx.host.run(script, { ...(step.apart?.stdin !== undefined ? { stdin: step.apart.stdin } : {}), ...(timeoutMs ? { timeoutMs } : {}) });
+  const ms = Date.now() - started;
+  const m = new RegExp(`\\n@@apart-${tag} (\\d+)@@\\n`).exec(r.stdout);
+  // No marker: the exec ended inside the command (killed): its code and signal are the exec's.
+  const out: StepOutput = m ? { output: r.stdout.slice(0, m.index), code: Number(m[1]), stderr: r.stderr, ms } : { output: r.stdout, code: r.code, stderr: r.stderr, signal: r.signal, ms };
+  const judged = given.judge?.([out]) ?? {};
+  if (out.code !== 0) throw new CommandFailedError(ctx.hostName, step.run, out.code, out.stderr ?? '', out.signal);
+  if (step.log) ctx.log(`${ctx.hostName}: ${step.log}`);
+  return { outcome: judged, reads: m ? after.split(r.stdout.slice(m.index + m[0].length)) : reads.map(() => undefined) };
+}
 
 /**
  * The backup a write step made: the last line it printed when that names a backup of the file

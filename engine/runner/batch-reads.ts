@@ -144,7 +144,10 @@ export class BatchedReads {
    */
   ahead(host: string, task: Task, become: string): AheadReads | undefined {
     if (!this.source) return undefined;
-    const { planned, covered } = this.source.ahead(host, task, become, (t) => this.mayChange(host, t));
+    // A check (a read-only command) has no guesses: it reads a window, as a refill would.
+    const w = this.run ? 1 : (this.window.get(host) ?? 2);
+    if (!this.run) this.window.set(host, w * 2);
+    const { planned, covered } = this.source.ahead(host, task, become, (t, n) => n >= w && this.mayChange(host, t));
     const batch = this.batchFor(host, covered);
     return {
       scripts: planned.map((p) => p.script),
