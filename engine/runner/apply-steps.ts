@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { ApplyOutcome, ApplyStep, ApplySteps, ModuleContext, RunStep, StepOutput, WriteStep } from '../module.js';
 import { batchScript, type ProbeOutput } from '../connection/sections.js';
 import { writeError, writeScript } from '../connection/base-host.js';
+import { simpleShell } from '../connection/tie.js';
 import { backupOnce, type RunBackups } from './task-host.js';
 
 /** A read to send after the apply: a probe's script and how long it may take. */
@@ -42,9 +43,8 @@ export async function runApplySteps(ctx: ModuleContext, given: ApplySteps, reads
   const content = write && bytesOf(write.content);
   const backup = write && backupOnce(backups, ctx.host.name, write.write, write.opts?.backup === true);
   const scripts = steps.map((s) => (isWrite(s) ? writeScript(s.write, content!, { ...s.opts, backup: backup!.backup }) : `exec </dev/null\n${s.run}`));
-  const { script, split } = batchScript([...scripts, ...reads.map((r) => r.script)], steps.length);
-  const timeoutMs = Math.max(0, ...reads.map((r) => r.timeoutMs ?? 0)) || undefined;
-  const r = await ctx.host.run(script, { ...(content ? { stdin: content } : {}), ...(timeoutMs ? { timeoutMs } : {}) });
+  const { script, split } = batchScript([...scripts, ...reads.map(boundedRead)], steps.length);
+  const r = await ctx.host.run(script, content ? { stdin: content } : {});
   const outs = split(r.stdout);
   const stepOuts = outs.slice(0, steps.length);
   const failed = stepOuts.findIndex((o) => o === undefined || o.code !== 0);
@@ -63,6 +63,9 @@ export async function runApplySteps(ctx: ModuleContext, given: ApplySteps, reads
   return { outcome, reads: outs.slice(steps.length) };
 }
 
+/** A read with a time limit (pings) gets its own: a limit on the exec would bound the apply too. */
+const boundedRead = (r: ReadAfter): string => (r.timeoutMs ? simpleShell(r.script, r.timeoutMs) : r.script);
+
 const asStepOutput = (o: ProbeOutput): StepOutput => ({ output: o.stdout, code: o.code });
 
 /**
@@ -72,11 +75,10 @@ const asStepOutput = (o: ProbeOutput): StepOutput => ({ output: o.stdout, code: 
  */
 async function runApart(ctx: ModuleContext, step: RunStep, given: ApplySteps, reads: ReadAfter[]): Promise<StepsDone> {
   const tag = randomBytes(6).toString('hex');
-  const after = batchScript(reads.map((r) => r.script));
+  const after = batchScript(reads.map(boundedRead));
   const script = `( ${step.run}\n)\nprintf '\\n@@apart-${tag} %s@@\\n' "$?"${reads.length ? `\n${after.script}` : ''}`;
-  const timeoutMs = Math.max(0, ...reads.map((r) => r.timeoutMs ?? 0)) || undefined;
   const started = Date.now();
-  const r = await ctx.host.run(script, { ...(step.apart?.stdin !== undefined ? { stdin: step.apart.stdin } : {}), ...(timeoutMs ? { timeoutMs } : {}) });
+  const r = await ctx.host.run(script, step.apart?.stdin !== undefined ? { stdin: step.apart.stdin } : {});
   const ms = Date.now() - started;
   const m = new RegExp(`\\n@@apart-${tag} (\\d+)@@\\n`).exec(r.stdout);
   // No marker: the exec ended inside the command (killed): its code and signal are the exec's.

@@ -34,7 +34,8 @@ export type Horizon = (task: Task, count: number) => boolean;
 
 /** Later tasks' probes sent after an apply in its exec, and where their outputs go. */
 export interface AheadReads {
-  scripts: string[];
+  /** Each probe's script and time limit. */
+  reads: Array<{ script: string; timeoutMs?: number }>;
   put(outputs: Array<ProbeOutput | undefined>): void;
 }
 
@@ -150,7 +151,7 @@ export class BatchedReads {
     const { planned, covered } = this.source.ahead(host, task, become, (t, n) => n >= w && this.mayChange(host, t));
     const batch = this.batchFor(host, covered);
     return {
-      scripts: planned.map((p) => p.script),
+      reads: planned.map((p) => ({ script: p.script, timeoutMs: p.timeoutMs })),
       put: (outs) => outs.forEach((out, i) => out && batch.put(planned[i].task, planned[i].key, out, { expectChange: planned[i].expectChange?.(out) })),
     };
   }

@@ -270,7 +270,7 @@ async function applyChanges(mod: Module, ctx: ModuleContext, params: Record<stri
     if (!steps) return { applied: await mod.apply!(ctx, params, changes, state) };
     const own = mod.kind === 'state' && mod.probe ? [mod.probe(params, { hostName: ctx.hostName })] : [];
     const ahead = hooks.ahead?.();
-    const done = await runApplySteps(ctx, steps, [...own, ...(ahead?.scripts.map((script) => ({ script })) ?? [])], hooks.backups);
+    const done = await runApplySteps(ctx, steps, [...own, ...(ahead?.reads ?? [])], hooks.backups);
     ahead?.put(done.reads.slice(own.length));
     return { applied: done.outcome, reread: own.length ? done.reads[0] : undefined };
   } catch (e) {

@@ -203,6 +203,19 @@ describe('batched reads (local hosts)', () => {
     assert.deepEqual([reads(log), execs(log)], [3 + 2 + 1 + 1, 4]);
   });
 
+  it('a read with a time limit sent after an apply bounds only itself, never the apply before it', async () => {
+    const log = join(dir, 'log');
+    MODULES.t_quick_read = { ...probedFile, name: 't_quick_read', probe: (p, h) => ({ ...probedFile.probe!(p, h), timeoutMs: 300 }) };
+    try {
+      writeFileSync(join(dir, 'f'), 'x');
+      const events = await run([`    - command: sleep 1; echo done`, `    - t_quick_read: { path: ${join(dir, 'f')}, content: x, log: ${log} }`, ''].join('\n'), false);
+      assert.deepEqual(events.map((e) => e.result.status), ['changed', 'ok'], JSON.stringify(events.map((e) => e.result.msg)));
+      assert.equal(events[0].result.data?.stdout, 'done');
+    } finally {
+      delete MODULES.t_quick_read;
+    }
+  });
+
   it('copy then lineinfile on the same file: the second task judges the file the first one wrote, not the read batched before it', async () => {
     const f = join(dir, 'conf');
     writeFileSync(f, 'old\n');
