@@ -1,6 +1,6 @@
 // The module contract: read (reads only) → diff (pure) → apply (exactly those changes).
 // The engine owns the loop, check mode and the convergence re-read; modules never see check mode.
-import type { Host } from './host.js';
+import type { Host, WriteOptions } from './host.js';
 import type { ParamSchema } from './schema.js';
 import type { Probe } from './connection/sections.js';
 
@@ -103,6 +103,47 @@ export interface ApplyOutcome {
   metrics?: Metrics;
 }
 
+/** A command of an apply given as data; `log` is the -v line once it ran. */
+export interface RunStep {
+  run: string;
+  log?: string;
+  /**
+   * Keep its stdout and stderr apart and exact (a command task registers both), and feed it
+   * `stdin`: allowed only as the one step of an apply.
+   */
+  apart?: { stdin?: string };
+}
+
+/** A file write of an apply given as data: atomic, verified, a backup as asked (Host.writeFile's). */
+export interface WriteStep {
+  write: string;
+  content: string | Buffer;
+  opts?: Pick<WriteOptions, 'mode' | 'owner' | 'group' | 'backup'>;
+}
+
+export type ApplyStep = RunStep | WriteStep;
+
+/** What a command step printed (stdout and stderr together) and its exit code. */
+export interface StepOutput {
+  output: string;
+  /** Null: killed by a signal (`signal`). */
+  code: number | null;
+  /** An `apart` step: `output` is its stdout alone, this its stderr; `ms` how long the exec took. */
+  stderr?: string;
+  signal?: string | null;
+  ms?: number;
+}
+
+export interface ApplySteps {
+  /** Run in order; a step whose predecessor failed does not run. At most one WriteStep. */
+  steps: ApplyStep[];
+  /**
+   * Judges the commands' outputs (in step order; undefined for a write, or a step that did not
+   * run): throws a ModuleError for a failed one. A failed write is the engine's to report.
+   */
+  judge?(outputs: Array<StepOutput | undefined>): ApplyOutcome | void;
+}
+
 export interface ModuleDoc {
   name: string;
   summary: string;
@@ -141,6 +182,13 @@ export interface Module<P = any, S = any, T = any> extends ModuleDoc {
   diff?(state: S, params: P): Change<T>[] | DiffResult<T>;
   /** `changes` are exactly those `diff` returned: act on each one's `target`, never its `path`. */
   apply?(ctx: ModuleContext, params: P, changes: Change<T>[], state: S): Promise<ApplyOutcome | void>;
+  /**
+   * The apply as data (pure), when it is commands and at most one file write that need not look
+   * at each other's output: the engine sends them in one exec, with the task's convergence
+   * re-read (and other tasks' reads) after them. Undefined: this apply is not that (a `validate`
+   * that must pass before the write), and `apply` does it.
+   */
+  applySteps?(params: P, changes: Change<T>[], state: S, host: ProbeHost): ApplySteps | undefined;
   /** Data for `register` from the state read (e.g. a stat result). */
   result?(state: S, params: P): Record<string, unknown>;
   /** For kind 'control': runs in check mode too (it changes nothing on the host). */

@@ -118,8 +118,7 @@ export abstract class BaseHost implements Host {
     if (!path.startsWith('/')) throw new PlayError(`refusing to write ${path}: remote paths must be absolute`);
     const data = Buffer.isBuffer(content) ? content : Buffer.from(content, 'utf8');
     const r = await this.runRaw(writeScript(path, data, opts), { stdin: data, become: opts.become, becomeUser: opts.becomeUser, signal: opts.signal });
-    if (r.code === INCOMPLETE_UPLOAD) throw new PlayError(`${this.name}: ${path} was not written: ${r.stderr.toString('utf8').trim() || 'the upload was incomplete'}`);
-    if (r.code !== 0) throw new CommandFailedError(this.name, `write ${path}`, r.code, r.stderr.toString('utf8'), r.signal);
+    if (r.code !== 0) throw writeError(this.name, path, r.code, r.stderr.toString('utf8'), r.signal);
     const backupPath = r.stdout.toString('utf8').trim();
     return backupPath ? { backupPath } : {};
   }
@@ -127,6 +126,12 @@ export abstract class BaseHost implements Host {
 
 /** Exit code of a write whose content did not all arrive (length or sha256 differ). */
 export const INCOMPLETE_UPLOAD = 97;
+
+/** The error of a write script (writeScript) that exited `code`, not 0. */
+export function writeError(host: string, path: string, code: number | null, stderr: string, signal?: string | null): PlayError {
+  if (code === INCOMPLETE_UPLOAD) return new PlayError(`${host}: ${path} was not written: ${stderr.trim() || 'the upload was incomplete'}`);
+  return new CommandFailedError(host, `write ${path}`, code, stderr, signal);
+}
 
 /**
  * The remote side of writeFile: content into a temp file beside the target, verified against

@@ -69,11 +69,14 @@ export async function readByProbe<S>(host: Host, probe: Probe<S>, opts: RunOptio
 /**
  * Several probes as one script: each runs in its own subshell (an `exit` or a variable stays
  * inside) between outer markers carrying a random tag, so a probe's own `@@play` sections (or a
- * file it prints) can never end an outer section early.
+ * file it prints) can never end an outer section early. `gated`: the first n scripts are the steps
+ * of an apply; once one of them exits non-zero nothing after it runs (its output is undefined).
  */
-export function batchScript(scripts: string[]): { script: string; split(stdout: string): Array<ProbeOutput | undefined> } {
+export function batchScript(scripts: string[], gated = 0): { script: string; split(stdout: string): Array<ProbeOutput | undefined> } {
   const tag = randomBytes(6).toString('hex');
-  const script = scripts.map((s, i) => batchSegment(tag, i, s)).join('\n');
+  const script = gated
+    ? ['play_step_failed=', ...scripts.map((s, i) => gatedSegment(tag, i, s, i < gated))].join('\n')
+    : scripts.map((s, i) => batchSegment(tag, i, s)).join('\n');
   const split = (stdout: string) => {
     const res: Array<ProbeOutput | undefined> = scripts.map(() => undefined);
     const re = new RegExp(`^@@batch-${tag} (\\d+)@@\\n([\\s\\S]*?)\\n@@batch-${tag}-rc (\\d+)@@$`, 'gm');
@@ -85,6 +88,11 @@ export function batchScript(scripts: string[]): { script: string; split(stdout: 
 }
 
 const batchSegment = (tag: string, i: number, s: string) => `echo '@@batch-${tag} ${i}@@'; ( ${s}\n) 2>&1; printf '\\n@@batch-${tag}-rc %s@@\\n' "$?"`;
+
+/** A segment that runs only while no apply step before it failed; a failing step stops the rest. */
+const gatedSegment = (tag: string, i: number, s: string, step: boolean) =>
+  `if [ -z "$play_step_failed" ]; then echo '@@batch-${tag} ${i}@@'; ( ${s}\n) 2>&1; r=$?; printf '\\n@@batch-${tag}-rc %s@@\\n' "$r"` +
+  `${step ? '; [ "$r" = 0 ] || play_step_failed=1' : ''}; fi`;
 
 /**
  * The probes of a batch script and how its output frames each one's (for the fleet simulator,

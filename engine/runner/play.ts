@@ -12,7 +12,7 @@ import type { RunBackups } from './task-host.js';
 import { hostView, hostvarLayers, layerVars, lazyHostvars, type HostState } from './vars.js';
 import type { RunObserver } from './events.js';
 import type { LimitRegistry } from './limits.js';
-import { BatchedReads, machineOf, prefetchReads } from './batch-reads.js';
+import { BatchedReads, machineOf, planAhead, prefetchReads, type ReadSource } from './batch-reads.js';
 
 export interface PlayEnv {
   check: boolean;
@@ -298,12 +298,16 @@ function batchVars(play: Play, batch: string[], playHosts: string[], env: PlayEn
 
 /**
  * Every task's read that can be built now, one exec per host (batch-reads.ts); after an apply on
- * it, a host reads the rest of its tasks again in one exec when it reaches the next one.
+ * it, a host reads its next tasks again in the apply's exec or in one exec when it reaches them.
  */
 async function readAhead(play: Play, hosts: string[], env: PlayEnv, order: Map<TaskNode, number>, limit: ReturnType<typeof pLimit>, varsFor: ReturnType<typeof batchVars>): Promise<BatchedReads> {
   const selected = (task: Task, inh: Inherited) => tagSelected([...inh.tags, ...task.tags], env);
   const envOf = (host: string) => ({ play, order, host, connect: env.connect, varsFor, selected, run: !env.check, signal: env.signal });
-  const reads: BatchedReads = new BatchedReads((host, from, tasks) => prefetchReads(envOf(host), reads, from, tasks), (h) => machineOf(env.inventoryVars(h), h));
+  const source: ReadSource = {
+    refill: (host, from, stop) => prefetchReads(envOf(host), reads, from, stop),
+    ahead: (host, task, become, stop) => planAhead(envOf(host), task, become, stop),
+  };
+  const reads: BatchedReads = new BatchedReads(source, (h) => machineOf(env.inventoryVars(h), h), !env.check);
   await Promise.all(hosts.map((host) => limit(() => prefetchReads(envOf(host), reads))));
   return reads;
 }

@@ -57,16 +57,24 @@ export type RunBackups = Map<string, { backupPath?: string }>;
  * One backup per file per run: the content a later task replaces was written by this run, and
  * the first backup already holds the file as it was before the run (a 2,000-task playbook
  * editing one ini file left 399 backups of it). Later writes report that first backup.
+ * `backup`: whether this write makes one; `made(path)`: the backup to report once it is written.
  */
+export function backupOnce(backups: RunBackups | undefined, host: string, path: string, wanted: boolean): { backup: boolean; made(backupPath?: string): string | undefined } {
+  const key = `${host}\0${path}`;
+  const first = wanted ? backups?.get(key) : undefined;
+  return {
+    backup: wanted && !first,
+    made(backupPath) {
+      if (first) return first.backupPath;
+      if (wanted && backups) backups.set(key, { backupPath });
+      return backupPath;
+    },
+  };
+}
+
 async function writeOnce(base: Host, backups: RunBackups | undefined, path: string, content: string | Buffer, opts: WriteOptions): Promise<WriteResult> {
-  if (!backups || !opts.backup) return base.writeFile(path, content, opts);
-  const key = `${base.name}\0${path}`;
-  const first = backups.get(key);
-  if (first) {
-    await base.writeFile(path, content, { ...opts, backup: false });
-    return first.backupPath ? { backupPath: first.backupPath } : {};
-  }
-  const r = await base.writeFile(path, content, opts);
-  backups.set(key, { backupPath: r.backupPath });
-  return r;
+  const once = backupOnce(backups, base.name, path, opts.backup === true);
+  const r = await base.writeFile(path, content, { ...opts, backup: once.backup });
+  const backupPath = once.made(r.backupPath);
+  return backupPath ? { backupPath } : {};
 }

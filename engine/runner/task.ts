@@ -15,7 +15,8 @@ import { renderBecome, renderBecomeUser, taskHost, type RunBackups } from './tas
 import { redactResult } from './redact.js';
 import { LimitAborted, LimitRegistry, runParallel } from './limits.js';
 import { loopParallel, slotsFor, withSlots } from './task-limits.js';
-import { readKey, readState, type BatchedReads } from './batch-reads.js';
+import { becomeKey, readKey, readState, type AheadReads, type BatchedReads } from './batch-reads.js';
+import { runApplySteps } from './apply-steps.js';
 import type { ProbeOutput } from '../connection/sections.js';
 
 export interface TaskRun {
@@ -197,16 +198,24 @@ async function moduleLoop(run: TaskRun, mod: Module, params: Record<string, unkn
     }
   }
   const ctx = moduleContext(run, host, vars, conn);
-  const pre = mod.probe && targetName === run.hostName ? await run.batched?.take(run.hostName, task, readKey(params, become, becomeUser)) : undefined;
-  return moduleSteps(mod, ctx, params, check, targetName, { pre, applying: () => run.batched?.applying(targetName) });
+  const own = targetName === run.hostName;
+  const pre = mod.probe && own ? await run.batched?.take(run.hostName, task, readKey(params, become, becomeUser)) : undefined;
+  // The next tasks' reads go with an apply made once, on the task's own host (not per loop item or retry).
+  const once = own && task.loop === undefined && !task.until;
+  const ahead = once ? () => run.batched?.ahead(run.hostName, task, becomeKey(become, becomeUser)) : undefined;
+  return moduleSteps(mod, ctx, params, check, targetName, { pre, applying: () => run.batched?.applying(targetName), ahead, backups: run.backups });
 }
 
-/** How the module loop meets batched reads (batch-reads.ts). */
-export interface ReadHooks {
+/** How the module loop meets the run: reads made ahead (batch-reads.ts) and the run's backups. */
+export interface LoopHooks {
   /** The probe's output, read ahead with other tasks' in one exec. */
   pre?: ProbeOutput;
   /** Called before apply: reads made ahead are stale from now on. */
   applying?(): void;
+  /** Called once the apply began: the next tasks' reads to send in its exec (apply-steps.ts). */
+  ahead?(): AheadReads | undefined;
+  /** Backups made so far in this run: one per file per run (task-host.ts backupOnce). */
+  backups?: RunBackups;
 }
 
 /**
@@ -214,7 +223,7 @@ export interface ReadHooks {
  * convergence rule. Exported so module tests run exactly this (test/module-loop.ts), never a
  * copy. A module's PlayError propagates; runOne (and the tests) turn it into failedOutcome.
  */
-export async function moduleSteps(mod: Module, ctx: ModuleContext, params: Record<string, unknown>, check: boolean, targetName = ctx.hostName, reads: ReadHooks = {}): Promise<SingleOutcome> {
+export async function moduleSteps(mod: Module, ctx: ModuleContext, params: Record<string, unknown>, check: boolean, targetName = ctx.hostName, hooks: LoopHooks = {}): Promise<SingleOutcome> {
   if (mod.kind === 'control') {
     const out = await mod.control!(ctx, params);
     return {
@@ -228,7 +237,7 @@ export async function moduleSteps(mod: Module, ctx: ModuleContext, params: Recor
   }
 
   // `pre`: the probe's output read ahead with other tasks' (batch-reads.ts), else read now.
-  const state = await readState(mod, ctx, params, reads.pre);
+  const state = await readState(mod, ctx, params, hooks.pre);
   const d = normalizeDiff(mod.diff!(state, params));
   const warnings = [...(d.warnings ?? [])];
   if (d.failures && d.failures.length > 0) {
@@ -245,36 +254,64 @@ export async function moduleSteps(mod: Module, ctx: ModuleContext, params: Recor
 
   // An interrupt or `timeout:` during read must not start the change (e.g. a migration).
   if (ctx.signal.aborted) throw ctx.signal.reason instanceof PlayError ? ctx.signal.reason : new InterruptedError(`interrupted before applying on ${targetName}`);
-  let applied: ApplyOutcome | void;
+  const { applied, reread } = await applyChanges(mod, ctx, params, d.changes, state, hooks);
+  return judgeApplied(mod, ctx, params, d.changes, { applied, reread, warnings, targetName });
+}
+
+/**
+ * Applies the changes. An apply given as steps travels in one exec with the task's convergence
+ * re-read (`reread`) and, when `ahead` gives them, the next tasks' reads; any other apply runs
+ * its own commands, and the re-read is an exec of its own.
+ */
+async function applyChanges(mod: Module, ctx: ModuleContext, params: Record<string, unknown>, changes: Change[], state: unknown, hooks: LoopHooks): Promise<{ applied: ApplyOutcome | void; reread?: ProbeOutput }> {
   try {
-    reads.applying?.(); // before: a failed apply may have changed the host too
-    applied = await mod.apply!(ctx, params, d.changes, state);
+    const steps = mod.applySteps?.(params, changes, state, { hostName: ctx.hostName });
+    hooks.applying?.(); // before: a failed apply may have changed the host too
+    if (!steps) return { applied: await mod.apply!(ctx, params, changes, state) };
+    const own = mod.kind === 'state' && mod.probe ? [mod.probe(params, { hostName: ctx.hostName })] : [];
+    const ahead = hooks.ahead?.();
+    const done = await runApplySteps(ctx, steps, [...own, ...(ahead?.reads ?? [])], hooks.backups);
+    ahead?.put(done.reads.slice(own.length));
+    return { applied: done.outcome, reread: own.length ? done.reads[0] : undefined };
   } catch (e) {
-    if (e instanceof PlayError) e.attempted = d.changes.map((c) => reported(c, false)); // the host may hold some of them now
+    if (e instanceof PlayError) e.attempted = changes.map((c) => reported(c, false)); // the host may hold some of them now
     throw e;
   }
-  warnings.push(...(applied?.warnings ?? []));
+}
+
+interface Applied {
+  applied: ApplyOutcome | void;
+  /** The probe's output read in the apply's own exec, after it. */
+  reread?: ProbeOutput;
+  warnings: string[];
+  targetName: string;
+}
+
+/** After apply: the convergence re-read (a `state` module), and the task's outcome. */
+async function judgeApplied(mod: Module, ctx: ModuleContext, params: Record<string, unknown>, changes: Change[], a: Applied): Promise<SingleOutcome> {
+  const { applied } = a;
+  const warnings = [...a.warnings, ...(applied?.warnings ?? [])];
   const metrics = applied?.metrics;
   let data = applied?.data;
   if (mod.kind === 'state') {
     // The engine, not the module, decides whether the host really got there.
-    const again = await readState(mod, ctx, params);
+    const again = await readState(mod, ctx, params, a.reread);
     const d2 = normalizeDiff(mod.diff!(again, params));
     const left = unconverged(d2);
     if (left.length > 0) {
-      const e = new ConvergenceError(`did not converge on ${targetName}: after apply, still ${left.map(formatChange).join('; ')}`);
-      e.attempted = d.changes.map(asDone);
+      const e = new ConvergenceError(`did not converge on ${a.targetName}: after apply, still ${left.map(formatChange).join('; ')}`);
+      e.attempted = changes.map(asDone);
       e.metrics = metrics;
       if (applied?.backups?.length) e.data = { backup_file: applied.backups[0], backups: applied.backups };
       throw e;
     }
     if (d2.failures && d2.failures.length > 0) {
-      return { status: 'failed', changes: d.changes.map(asDone), msg: d2.failures.join('\n'), warnings: [...warnings, ...(d2.warnings ?? [])], metrics };
+      return { status: 'failed', changes: changes.map(asDone), msg: d2.failures.join('\n'), warnings: [...warnings, ...(d2.warnings ?? [])], metrics };
     }
     data = { ...(mod.result?.(again, params) ?? {}), ...(data ?? {}) };
   }
   if (applied?.backups?.length) data = { ...(data ?? {}), backup_file: applied.backups[0], backups: applied.backups };
-  return { status: 'changed', changes: d.changes.map(asDone), warnings, data, metrics };
+  return { status: 'changed', changes: changes.map(asDone), warnings, data, metrics };
 }
 
 /** A module's PlayError as the task's outcome: what it may have done, its message and data. */

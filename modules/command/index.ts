@@ -80,17 +80,23 @@ export const commandModule: Module<CommandParams, CommandState> = {
     return { cmd };
   },
   diff: (s) => (s.skipReason ? [] : [{ path: 'command', message: `would run: ${s.cmd}`, done: `ran: ${s.cmd}`, action: true }]),
-  async apply(ctx, p, _changes, s) {
+  // One step, its stdout and stderr kept apart and exact; the engine sends the next tasks' reads
+  // after it in the same exec (delta_ms is that exec's time).
+  applySteps(p, _changes, s, h) {
     const stdin = p.stdin === undefined ? undefined : p.stdin + (p.stdin_add_newline ? '\n' : '');
-    const started = Date.now();
-    const r = await ctx.host.run(commandLine(s.cmd, p.chdir, p.executable), { stdin });
-    const data = { ...outputData(s.cmd, r), delta_ms: Date.now() - started };
-    if (r.code !== 0) {
-      const err = new CommandFailedError(ctx.hostName, s.cmd, r.code, r.stderr, r.signal);
-      err.data = data;
-      throw err;
-    }
-    return { data };
+    return {
+      steps: [{ run: commandLine(s.cmd, p.chdir, p.executable), apart: { stdin } }],
+      judge([out]) {
+        const r = { stdout: out!.output, stderr: out!.stderr ?? '', code: out!.code, signal: out!.signal };
+        const data = { ...outputData(s.cmd, r), delta_ms: out!.ms };
+        if (r.code !== 0) {
+          const err = new CommandFailedError(h.hostName, s.cmd, r.code, r.stderr, r.signal);
+          err.data = data;
+          throw err;
+        }
+        return { data };
+      },
+    };
   },
   // A skipped command still registers the same shape, so `when: out.rc == 0` keeps working.
   result: (s) => ({ cmd: s.cmd, rc: 0, stdout: '', stderr: '', stdout_lines: [], stderr_lines: [], msg: s.skipReason }),

@@ -1,10 +1,10 @@
 // A file with given content and metadata: the read/diff/apply shared by copy and template.
-import type { ApplyOutcome, Change, DiffResult, ModuleContext, ProbeHost } from '../../engine/module.js';
+import type { ApplyOutcome, ApplySteps, Change, DiffResult, ModuleContext, ProbeHost } from '../../engine/module.js';
 import type { Probe } from '../../engine/connection/sections.js';
 import { ModuleError } from '../../engine/errors.js';
 import { runChecked } from '../../engine/host.js';
 import { shQuote } from '../../engine/quote.js';
-import { applyMeta, pathWithContentProbe } from '../lib/files/meta.js';
+import { applyMeta, checkedStep, metaCommand, pathWithContentProbe } from '../lib/files/meta.js';
 import { diffOmission, diffText, fileChange, metaChanges, metaWanted, type FileTarget, type PathInfo } from '../lib/files/path-info.js';
 import type { ModeParam } from '../lib/files/mode-param.js';
 
@@ -92,6 +92,21 @@ export async function applyContent(ctx: ModuleContext, p: ContentParams, changes
   if (p.validate) await validateContent(ctx, p, s.want);
   const w = await ctx.host.writeFile(p.dest, s.want, { ...metaWanted(changes), backup: p.backup && s.current !== null });
   return w.backupPath ? { backups: [w.backupPath], data: { backup_file: w.backupPath } } : {};
+}
+
+/**
+ * The apply as steps (sent with the re-read in one exec): the metadata alone, or the content
+ * written with it. Undefined with `validate`, whose command must pass before the write (applyContent).
+ */
+export function contentSteps(p: ContentParams, changes: Change<FileTarget>[], s: ContentState, h: ProbeHost): ApplySteps | undefined {
+  if (p.validate) return undefined;
+  if (!changes.some((c) => c.target?.facet === 'content')) {
+    const meta = checkedStep(h.hostName, metaCommand(p.dest, changes) ?? 'true');
+    return { steps: [meta.step], judge: ([out]) => meta.judge(out) };
+  }
+  if (!s.info.parentExists) throw new ModuleError(`cannot write ${p.dest}: its parent directory does not exist`);
+  // (register's backup_file comes from the backup the engine reports)
+  return { steps: [{ write: p.dest, content: s.want, opts: { ...metaWanted(changes), backup: p.backup && s.current !== null } }] };
 }
 
 /** `register` data: where the file is and what it holds now. */

@@ -2,7 +2,7 @@
 import type { FileTarget } from '../lib/files/path-info.js';
 import { paramProblem, type Module } from '../../engine/module.js';
 import { META_PARAMS, checkAbsolute } from '../lib/files/params.js';
-import { applyContent, contentProbe, contentResult, diffContent, type ContentParams, type ContentState } from './content-file.js';
+import { applyContent, contentProbe, contentSteps, contentResult, diffContent, type ContentParams, type ContentState } from './content-file.js';
 import { readLocalSrc } from './local-src.js';
 
 export interface CopyParams extends ContentParams {
@@ -44,6 +44,7 @@ export const copyModule: Module<CopyParams, ContentState, FileTarget> = {
     return { ...s, want };
   },
   diff: (s, p) => diffContent(s, p),
+  applySteps: (p, changes, s, h) => contentSteps(p, changes, s, h),
   apply: (ctx, p, changes, s) => applyContent(ctx, p, changes, s),
   result: (s, p) => contentResult(s, p),
 };

@@ -2,7 +2,7 @@
 // One read round trip; apply runs -G/-K/-L only for what differs. Settings the driver cannot
 // change are per-setting findings (failures, or warnings with `unsupported: warn`).
 import { interfaceNameProblem } from '../../engine/name-rules.js';
-import { paramProblem, type ParamProblem, type Change, type DiffResult, type Module, type ModuleContext } from '../../engine/module.js';
+import { paramProblem, type ApplySteps, type ParamProblem, type Change, type DiffResult, type Module, type ProbeHost } from '../../engine/module.js';
 import type { ParamSchema, ParamSpec } from '../../engine/schema.js';
 import { closest } from '../../engine/schema.js';
 import { ModuleError } from '../../engine/errors.js';
@@ -208,13 +208,18 @@ export function commandsFor(dev: string, changes: Change<EthtoolTarget>[]): stri
   return cmds;
 }
 
-async function apply(ctx: ModuleContext, p: EthtoolParams, changes: Change<EthtoolTarget>[]): Promise<void> {
-  for (const cmd of commandsFor(p.interface, changes)) {
-    const r = await ctx.host.run(cmd);
-    // -K exits 0 even when some features stayed put; the engine's re-read catches that.
-    if (r.code !== 0) throw new ModuleError(`${cmd} failed on ${ctx.hostName}: ${ethtoolError(r.stderr.trim() ? r.stderr : r.stdout)}`);
-    ctx.log(`${ctx.hostName}: ${cmd}`);
-  }
+/** At most three commands, each judged on its own; the engine sends them with the re-read. */
+function applySteps(p: EthtoolParams, changes: Change<EthtoolTarget>[], _state: EthtoolState, h: ProbeHost): ApplySteps {
+  const cmds = commandsFor(p.interface, changes);
+  return {
+    steps: cmds.map((cmd) => ({ run: cmd, log: cmd })),
+    judge(outs) {
+      // -K exits 0 even when some features stayed put; the engine's re-read catches that.
+      outs.forEach((r, i) => {
+        if (r && r.code !== 0) throw new ModuleError(`${cmds[i]} failed on ${h.hostName}: ${ethtoolError(r.output)}`);
+      });
+    },
+  };
 }
 
 export const ethtool: Module<EthtoolParams, EthtoolState, EthtoolTarget> = {
@@ -240,6 +245,6 @@ export const ethtool: Module<EthtoolParams, EthtoolState, EthtoolTarget> = {
   },
   probe,
   diff,
-  apply,
+  applySteps,
   result: (st) => ({ driver: st.driver, features: st.features }),
 };

@@ -5,7 +5,7 @@ import { ModuleError } from '../../engine/errors.js';
 import { shQuote } from '../../engine/quote.js';
 import { META_PARAMS, checkAbsolute } from '../lib/files/params.js';
 import type { ModeParam } from '../lib/files/mode-param.js';
-import { applyMeta, pathProbe } from '../lib/files/meta.js';
+import { checkedStep, metaCommand, pathProbe } from '../lib/files/meta.js';
 import { fileChange, metaChanges, type FileStat, type FileTarget, type PathInfo } from '../lib/files/path-info.js';
 
 export type FileState = 'file' | 'directory' | 'absent' | 'touch' | 'link';
@@ -107,24 +107,23 @@ export const fileModule: Module<FileParams, PathInfo, FileTarget> = {
   },
   probe: (p, h) => pathProbe(h.hostName, p.path),
   diff: (info, p) => diffFile(info, p),
-  async apply(ctx, p, changes, info) {
+  // Its commands, chained (`&&`), go in one step the engine sends with the re-read.
+  applySteps(p, changes, info, h) {
     const path = shQuote(p.path);
     const kindChange = changes.some((c) => c.target?.facet === 'kind');
-    if (p.state === 'absent') {
-      await runChecked(ctx.host, `rm -rf -- ${path}`);
-      return;
+    const cmds: Array<string | undefined> = [];
+    if (p.state === 'absent') cmds.push(`rm -rf -- ${path}`);
+    else if (!info.parentExists && (kindChange || p.state === 'link')) throw new ModuleError(`cannot create ${p.path}: its parent directory does not exist`);
+    else if (p.state === 'link') {
+      if (changes.some((c) => c.target?.facet === 'link')) cmds.push(`ln -sfn -- ${shQuote(p.src!)} ${path}`);
+      cmds.push(metaCommand(p.path, changes, true));
+    } else {
+      if (kindChange && p.state === 'directory') cmds.push(`mkdir -- ${path}`);
+      if (kindChange && p.state === 'touch') cmds.push(`touch -- ${path}`);
+      cmds.push(metaCommand(p.path, changes));
     }
-    if (!info.parentExists && (kindChange || p.state === 'link')) {
-      throw new ModuleError(`cannot create ${p.path}: its parent directory does not exist`);
-    }
-    if (p.state === 'link') {
-      if (changes.some((c) => c.target?.facet === 'link')) await runChecked(ctx.host, `ln -sfn -- ${shQuote(p.src!)} ${path}`);
-      await applyMeta(ctx.host, p.path, changes, true);
-      return;
-    }
-    if (kindChange && p.state === 'directory') await runChecked(ctx.host, `mkdir -- ${path}`);
-    if (kindChange && p.state === 'touch') await runChecked(ctx.host, `touch -- ${path}`);
-    await applyMeta(ctx.host, p.path, changes);
+    const step = checkedStep(h.hostName, cmds.filter((c) => c !== undefined).join(' && ') || 'true');
+    return { steps: [step.step], judge: ([out]) => step.judge(out) };
   },
   result: (info) => ({ path: info.path, exists: info.self !== null, state: info.self ? KIND_NAME[info.self.type] : 'absent' }),
 };

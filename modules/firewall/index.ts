@@ -1,9 +1,8 @@
 // firewall: an nftables table of our own that lets only the migration networks reach the
 // live-migration ports. Two facets: the live ruleset, and the persisted file (drift reported apart).
-import { paramProblem, type Change, type DiffResult, type Module } from '../../engine/module.js';
+import { paramProblem, type ApplyStep, type Change, type DiffResult, type Module } from '../../engine/module.js';
 import { markedScript, parseMarked, type Probe, type ProbeOutput } from '../../engine/connection/sections.js';
-import { ModuleError } from '../../engine/errors.js';
-import { runChecked } from '../../engine/host.js';
+import { CommandFailedError, ModuleError } from '../../engine/errors.js';
 import { sh } from '../../engine/quote.js';
 import { dirname } from 'node:path/posix';
 import { lineBreakProblems } from '../lib/files/line-checks.js';
@@ -164,25 +163,41 @@ export const firewall: Module<FirewallParams, FirewallState, FirewallTarget> = {
     return { changes };
   },
 
-  async apply(ctx, p, changes, s) {
+  // The ruleset as a here-document (the exec's stdin carries the persisted file), then the file:
+  // one exec with the engine's re-read.
+  applySteps(p, changes, s, h) {
     const want = desired(p);
     const { family, name } = splitTable(p.table);
-    if (changes.some(isLive)) {
-      if (want) await runChecked(ctx.host, 'nft -f -', { stdin: renderNft(want, liveDeletes(s.live, want)) });
-      else await runChecked(ctx.host, sh`nft delete table ${family} ${name}`);
-    }
+    const steps: ApplyStep[] = [];
+    const run = (cmd: string) => steps.push({ run: cmd });
+    if (changes.some(isLive)) run(want ? hereDoc('nft -f -', renderNft(want, liveDeletes(s.live, want))) : sh`nft delete table ${family} ${name}`);
     if (p.persist_file && changes.some((c) => c.target?.facet === 'file')) {
-      if (want) {
-        await runChecked(ctx.host, sh`mkdir -p -- ${dirname(p.persist_file)}`);
+      if (!want) run(sh`rm -f -- ${p.persist_file}`);
+      else {
+        run(sh`mkdir -p -- ${dirname(p.persist_file)}`);
         // A file of that name may be an operator's own: keep what it held.
-        const w = await ctx.host.writeFile(p.persist_file, renderNft(want, [], p.persist_file), { mode: '0644', backup: true });
-        if (w.backupPath) return { backups: [w.backupPath] };
-      } else await runChecked(ctx.host, sh`rm -f -- ${p.persist_file}`);
+        steps.push({ write: p.persist_file, content: renderNft(want, [], p.persist_file), opts: { mode: '0644', backup: true } });
+      }
     }
-    return {};
+    return {
+      steps,
+      judge: (outs) =>
+        outs.forEach((o, i) => {
+          const step = steps[i];
+          if (o && o.code !== 0 && 'run' in step) throw new CommandFailedError(h.hostName, step.run, o.code, o.output);
+        }),
+    };
   },
 
   result(s) {
     return { exists: s.live.exists, rules: (s.live.rules.input ?? []).length };
   },
 };
+
+const HERE_END = 'PLAY_NFT_END';
+
+/** `cmd` with `text` as its stdin, inside the script (a ruleset never holds the end line). */
+function hereDoc(cmd: string, text: string): string {
+  if (text.split('\n').includes(HERE_END)) throw new ModuleError(`the ruleset holds a line '${HERE_END}'`);
+  return `${cmd} <<'${HERE_END}'\n${text}${text.endsWith('\n') ? '' : '\n'}${HERE_END}`;
+}

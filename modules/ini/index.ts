@@ -3,7 +3,7 @@ import { paramProblem, type DiffResult, type Module } from '../../engine/module.
 import { META_PARAMS, checkAbsolute } from '../lib/files/params.js';
 import type { ModeParam } from '../lib/files/mode-param.js';
 import { textFileProbe } from '../lib/files/meta.js';
-import { writeEdited } from '../lib/files/text-file.js';
+import { editedSteps } from '../lib/files/text-file.js';
 import { fileChange, metaChanges, type FileTarget, type PathInfo } from '../lib/files/path-info.js';
 import { setKeys, type IniChange } from './parse.js';
 import { iniKeyProblem, iniSectionProblem } from './checks.js';
@@ -114,6 +114,6 @@ export const iniModule: Module<IniParams, IniState, FileTarget> = {
   },
   probe: (p, h) => textFileProbe(h.hostName, p.path),
   diff: (s, p) => diffIni(s, p),
-  apply: (ctx, p, changes, s) => writeEdited(ctx.host, p, changes, s, () => edit(s, p).text),
+  applySteps: (p, changes, s, h) => editedSteps(h.hostName, p, changes, s, () => edit(s, p).text),
   result: (s, p) => ({ path: p.path, exists: s.text !== null }),
 };

@@ -1,7 +1,7 @@
 // mtu: the interface MTU (`ip link set dev X mtu N`, disruptive: the link flaps) and the path
 // MTU towards the migration peers, verified with don't-fragment pings of the full frame size.
 import { interfaceNameProblem, mtuProblem } from '../../engine/name-rules.js';
-import type { Change, DiffResult, Module, ModuleContext } from '../../engine/module.js';
+import type { ApplySteps, Change, DiffResult, Module, ProbeHost } from '../../engine/module.js';
 import type { ParamSchema } from '../../engine/schema.js';
 import { ModuleError } from '../../engine/errors.js';
 import { sh, shQuote } from '../../engine/quote.js';
@@ -118,10 +118,15 @@ function diff(st: MtuState, p: MtuParams): DiffResult {
   return { changes: [], failures, warnings: [] };
 }
 
-async function apply(ctx: ModuleContext, p: MtuParams): Promise<void> {
+/** One command: the engine sends it with the re-read (the pings included) in one exec. */
+function applySteps(p: MtuParams, _changes: Change[], _state: MtuState, h: ProbeHost): ApplySteps {
   const cmd = sh`ip link set dev ${p.interface} mtu ${p.mtu}`;
-  const r = await ctx.host.run(cmd);
-  if (r.code !== 0) throw new ModuleError(`${cmd} failed on ${ctx.hostName}: ${r.stderr.trim().replace(/^Error:\s*/, '').replace(/\.$/, '') || `exit ${r.code}`}`);
+  return {
+    steps: [{ run: cmd }],
+    judge([r]) {
+      if (r && r.code !== 0) throw new ModuleError(`${cmd} failed on ${h.hostName}: ${r.output.trim().replace(/^Error:\s*/, '').replace(/\.$/, '') || `exit ${r.code}`}`);
+    },
+  };
 }
 
 export const mtu: Module<MtuParams, MtuState> = {
@@ -146,6 +151,6 @@ export const mtu: Module<MtuParams, MtuState> = {
   ],
   probe,
   diff,
-  apply,
+  applySteps,
   result: (st) => ({ mtu: st.link?.mtu, peers: st.peers }),
 };

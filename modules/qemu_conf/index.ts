@@ -178,11 +178,10 @@ export const qemuConf: Module<QemuConfParams, QemuConfState, FileTarget> = {
     return { changes, failures };
   },
 
-  async apply(ctx, p, _changes, s) {
-    const next = setKeys(s.text, p.settings);
+  // One write: the engine sends it with the re-read (the certificate check included) in one exec.
+  applySteps(p, _changes, s) {
     // A new qemu.conf gets Debian's mode (it may hold secrets such as vnc_password).
-    const w = await ctx.host.writeFile(p.path, next, { backup: true, ...(s.exists ? {} : { mode: '0600' }) });
-    return { backups: w.backupPath ? [w.backupPath] : [] };
+    return { steps: [{ write: p.path, content: setKeys(s.text, p.settings), opts: { backup: true, ...(s.exists ? {} : { mode: '0600' }) } }] };
   },
 
   result(s, p) {

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { rootPath } from '../../engine/paths.js';
 import { renderFile } from '../../engine/template.js';
-import { paramProblem, type ParamProblem, type ApplyOutcome, type Change, type DiffResult, type Module, type ModuleContext, type ProbeHost } from '../../engine/module.js';
+import { paramProblem, type ParamProblem, type ApplyStep, type ApplySteps, type Change, type DiffResult, type Module, type ProbeHost } from '../../engine/module.js';
 import type { ParamSchema } from '../../engine/schema.js';
 import { ModuleError } from '../../engine/errors.js';
 import { sh } from '../../engine/quote.js';
@@ -148,29 +148,34 @@ function newDropIn(values: Record<string, string>): string {
   return renderFile(dropInText, { settings: values }, { file: DROP_IN_TEMPLATE });
 }
 
-async function apply(ctx: ModuleContext, p: SysctlParams, changes: Change<SysctlTarget>[], st: SysctlState): Promise<ApplyOutcome> {
+/**
+ * The running values, then the drop-in: one exec with the engine's re-read. Each key is read back
+ * after `sysctl -w` (inside a namespace it may exit 0 and change nothing); the first step fails
+ * when a value did not take, so the file is then not written.
+ */
+function applySteps(p: SysctlParams, changes: Change<SysctlTarget>[], st: SysctlState, h: ProbeHost): ApplySteps {
   const runtime = changes.flatMap((c) => (c.target?.facet === 'runtime' ? [{ key: c.target.key, to: String(c.to) }] : []));
+  const steps: ApplyStep[] = [];
   if (runtime.length) {
-    // Write and read back in one round trip: inside a namespace `sysctl -w` may exit 0 and change nothing.
-    const sections: Section[] = runtime.map(({ key, to }, i) => ({ name: `w${i}`, cmd: sh`sysctl -q -w ${`${key}=${to}`}; sysctl -n ${key}` }));
-    const r = await ctx.host.run(markedScript(sections));
-    const s = parseMarked(r.stdout);
-    const errors: string[] = [];
-    runtime.forEach(({ key, to }, i) => {
-      const problem = writeProblem(key, to, s[`w${i}`]?.text ?? '', ctx.hostName);
-      if (problem) errors.push(problem);
-    });
-    if (errors.length) throw new ModuleError(errors.join('\n'));
-    ctx.log(`${ctx.hostName}: set ${runtime.map((r) => r.key).join(', ')}`);
+    const sections: Section[] = runtime.map(({ key, to }, i) => ({
+      name: `w${i}`,
+      cmd: sh`sysctl -q -w ${`${key}=${to}`}; v=$(sysctl -n ${key}); printf '%s\n' "$v"; set -f; set -- $v; [ "$*" = ${to} ] || play_w=1`,
+    }));
+    steps.push({ run: `${markedScript(sections)}\n[ -z "$play_w" ]`, log: `set ${runtime.map((r) => r.key).join(', ')}` });
   }
-  const backups: string[] = [];
   if (changes.some((c) => c.target?.facet === 'file')) {
     const values = fileValues(st, desired(p));
-    const content = editSysctlFile(st.file ?? newDropIn(values), values);
-    const w = await ctx.host.writeFile(p.file, content, { backup: true });
-    if (w.backupPath) backups.push(w.backupPath);
+    steps.push({ write: p.file, content: editSysctlFile(st.file ?? newDropIn(values), values), opts: { backup: true } });
   }
-  return { backups };
+  return {
+    steps,
+    judge([r]) {
+      if (!runtime.length || !r) return;
+      const s = parseMarked(r.output);
+      const errors = runtime.map(({ key, to }, i) => writeProblem(key, to, s[`w${i}`]?.text ?? '', h.hostName)).filter((e) => e !== null);
+      if (errors.length) throw new ModuleError(errors.join('\n'));
+    },
+  };
 }
 
 export const sysctl: Module<SysctlParams, SysctlState, SysctlTarget> = {
@@ -215,6 +220,6 @@ export const sysctl: Module<SysctlParams, SysctlState, SysctlTarget> = {
   },
   probe,
   diff,
-  apply,
+  applySteps,
   result: (st) => ({ values: Object.fromEntries(Object.entries(st.keys).map(([k, v]) => [k, v.value])) }),
 };

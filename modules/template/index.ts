@@ -4,7 +4,7 @@ import { paramProblem, type Module } from '../../engine/module.js';
 import { renderFile } from '../../engine/template.js';
 import { rootPath } from '../../engine/paths.js';
 import { META_PARAMS, checkAbsolute } from '../lib/files/params.js';
-import { applyContent, contentProbe, contentResult, diffContent, type ContentParams, type ContentState } from '../copy/content-file.js';
+import { applyContent, contentProbe, contentSteps, contentResult, diffContent, type ContentParams, type ContentState } from '../copy/content-file.js';
 import { readLocalSrc } from '../copy/local-src.js';
 
 /** Where src is looked up after the playbook's directory (`play validate` checks the same places). */
@@ -47,6 +47,7 @@ export const templateModule: Module<TemplateParams, ContentState, FileTarget> = 
     return { ...s, want: Buffer.from(text, 'utf8') };
   },
   diff: (s, p) => diffContent(s, p),
+  applySteps: (p, changes, s, h) => contentSteps(p, changes, s, h),
   apply: (ctx, p, changes, s) => applyContent(ctx, p, changes, s),
   result: (s, p) => contentResult(s, p),
 };

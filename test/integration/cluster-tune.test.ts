@@ -66,12 +66,25 @@ describe('cluster-tune.yml on the lab (ct)', function () {
     const rmem = async (ns: string) => (await nsExec(ns, 'sysctl -n net.ipv4.tcp_rmem')).stdout.trim().split(/\s+/).map(Number);
     const expectedRmem = new Map<string, string>();
     for (const h of lab.hosts) expectedRmem.set(h.ns, (await rmem(h.ns)).map((v, i) => Math.max(v, [4096, 87380, 16777216][i])).join(' '));
+    const HOSTS = ['hv1', 'hv2', 'hv3'];
+    const execs = async (run: () => Promise<ReturnType<typeof play>> | ReturnType<typeof play>) => {
+      const before = HOSTS.map((h) => commandsLog(CT, h).length);
+      const r = await run();
+      return { r, sent: HOSTS.map((h, i) => commandsLog(CT, h).slice(before[i])) };
+    };
     // The qemu.conf change notifies "restart libvirt": a plain lab host has no libvirtd to restart.
-    const first = await whileMachineRunsLibvirtd(async () => play(['run', 'cluster-tune.yml', '-i', lab.inventoryPath]));
+    const { r: first, sent: firstSent } = await execs(() => whileMachineRunsLibvirtd(async () => play(['run', 'cluster-tune.yml', '-i', lab.inventoryPath])));
     assert.equal(first.code, 0, first.out + first.err);
     const handler = first.out.slice(first.out.indexOf('HANDLER [restart libvirt]'));
-    for (const h of ['hv1', 'hv2', 'hv3']) assert.match(handler, new RegExp(`^  skipped: ${h}$`, 'm'));
-    for (const h of ['hv1', 'hv2', 'hv3']) assert.match(first.out, new RegExp(`${h}\\s+ok=\\d+\\s+changed=[1-9]`));
+    for (const h of HOSTS) assert.match(handler, new RegExp(`^  skipped: ${h}$`, 'm'));
+    for (const h of HOSTS) assert.match(first.out, new RegExp(`${h}\\s+ok=\\d+\\s+changed=[1-9]`));
+    // A first run costs, per host: the facts, one batch of every task's read, one exec per task that
+    // changed (its apply, its convergence re-read and the next tasks' reads together: apply-steps.ts),
+    // and the path-MTU pings, which must wait until every host has its new MTU.
+    HOSTS.forEach((h, i) => {
+      const changed = Number(new RegExp(`${h}\\s+ok=\\d+\\s+changed=(\\d+)`).exec(first.out)![1]);
+      assert.ok(firstSent[i].length <= 2 + changed + 1, `${h}: ${firstSent[i].length} execs for ${changed} changed tasks:\n${firstSent[i].join('\n---\n')}`);
+    });
     for (const h of lab.hosts) {
       const mtu = (await nsExec(h.ns, 'cat /sys/class/net/eth1/mtu')).stdout.trim();
       assert.equal(mtu, '9000');
@@ -80,9 +93,12 @@ describe('cluster-tune.yml on the lab (ct)', function () {
       assert.match((await nsExec(h.ns, 'cat /etc/libvirt/qemu.conf')).stdout, /^migrate_tls_force = 1$/m);
       assert.match((await nsExec(h.ns, 'nft list table inet live_migration')).stdout, /49152-49215/);
     }
-    const second = play(['run', 'cluster-tune.yml', '-i', lab.inventoryPath, '--detailed-exitcodes']);
+    const { r: second, sent: secondSent } = await execs(() => play(['run', 'cluster-tune.yml', '-i', lab.inventoryPath, '--detailed-exitcodes']));
     assert.equal(second.code, 0, second.out + second.err);
-    for (const h of ['hv1', 'hv2', 'hv3']) assert.match(second.out, new RegExp(`${h}\\s+ok=\\d+\\s+changed=0`));
+    for (const h of HOSTS) assert.match(second.out, new RegExp(`${h}\\s+ok=\\d+\\s+changed=0`));
+    // An idempotent re-run costs what a check costs: the facts, then every read in one exec (the
+    // path-MTU pings included: nothing was applied anywhere, so they are current).
+    for (const cmds of secondSent) assert.equal(cmds.length, 2, cmds.join('\n---\n'));
     // A drift check costs 2 round trips per host, counted on the hosts' sshd: the facts, then the
     // reads of all eight tasks in one exec (batch-reads.ts), qemu_conf's certificates included.
     const before = ['hv1', 'hv2', 'hv3'].map((h) => commandsLog(CT, h).length);

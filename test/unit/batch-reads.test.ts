@@ -49,14 +49,24 @@ const probedFile: Module<P, string | null, 'content'> = {
   },
 };
 
+/** The same module with its apply as a step: the engine sends it with the re-read and the next reads. */
+const steppedFile: Module<P, string | null, 'content'> = {
+  ...probedFile,
+  name: 't_stepped_file',
+  apply: undefined,
+  applySteps: (p) => ({ steps: [{ write: p.path, content: p.content }] }),
+};
+
 describe('batched reads (local hosts)', () => {
   let dir: string;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'play-batch-'));
     MODULES.t_probed_file = probedFile;
+    MODULES.t_stepped_file = steppedFile;
   });
   afterEach(() => {
     delete MODULES.t_probed_file;
+    delete MODULES.t_stepped_file;
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -160,6 +170,63 @@ describe('batched reads (local hosts)', () => {
     assert.deepEqual((await run(tasks, false)).map((e) => e.result.status), ['ok', 'ok', 'ok']);
     assert.deepEqual([reads(log), execs(log)], [3, 1]);
   });
+  it('an apply given as steps carries its re-read and the next tasks\' reads (through the next expected change): one exec per change', async () => {
+    const log = join(dir, 'log');
+    const [f, g, other] = ['f', 'g', 'other'].map((n) => join(dir, n));
+    writeFileSync(f, 'old');
+    writeFileSync(g, 'old');
+    writeFileSync(other, 'same');
+    const task = (path: string, content: string) => `    - t_stepped_file: { path: ${path}, content: ${content}, log: ${log} }\n`;
+    const tasks = task(f, 'new') + task(other, 'same') + task(g, 'new');
+    const events = await run(tasks, false);
+    assert.deepEqual(events.map((e) => e.result.status), ['changed', 'ok', 'changed'], JSON.stringify(events.map((e) => e.result.changes)));
+    // The batch of three; task 1's exec: its write, its re-read, and the reads of 2 and 3 (3 was
+    // expected to change: the reads stop there); task 3's exec: its write and its re-read.
+    assert.deepEqual([reads(log), execs(log)], [3 + 3 + 1, 1 + 2]);
+    assert.equal(readFileSync(g, 'utf8'), 'new');
+    rmSync(log);
+    assert.deepEqual((await run(tasks, false)).map((e) => e.result.status), ['ok', 'ok', 'ok']);
+    assert.deepEqual([reads(log), execs(log)], [3, 1], 'an idempotent re-run costs a check');
+  });
+
+  it('a read batched before an apply is never used after it: a later task reading the file an earlier one wrote sees the new content', async () => {
+    const log = join(dir, 'log');
+    const [f, g] = ['f', 'g'].map((n) => join(dir, n));
+    writeFileSync(f, 'old');
+    writeFileSync(g, 'old');
+    const task = (path: string, content: string) => `    - t_stepped_file: { path: ${path}, content: ${content}, log: ${log} }\n`;
+    // 2 reads f, read ahead as 'old' (a change expected); 1 writes it first.
+    const events = await run(task(f, 'new') + task(f, 'new') + task(g, 'new'), false);
+    assert.deepEqual(events.map((e) => e.result.status), ['changed', 'ok', 'changed'], JSON.stringify(events.map((e) => e.result.changes)));
+    // Task 1's exec reads 2 again after the write (the reads stop at 2: its stale read expected a
+    // change); 2 does not change, so 3 is read in one more exec before its own apply.
+    assert.deepEqual([reads(log), execs(log)], [3 + 2 + 1 + 1, 4]);
+  });
+
+  it('a read with a time limit sent after an apply bounds only itself, never the apply before it', async () => {
+    const log = join(dir, 'log');
+    MODULES.t_quick_read = { ...probedFile, name: 't_quick_read', probe: (p, h) => ({ ...probedFile.probe!(p, h), timeoutMs: 300 }) };
+    try {
+      writeFileSync(join(dir, 'f'), 'x');
+      const events = await run([`    - command: sleep 1; echo done`, `    - t_quick_read: { path: ${join(dir, 'f')}, content: x, log: ${log} }`, ''].join('\n'), false);
+      assert.deepEqual(events.map((e) => e.result.status), ['changed', 'ok'], JSON.stringify(events.map((e) => e.result.msg)));
+      assert.equal(events[0].result.data?.stdout, 'done');
+    } finally {
+      delete MODULES.t_quick_read;
+    }
+  });
+
+  it('copy then lineinfile on the same file: the second task judges the file the first one wrote, not the read batched before it', async () => {
+    const f = join(dir, 'conf');
+    writeFileSync(f, 'old\n');
+    const events = await run(
+      [`    - copy: { dest: ${f}, content: "a\\nb\\n", backup: false }`, `    - lineinfile: { path: ${f}, line: b, backup: false }`, ''].join('\n'),
+      false,
+    );
+    assert.deepEqual(events.map((e) => e.result.status), ['changed', 'ok'], JSON.stringify(events.map((e) => e.result.changes)));
+    assert.equal(readFileSync(f, 'utf8'), 'a\nb\n');
+  });
+
   it('an apply through one inventory host makes stale the reads of every host on the same machine (local hosts)', async () => {
     const log = join(dir, 'log');
     const f = join(dir, 'f');
@@ -199,6 +266,15 @@ describe('batchScript and BatchedReads', () => {
     assert.deepEqual([out[2]!.stdout, out[2]!.code], ['unset\nerr\n', 0], 'a variable stays in its probe; stderr is kept');
   });
 
+  it('gated: the steps of an apply run in order, and nothing runs after a failed one (its reads included)', () => {
+    const ok = batchScript(['echo one', 'read x; echo "got $x"', 'echo probe'], 2);
+    const o1 = ok.split(execFileSync('sh', ['-c', ok.script], { encoding: 'utf8', input: 'content\n' }));
+    assert.deepEqual(o1.map((o) => o?.stdout), ['one\n', 'got content\n', 'probe\n'], 'a step reads the exec\'s stdin');
+    const failing = batchScript(['echo one; exit 4', 'echo two', 'echo probe'], 2);
+    const o2 = failing.split(execFileSync('sh', ['-c', failing.script], { encoding: 'utf8' }));
+    assert.deepEqual(o2.map((o) => o && [o.stdout, o.code]), [['one\n', 4], undefined, undefined]);
+  });
+
   it('a batched read is taken once, and only with the key it was made for', async () => {
     const r = new BatchedReads();
     const t1 = {} as never;
@@ -216,9 +292,14 @@ describe('batchScript and BatchedReads', () => {
   it('an apply makes the host\'s reads stale, a batch in flight included; the next take reads the rest again, 2 tasks then 4; other hosts keep theirs', async () => {
     const refills: string[] = [];
     const [t, u] = [{}, {}] as never[];
-    const r: BatchedReads = new BatchedReads(async (host, from, tasks) => {
-      refills.push(`${host} ${from === t ? 't' : 'u'} ${tasks}`);
-      r.batchFor(host, new Set([from])).put(from, 'k', { stdout: 'fresh', stderr: '', code: 0 });
+    const r: BatchedReads = new BatchedReads({
+      async refill(host, from, stop) {
+        // how many tasks this refill reads at least (no task is expected to change: the window decides)
+        const tasks = [1, 2, 3, 4, 5, 6, 7, 8].find((n) => stop(from, n));
+        refills.push(`${host} ${from === t ? 't' : 'u'} ${tasks}`);
+        r.batchFor(host, new Set([from])).put(from, 'k', { stdout: 'fresh', stderr: '', code: 0 });
+      },
+      ahead: () => ({ planned: [], covered: new Set() }),
     });
     const inFlight = r.batchFor('h', new Set([t]));
     r.batchFor('h', new Set([t])).put(t, 'k', { stdout: 'old', stderr: '', code: 0 });

@@ -11,7 +11,8 @@ import { runPlaybook } from '../../engine/runner/run.js';
 import type { TaskEvent } from '../../engine/results.js';
 import { MODULES } from '../../modules/index.js';
 import { formatChange, standaloneContext, type Change, type Module } from '../../engine/module.js';
-import { InterruptedError, TimeoutError } from '../../engine/errors.js';
+import { InterruptedError, ModuleError, TimeoutError } from '../../engine/errors.js';
+import { sh } from '../../engine/quote.js';
 import { moduleSteps } from '../../engine/runner/task.js';
 import { runModule } from '../module-loop.js';
 
@@ -152,5 +153,43 @@ describe('the engine module loop (moduleSteps) on a local file', () => {
     assert.equal(events[0].result.status, 'failed');
     assert.equal(events[0].result.msg, `did not converge on h1: after apply, still ${f}: 'newish' → 'new'`);
     assert.deepEqual(events[0].result.changes.map(formatChange), [`${f}: 'old' → 'new'`]);
+  });
+});
+
+describe('applies given as steps (runner/apply-steps.ts) on a local host', () => {
+  const host = new LocalHost('local');
+  it('a command keeps its stdout and stderr apart and exact, gets its stdin, and registers a failure with its output', async () => {
+    const ok = await runModule(host, MODULES.command, { cmd: "cat; printf 'no newline'; printf 'err\\n' >&2", stdin: 'in' });
+    assert.deepEqual([ok.data?.stdout, ok.data?.stderr, ok.data?.rc], ['in\nno newline', 'err', 0]);
+    const failed = await runModule(host, MODULES.command, { cmd: 'echo out; echo bad >&2; exit 3' }, { mayFail: true });
+    assert.equal(failed.status, 'failed');
+    assert.deepEqual([failed.data?.stdout, failed.data?.stderr, failed.data?.rc], ['out', 'bad', 3]);
+  });
+
+  it('a failed step stops the apply: the write after it does not happen, the module judges the failure', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'play-steps-'));
+    const file = join(dir, 'x.conf');
+    const twoSteps: Module<{ cmd: string }, null, 'x'> = {
+      name: 't_two_steps',
+      kind: 'state',
+      summary: 'test module: a command, then a write',
+      examples: [],
+      params: { cmd: { type: 'str', required: true, description: 'first step' } },
+      probe: () => ({ script: sh`cat -- ${file} 2>/dev/null || echo absent`, parse: () => null }),
+      diff: () => [{ path: file, target: 'x', from: 'absent', to: 'present' }],
+      applySteps: (p) => ({
+        steps: [{ run: p.cmd }, { write: file, content: 'x\n' }],
+        judge: ([o]) => {
+          if (o && o.code !== 0) throw new ModuleError(`first step failed (${o.code}): ${o.output.trim()}`);
+        },
+      }),
+    };
+    try {
+      const out = await runModule(host, twoSteps, { cmd: 'echo refused; exit 4' }, { mayFail: true });
+      assert.equal(out.msg, 'first step failed (4): refused');
+      assert.throws(() => readFileSync(file), /ENOENT/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

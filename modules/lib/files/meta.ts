@@ -1,6 +1,6 @@
 // Reading a path and setting its metadata on a host: shared by file, copy, template, ini, stat.
 import type { Host } from '../../../engine/host.js';
-import type { Change } from '../../../engine/module.js';
+import type { Change, RunStep, StepOutput } from '../../../engine/module.js';
 import type { Probe } from '../../../engine/connection/sections.js';
 import { CommandFailedError, ModuleError } from '../../../engine/errors.js';
 import { runChecked } from '../../../engine/host.js';
@@ -69,6 +69,12 @@ export function pathWithContentProbe(hostName: string, path: string): Probe<{ in
 
 /** chmod/chown/chgrp for the metadata changes among `changes` (the resolved octal mode is used). */
 export async function applyMeta(host: Host, path: string, changes: Change<FileTarget>[], isLink = false): Promise<void> {
+  const cmd = metaCommand(path, changes, isLink);
+  if (cmd) await runChecked(host, cmd);
+}
+
+/** The metadata changes as one command (`chmod … && chown …`), or undefined when there are none. */
+export function metaCommand(path: string, changes: Change<FileTarget>[], isLink = false): string | undefined {
   const p = shQuote(path);
   const h = isLink ? '-h ' : '';
   const cmds: string[] = [];
@@ -78,5 +84,15 @@ export async function applyMeta(host: Host, path: string, changes: Change<FileTa
     if (facet === 'owner') cmds.push(`chown ${h}${shQuote(String(c.to))} -- ${p}`);
     if (facet === 'group') cmds.push(`chgrp ${h}${shQuote(String(c.to))} -- ${p}`);
   }
-  if (cmds.length) await runChecked(host, cmds.join(' && '));
+  return cmds.length ? cmds.join(' && ') : undefined;
+}
+
+/** A command step (the engine sends it with the re-read); its failure reads as runChecked's. */
+export function checkedStep(hostName: string, cmd: string): { step: RunStep; judge(out: StepOutput | undefined): void } {
+  return {
+    step: { run: cmd },
+    judge(out) {
+      if (out && out.code !== 0) throw new CommandFailedError(hostName, cmd, out.code, out.output);
+    },
+  };
 }

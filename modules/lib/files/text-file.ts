@@ -1,11 +1,10 @@
 // The read/diff/apply of a module that edits a text file with a pure function (lineinfile,
 // blockinfile): the file and its metadata read in one round trip, the whole-file before/after
 // for --diff, the edit written atomically (create/backup/mode/owner/group as the file modules do).
-import type { ApplyOutcome, Change, DiffResult, Module } from '../../../engine/module.js';
-import type { Host } from '../../../engine/host.js';
+import type { ApplySteps, Change, DiffResult, Module } from '../../../engine/module.js';
 import { ModuleError } from '../../../engine/errors.js';
 import type { ModeParam } from './mode-param.js';
-import { applyMeta, textFileProbe } from './meta.js';
+import { checkedStep, metaCommand, textFileProbe } from './meta.js';
 import { metaChanges, metaFacet, metaWanted, type FileTarget, type PathInfo } from './path-info.js';
 
 export interface TextFileParams {
@@ -42,25 +41,25 @@ export function diffTextFile<P extends TextFileParams>(s: TextFileState, p: P, e
 }
 
 /**
- * Applies a text edit: metadata alone by chmod/chown, else the new text written atomically with
- * the metadata changes (and a backup of an existing file when asked).
+ * A text edit as apply steps (sent with the re-read in one exec): metadata alone by chmod/chown,
+ * else the new text written atomically with the metadata changes (and a backup of an existing
+ * file when asked).
  */
-export async function writeEdited(host: Host, p: TextFileParams, changes: Change<FileTarget>[], s: TextFileState, newText: () => string): Promise<ApplyOutcome> {
+export function editedSteps(hostName: string, p: TextFileParams, changes: Change<FileTarget>[], s: TextFileState, newText: () => string): ApplySteps {
   const meta = changes.filter((c) => metaFacet(c));
   if (meta.length === changes.length) {
-    await applyMeta(host, p.path, meta);
-    return {};
+    const chmod = checkedStep(hostName, metaCommand(p.path, meta) ?? 'true');
+    return { steps: [chmod.step], judge: ([out]) => chmod.judge(out) };
   }
   if (!s.info.parentExists) throw new ModuleError(`cannot create ${p.path}: its parent directory does not exist`);
-  const w = await host.writeFile(p.path, newText(), { ...metaWanted(meta), backup: p.backup && s.text !== null });
-  return w.backupPath ? { backups: [w.backupPath] } : {};
+  return { steps: [{ write: p.path, content: newText(), opts: { ...metaWanted(meta), backup: p.backup && s.text !== null } }] };
 }
 
-export function textFileParts<P extends TextFileParams>(edit: TextEdit<P>): Pick<Module<P, TextFileState, FileTarget>, 'probe' | 'diff' | 'apply' | 'result'> {
+export function textFileParts<P extends TextFileParams>(edit: TextEdit<P>): Pick<Module<P, TextFileState, FileTarget>, 'probe' | 'diff' | 'applySteps' | 'result'> {
   return {
     probe: (p, h) => textFileProbe(h.hostName, p.path),
     diff: (s, p) => diffTextFile(s, p, edit),
-    apply: (ctx, p, changes, s) => writeEdited(ctx.host, p, changes, s, () => edit(s.text, p).text),
+    applySteps: (p, changes, s, h) => editedSteps(h.hostName, p, changes, s, () => edit(s.text, p).text),
     result: (s, p) => ({ path: p.path, exists: s.text !== null }),
   };
 }
