@@ -259,19 +259,23 @@ async function labSection(o: Options, work: string, targets: Target[]): Promise<
           const a = ['ansible-playbook', '-i', inv, '-f', String(k), files.ansible];
           wall['ansible-check'] = (await record('ansible', kase('ansible-playbook --check'), [...a, '--check'], o.runs, { timeoutMs: 600000, env: ansibleEnv, before: reset }))?.wallMs;
           wall['ansible-run'] = (await record('ansible', kase('ansible-playbook'), a, o.runs, { timeoutMs: 600000, env: ansibleEnv, before: reset }))?.wallMs;
+          // As the first run left the hosts: nothing to change (play's re-run above is the same work).
+          wall['ansible-rerun'] = (await record('ansible', kase('ansible-playbook, idempotent re-run'), a, o.runs, { timeoutMs: 600000, env: ansibleEnv }))?.wallMs;
         }
         const ratio = (a?: number, b?: number) => (a !== undefined && b !== undefined ? a / b : undefined);
         const r = {
           'ansible/play check': ratio(wall['ansible-check'], wall['play-check']),
           'ansible/play run': ratio(wall['ansible-run'], wall['play-run']),
+          'ansible/play re-run': ratio(wall['ansible-rerun'], wall['play-rerun']),
           'play re-run/floor ssh2': ratio(wall['play-rerun'], wall['floor-ssh2']),
           'play check/floor ssh2': ratio(wall['play-check'], wall['floor-ssh2']),
           'play check/floor controlmaster': ratio(wall['play-check'], wall['floor-controlmaster']),
         };
         rows.push({ section: 'ratios', case: kase('wall-time ratios'), note: Object.entries(r).map(([n, v]) => `${n} ${v === undefined ? '–' : v.toFixed(2)}`).join('; '), extra: r });
         if (k === 10 && m === 10) {
-          targets.push({ goal: 'ansible-playbook --check / play check (K=10, M=10)', value: r['ansible/play check'], unit: '×', limit: 20, kind: 'min' });
-          targets.push({ goal: 'ansible-playbook / play run (K=10, M=10)', value: r['ansible/play run'], unit: '×', limit: 10, kind: 'min' });
+          targets.push({ goal: 'ansible-playbook --check / play check (K=10, M=10)', value: r['ansible/play check'], unit: '×', limit: 50, kind: 'min' });
+          targets.push({ goal: 'ansible-playbook / play run, idempotent re-run (K=10, M=10)', value: r['ansible/play re-run'], unit: '×', limit: 50, kind: 'min' });
+          targets.push({ goal: 'ansible-playbook / play run, first run (K=10, M=10)', value: r['ansible/play run'], unit: '×', limit: 15, kind: 'min' });
           targets.push({ goal: 'play check / raw ssh2 floor (K=10, M=10)', value: r['play check/floor ssh2'], unit: '×', limit: 1.5, kind: 'max' });
         }
       }
