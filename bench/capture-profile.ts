@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { rootPath } from '../engine/paths.js';
-import { shQuote } from '../engine/quote.js';
+import { shQuote } from '../engine/connection/quote.js';
 import { labDown, labUp, readCommandsLog, type LabInfo } from '../engine/lab/index.js';
 import { writeBenchWork } from './gen-playbook.js';
 import { unwrapCommand, type CannedReply, type Profile } from './sim/profile.js';

@@ -5,7 +5,7 @@ import { rootPath } from '../engine/paths.js';
 import { runPlaybook } from '../engine/runner/run.js';
 import type { TaskEvent } from '../engine/results.js';
 import { guestLocation, hostExec, labDown, labGuest, labUp, type LabInfo } from '../engine/lab/index.js';
-import { shQuote } from '../engine/quote.js';
+import { shQuote } from '../engine/connection/quote.js';
 import type { Row } from './report.js';
 
 const LAB_NAME = `benchevac${process.env.PLAY_TEST_LAB_TAG ?? ''}`;

@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rootPath } from '../engine/paths.js';
-import { shQuote } from '../engine/quote.js';
+import { shQuote } from '../engine/connection/quote.js';
 import type { Target } from './floor.js';
 
 /** The lab's types (engine/lab/types.ts), loaded at run time so bench builds without it. */

@@ -10,14 +10,14 @@ import { recapLines } from './output/format.js';
 import { templateHelpLines } from './output/help-templates.js';
 import { limitsHelpLines } from './output/help-limits.js';
 import { prepareRun, runPlaybook, resolveInventories, resolvePlaybook, TOOL_VERSION, type PlaybookRunOptions } from './runner/run.js';
-import { parseExtraVars } from './extra-vars.js';
+import { parseExtraVars } from './cli/extra-vars.js';
 import type { RunRecord } from './results.js';
-import { interruptOnSignals } from './interrupt.js';
+import { interruptOnSignals } from './cli/interrupt.js';
 import { getModule, moduleNames } from '../modules/index.js';
-import { describeSchema } from './schema.js';
+import { describeSchema } from './module/schema.js';
 import { loadInventory } from './inventory/index.js';
 import { labCommand, labGuestCommand, labLinkCommand } from './lab/index.js';
-import { runCheckExtras, driftDiffCommand, scheduleCommand, parseReports } from './report-cli.js';
+import { runCheckExtras, driftDiffCommand, scheduleCommand, parseReports } from './report/cli.js';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 

@@ -21,9 +21,9 @@ export class PlayError extends Error {
   /** Data for `register` even though the task failed (a failed command's rc/stdout/stderr). */
   data?: Record<string, unknown>;
   /** Changes whose apply had started when this was thrown: the host may have some of them. */
-  attempted?: import('./module.js').Change[];
+  attempted?: import('./module/contract.js').Change[];
   /** Figures measured before the failure (an aborted migration's record): reported like a success's. */
-  metrics?: import('./module.js').Metrics;
+  metrics?: import('./module/contract.js').Metrics;
   constructor(message: string) {
     super(message);
     this.name = new.target.name;

@@ -1,5 +1,5 @@
 // What a run produces: per host, per task results, and the run record that reports are made from.
-import type { Change, Metrics } from './module.js';
+import type { Change, Metrics } from './module/contract.js';
 import { constants as osConstants } from 'node:os';
 
 export type TaskStatus = 'ok' | 'changed' | 'failed' | 'skipped' | 'unreachable';

@@ -1,5 +1,5 @@
 // The module registry: one import and one entry per module.
-import type { Module } from '../engine/module.js';
+import type { Module } from '../engine/module/contract.js';
 import { commandModule } from './command/index.js';
 import { copyModule } from './copy/index.js';
 import { templateModule } from './template/index.js';

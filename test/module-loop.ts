@@ -3,10 +3,10 @@
 // and skip are the engine's, so module tests test what a run does. Only parameter validation is
 // asserted here (the tests pass valid parameters; bad input has its own tests through `play`).
 import assert from 'node:assert/strict';
-import type { Host } from '../engine/host.js';
+import type { Host } from '../engine/connection/host.js';
 import { ConnectionError, PlayError } from '../engine/errors.js';
-import { standaloneContext, type Module } from '../engine/module.js';
-import { validateParams, type SchemaProblem } from '../engine/schema.js';
+import { standaloneContext, type Module } from '../engine/module/contract.js';
+import { validateParams, type SchemaProblem } from '../engine/module/schema.js';
 import { failedOutcome, moduleSteps, type SingleOutcome } from '../engine/runner/task.js';
 
 export interface LoopOutcome extends SingleOutcome {

@@ -1,9 +1,9 @@
 // Shared Host behaviour on top of one primitive, execRaw: become (sudo), LC_ALL=C,
 // and file reads/writes as small POSIX sh scripts, so SSH and local behave the same.
-import type { Host, RunOptions, RunResult, WriteOptions, WriteResult } from '../host.js';
+import type { Host, RunOptions, RunResult, WriteOptions, WriteResult } from './host.js';
 import { CommandFailedError, InterruptedError, PlayError, TimeoutError } from '../errors.js';
 import { simpleShell, tiedToChannel } from './tie.js';
-import { shQuote } from '../quote.js';
+import { shQuote } from './quote.js';
 import { createHash } from 'node:crypto';
 
 export interface RawResult {

@@ -2,7 +2,7 @@
 // each answer between `@@play NAME@@` and `@@play-rc N@@` lines. Fact gathering and the modules'
 // probes use it; the engine nests probes of several tasks in one exec (batchScript).
 import { randomBytes } from 'node:crypto';
-import type { Host, RunOptions, RunResult } from '../host.js';
+import type { Host, RunOptions, RunResult } from './host.js';
 
 /** One section of a marked script: a name and a command whose stdout+stderr and exit code are kept. */
 export interface Section {

@@ -1,9 +1,9 @@
 // Connection and become variables may be templates over the host's other variables
 // (`ansible_user: "{{ admin_user }}"`, `ansible_become_user: "{{ dba }}"`): Ansible renders them
 // before connecting, so we do too, with the host's inventory variables and -e.
-import { isTemplated } from '../schema.js';
+import { isTemplated } from '../module/schema.js';
 import { PlayError } from '../errors.js';
-import { TemplateError, renderString } from '../template.js';
+import { TemplateError, renderString } from '../lang/template.js';
 
 const CONNECTION_VAR = /^(ansible_|play_)|^host_key_checking$/;
 /** A variable naming another templated one is rendered again, this many times at most. */

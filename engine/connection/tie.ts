@@ -9,7 +9,7 @@
 // no extra process) reads the channel's stdin and, at its end, sends TERM to the command's
 // process group, then KILL after TERM_GRACE_S. When the command ends first, the watcher is
 // stopped and the command's exit status (or its signal, raised again) is the shell's.
-import { shQuote } from '../quote.js';
+import { shQuote } from './quote.js';
 
 /** Seconds between the TERM and the KILL sent to a command whose channel closed. */
 export const TERM_GRACE_S = 3;

@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PlayError } from '../errors.js';
-import { shQuote } from '../quote.js';
+import { shQuote } from '../connection/quote.js';
 import { runLocal, runLocalOk } from './exec.js';
 import { initScript, qemuWrapperScript } from './guest-spec.js';
 

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PlayError } from '../errors.js';
-import { shQuote } from '../quote.js';
+import { shQuote } from '../connection/quote.js';
 import { ensureGuestImage } from './guest-image.js';
 import { GUEST_DEFAULTS, defaultWorkingSet, checkGuestName, checkGuestSizes, domainXml, parseSerialLog, type SerialLog } from './guest-spec.js';
 import { execInHost, execInHostOk, type HostExecResult } from './holder.js';

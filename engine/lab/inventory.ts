@@ -1,6 +1,6 @@
 // The lab's inventory: Ansible-compatible YAML, so ansible-playbook and play share it.
 import yaml from 'js-yaml';
-import { shQuote } from '../quote.js';
+import { shQuote } from '../connection/quote.js';
 import type { LabInfo } from './types.js';
 import { PKI, labLibvirtUri } from './libvirt-config.js';
 import { rebootScriptPath } from './reboot.js';

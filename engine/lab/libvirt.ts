@@ -7,7 +7,7 @@ import { chmod, copyFile, mkdir, readFile, readdir, rename, rm, writeFile } from
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { PlayError } from '../errors.js';
-import { shQuote } from '../quote.js';
+import { shQuote } from '../connection/quote.js';
 import { runLocalOk } from './exec.js';
 import { ensureQemuWrapper } from './guest-image.js';
 import { execInHost, execInHostOk, holderPid } from './holder.js';

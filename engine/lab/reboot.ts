@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { shQuote } from '../quote.js';
+import { shQuote } from '../connection/quote.js';
 import { execInHostOk } from './holder.js';
 import { hostDir, labDir } from './names.js';
 import type { SshdPaths } from './sshd.js';

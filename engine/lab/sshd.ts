@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PlayError } from '../errors.js';
-import { shQuote } from '../quote.js';
+import { shQuote } from '../connection/quote.js';
 import { runLocalOk } from './exec.js';
 import { hostDir, labDir, sshAddress } from './names.js';
 

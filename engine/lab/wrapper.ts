@@ -1,7 +1,7 @@
 // The sshd ForceCommand wrapper: logs the command, then runs it inside the host's namespaces
 // (network, mount, UTS) by entering the host's holder process (holder.ts).
 import { readFileSync } from 'node:fs';
-import { shQuote } from '../quote.js';
+import { shQuote } from '../connection/quote.js';
 
 // bash for the ${x//} expansions: logging costs no extra process per command.
 // One line per command: backslashes and newlines are escaped, decodeCommandsLog undoes it.

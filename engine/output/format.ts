@@ -1,7 +1,7 @@
 // Text shared by every renderer: status words, change lines, unified diffs, the recap table.
 import type { ChalkInstance } from 'chalk';
 import { createTwoFilesPatch } from 'diff';
-import { formatChange } from '../module.js';
+import { formatChange } from '../module/contract.js';
 import type { HostRecord, TaskResult } from '../results.js';
 
 export function statusWord(r: TaskResult): string {

@@ -1,5 +1,5 @@
 // `play help templates`: the Handlebars helpers with examples, and the Jinja habits they replace.
-import { HELPER_DOCS } from '../template-helpers.js';
+import { HELPER_DOCS } from '../lang/template-helpers.js';
 
 /** Jinja an operator writes by habit → the Handlebars that means the same here. */
 export const JINJA_EQUIVALENTS: Array<[string, string]> = [

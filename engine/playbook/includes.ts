@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { PlayError, ValidationError } from '../errors.js';
-import { renderString } from '../template.js';
+import { renderString } from '../lang/template.js';
 import { YamlDoc } from '../yaml.js';
 import type { Block, TaskNode } from './types.js';
 import { isDict, Reader, type Dict } from './reader.js';

@@ -1,8 +1,8 @@
 // A task's module: which key names it (FQCN aliases too), its parameters (free-form string,
 // `args:`), their positions, and the schema check done before any host is touched.
 import type { SourcePos } from '../errors.js';
-import { validateParams, hasTemplate, type SchemaProblem } from '../schema.js';
-import { validationLines, type Module } from '../module.js';
+import { validateParams, hasTemplate, type SchemaProblem } from '../module/schema.js';
+import { validationLines, type Module } from '../module/contract.js';
 import { getModule } from '../../modules/index.js';
 import { isDict, type Dict, type Reader } from './reader.js';
 import { shlexSplit } from '../inventory/shlex.js';

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { ValidationError } from '../errors.js';
-import { closest } from '../schema.js';
+import { closest } from '../module/schema.js';
 import { YamlDoc } from '../yaml.js';
 import { validatePattern } from '../inventory/patterns.js';
 import type { Play, Task, TaskNode } from './types.js';

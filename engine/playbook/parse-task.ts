@@ -1,9 +1,9 @@
 // Tasks, blocks, `meta: flush_handlers` and handlers: keywords checked and typed, the module
 // found and its parameters validated, conditions parsed (syntax errors point into the text).
 import type { SourcePos } from '../errors.js';
-import { closest, isTemplated } from '../schema.js';
-import { userNameProblem } from '../name-rules.js';
-import { checkExpression } from '../expr.js';
+import { closest, isTemplated } from '../module/schema.js';
+import { userNameProblem } from '../module/name-rules.js';
+import { checkExpression } from '../lang/expr.js';
 import { getModule, moduleNames } from '../../modules/index.js';
 import type { Block, FlushHandlers, Task, TaskCommon, TaskNode } from './types.js';
 import { IDENTIFIER, isDict, type Dict, type Reader } from './reader.js';

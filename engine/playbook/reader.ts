@@ -1,7 +1,7 @@
 // Typed reads of YAML mapping values that record a positioned problem instead of throwing,
 // so one pass over a playbook finds every mistake.
 import type { Problem, SourcePos } from '../errors.js';
-import { closest, typeName } from '../schema.js';
+import { closest, typeName } from '../module/schema.js';
 import type { YamlDoc } from '../yaml.js';
 
 export type Dict = Record<string, unknown>;

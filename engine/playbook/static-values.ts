@@ -3,11 +3,11 @@
 // selects (and nowhere set at run time) is rendered now and checked like a literal, so a list where
 // a string belongs, or a bad name, is reported by `play validate` instead of failing mid-run.
 import type { Problem, SourcePos } from '../errors.js';
-import { userNameProblem } from '../name-rules.js';
-import { boolWord, hasTemplate, isTemplated, validateParams, type SchemaProblem } from '../schema.js';
-import { TemplateError, renderDeep, templateVariables } from '../template.js';
+import { userNameProblem } from '../module/name-rules.js';
+import { boolWord, hasTemplate, isTemplated, validateParams, type SchemaProblem } from '../module/schema.js';
+import { TemplateError, renderDeep, templateVariables } from '../lang/template.js';
 import { getModule } from '../../modules/index.js';
-import { ANSIBLE_FACT_VARIABLES } from '../facts-aliases.js';
+import { ANSIBLE_FACT_VARIABLES } from '../facts/aliases.js';
 import type { Block, Play, Playbook, Task, TaskNode } from './types.js';
 import { MAGIC_VARIABLES, runtimeNames, someHosts } from './validate.js';
 

@@ -2,8 +2,8 @@
 // and patterns or --limit names that select nothing refused (a typo must not become a quiet
 // run on no host, or on fewer hosts than asked for).
 import { PlayError } from '../errors.js';
-import { closest } from '../schema.js';
-import { renderString, TemplateError } from '../template.js';
+import { closest } from '../module/schema.js';
+import { renderString, TemplateError } from '../lang/template.js';
 import type { Inventory } from '../inventory/index.js';
 import type { Play } from './types.js';
 

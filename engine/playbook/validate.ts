@@ -3,9 +3,9 @@
 // must be defined somewhere: inventory, play vars/vars_files, -e, block/task vars, register,
 // set_fact, the loop variable, facts (gather_facts) or the engine's magic variables.
 import { formatPos, type Problem, type SourcePos } from '../errors.js';
-import { closest } from '../schema.js';
-import { templateVariableUses, templateVariables, TemplateError } from '../template.js';
-import { expressionVariables, parseExpression, type ExprNode } from '../expr.js';
+import { closest } from '../module/schema.js';
+import { templateVariableUses, templateVariables, TemplateError } from '../lang/template.js';
+import { expressionVariables, parseExpression, type ExprNode } from '../lang/expr.js';
 import { getModule } from '../../modules/index.js';
 import type { Block, Play, Task, TaskCommon, TaskNode } from './types.js';
 import { localSrcFile } from './src-files.js';

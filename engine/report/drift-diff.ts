@@ -1,6 +1,6 @@
 // What drifted since the previous check: new, resolved and still-drifted differences,
 // keyed by host + play + task + change path.
-import type { Change } from '../module.js';
+import type { Change } from '../module/contract.js';
 import type { RunRecord } from '../results.js';
 import { shortChange } from './summary.js';
 import { hostRows, stateChanges, type HostRows } from './verdict.js';

@@ -1,6 +1,6 @@
 // The `json=PATH` report: the run record with verdicts, in the versioned docs/report-schema.json shape.
 import { resolve } from 'node:path';
-import type { Change } from '../module.js';
+import type { Change } from '../module/contract.js';
 import type { HostStats, RunRecord, TaskStatus } from '../results.js';
 import { sanitizeChange } from './sanitize.js';
 import { summarize, type RunSummary } from './summary.js';

@@ -2,7 +2,7 @@
 // Drift is a failure (the differences are the message), unreachable and failed tasks are errors,
 // tasks that could not be checked are skipped with the reason.
 import { resolve } from 'node:path';
-import { formatChange } from '../module.js';
+import { formatChange } from '../module/contract.js';
 import type { RunRecord } from '../results.js';
 import { stateChanges, hostRows, type TaskRow } from './verdict.js';
 import { xmlAttrs, xmlText } from './xml.js';

@@ -1,6 +1,6 @@
 // What may leave the process: registered data can hold secrets and file contents can be large,
 // so reports and history keep changes as path/from/to and drop the rest.
-import type { Change } from '../module.js';
+import type { Change } from '../module/contract.js';
 import type { RunRecord, TaskResult } from '../results.js';
 
 export function sanitizeChange(c: Change): Change {

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { PlayError } from '../errors.js';
 import { rootPath } from '../paths.js';
-import { renderFile } from '../template.js';
+import { renderFile } from '../lang/template.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { cronFields, onCalendar, parseEvery, systemdSpan } from './every.js';
 import { historyKey } from './history.js';

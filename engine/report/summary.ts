@@ -1,5 +1,5 @@
 // The one-line answer to "is the fleet in sync?", and the counts behind it.
-import type { Change } from '../module.js';
+import type { Change } from '../module/contract.js';
 import type { RunRecord } from '../results.js';
 import { hostRows, stateChanges } from './verdict.js';
 

@@ -1,6 +1,6 @@
 // Quoting for the two places a schedule puts values: systemd's ExecStart and a cron line for sh.
 import { PlayError } from '../errors.js';
-import { shQuote } from '../quote.js';
+import { shQuote } from '../connection/quote.js';
 
 /** Values in units and crontabs stay on one line and free of control characters. */
 export function assertPrintable(what: string, value: string): void {

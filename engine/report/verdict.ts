@@ -1,5 +1,5 @@
 // Per host, per task verdicts of a run: what a drift check means by "in sync".
-import type { Change } from '../module.js';
+import type { Change } from '../module/contract.js';
 import type { HostRecord, RunRecord, TaskEvent } from '../results.js';
 
 /**

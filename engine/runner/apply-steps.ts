@@ -3,7 +3,7 @@
 // batched before an apply is stale after it; a read in the same exec after the apply is not.
 import { CommandFailedError } from '../errors.js';
 import { randomBytes } from 'node:crypto';
-import type { ApplyOutcome, ApplyStep, ApplySteps, ModuleContext, RunStep, StepOutput, WriteStep } from '../module.js';
+import type { ApplyOutcome, ApplyStep, ApplySteps, ModuleContext, RunStep, StepOutput, WriteStep } from '../module/contract.js';
 import { batchScript, type ProbeOutput } from '../connection/sections.js';
 import { writeError, writeScript } from '../connection/base-host.js';
 import { simpleShell } from '../connection/tie.js';

@@ -6,14 +6,14 @@
 // probe was built from; anything else (a `when` or parameter that depends on a `register`, a
 // loop, delegate_to) is read when the task is reached, as before.
 import type { Play, Task, TaskNode } from '../playbook/types.js';
-import type { Host } from '../host.js';
+import type { Host } from '../connection/host.js';
 import { ConnectionError, PlayError } from '../errors.js';
-import { normalizeDiff, type Module, type ModuleContext } from '../module.js';
+import { normalizeDiff, type Module, type ModuleContext } from '../module/contract.js';
 import { batchScript, readByProbe, type Probe, type ProbeOutput } from '../connection/sections.js';
-import { validateParams, type SchemaProblem } from '../schema.js';
+import { validateParams, type SchemaProblem } from '../module/schema.js';
 import { getModule } from '../../modules/index.js';
-import { renderDeep } from '../template.js';
-import { evaluateCondition } from '../expr.js';
+import { renderDeep } from '../lang/template.js';
+import { evaluateCondition } from '../lang/expr.js';
 import { rootInherited, walk, type Inherited } from './iterator.js';
 import { renderBecome, renderBecomeUser, taskHost } from './task-host.js';
 import { taskNames } from './task.js';

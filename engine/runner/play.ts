@@ -2,7 +2,7 @@
 // host's task walk, handlers, max_fail_percentage and any_errors_fatal.
 import pLimit from 'p-limit';
 import type { Play, Task, TaskNode } from '../playbook/types.js';
-import type { Host } from '../host.js';
+import type { Host } from '../connection/host.js';
 import type { HostRecord, TaskEvent, TaskResult } from '../results.js';
 import { emptyStats } from '../results.js';
 import { ConnectionError, formatPos } from '../errors.js';

@@ -1,5 +1,5 @@
 // Secrets (become passwords, parameters marked secret) never reach output or reports.
-import type { Change } from '../module.js';
+import type { Change } from '../module/contract.js';
 import type { TaskResult } from '../results.js';
 
 export const MASK = '********';

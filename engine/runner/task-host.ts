@@ -1,10 +1,10 @@
 // The Host a module sees for one task: become settings of the task applied by default,
 // so no module has to remember to pass them.
-import type { Host, RunOptions, WriteOptions, WriteResult } from '../host.js';
+import type { Host, RunOptions, WriteOptions, WriteResult } from '../connection/host.js';
 import { PlayError, TimeoutError, formatPos } from '../errors.js';
-import { renderString, type TemplateOrigin } from '../template.js';
-import { userNameProblem } from '../name-rules.js';
-import { boolWord } from '../schema.js';
+import { renderString, type TemplateOrigin } from '../lang/template.js';
+import { userNameProblem } from '../module/name-rules.js';
+import { boolWord } from '../module/schema.js';
 
 /**
  * `deadline` (epoch ms, from the task's `timeout:`) bounds every command, so a timed-out task

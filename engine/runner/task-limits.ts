@@ -2,7 +2,7 @@
 // (limits: and throttle:) and how many of its loop items may run at once.
 import type { Task } from '../playbook/types.js';
 import { PlayError, formatPos, type SourcePos } from '../errors.js';
-import { renderString, type TemplateOrigin } from '../template.js';
+import { renderString, type TemplateOrigin } from '../lang/template.js';
 import type { LimitRegistry, LimitSlot } from './limits.js';
 
 type Where = (field: string) => TemplateOrigin;

@@ -2,14 +2,14 @@
 // re-read), changed_when/failed_when, retries/until, timeout and register.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Task } from '../playbook/types.js';
-import type { Host } from '../host.js';
+import type { Host } from '../connection/host.js';
 import { ConnectionError, ConvergenceError, InterruptedError, PlayError, TimeoutError, formatPos, type Problem } from '../errors.js';
-import { formatChange, normalizeDiff, unconverged, validationLines, type ApplyOutcome, type Change, type Metrics, type Module, type ModuleContext } from '../module.js';
-import { validateParams, type SchemaProblem } from '../schema.js';
+import { formatChange, normalizeDiff, unconverged, validationLines, type ApplyOutcome, type Change, type Metrics, type Module, type ModuleContext } from '../module/contract.js';
+import { validateParams, type SchemaProblem } from '../module/schema.js';
 import type { TaskResult } from '../results.js';
 import { getModule } from '../../modules/index.js';
-import { renderDeep, renderString, templateVariables, type TemplateOrigin } from '../template.js';
-import { evaluateCondition, expressionVariables } from '../expr.js';
+import { renderDeep, renderString, templateVariables, type TemplateOrigin } from '../lang/template.js';
+import { evaluateCondition, expressionVariables } from '../lang/expr.js';
 import type { Inherited } from './iterator.js';
 import { renderBecome, renderBecomeUser, taskHost, type RunBackups } from './task-host.js';
 import { redactResult } from './redact.js';

@@ -2,7 +2,7 @@
 // inventory (incl. group_vars/host_vars) < play vars < vars_files < host facts (set_fact, register)
 // < block/task vars < extra vars (-e), plus magic variables the engine provides. Role defaults
 // sit below the inventory.
-import { gatheredVariables } from '../facts-aliases.js';
+import { gatheredVariables } from '../facts/aliases.js';
 
 export interface HostState {
   name: string;

@@ -1,6 +1,6 @@
 // assert: fail the host when a condition does not hold (the same expressions as `when:`).
-import type { Module } from '../../engine/module.js';
-import { evaluateCondition } from '../../engine/expr.js';
+import type { Module } from '../../engine/module/contract.js';
+import { evaluateCondition } from '../../engine/lang/expr.js';
 
 export interface AssertParams {
   that: unknown;

@@ -1,6 +1,6 @@
 // blockinfile: a block of lines between marker lines in a text file, present or absent.
 import type { FileTarget } from '../lib/files/path-info.js';
-import { paramProblem, type Module } from '../../engine/module.js';
+import { paramProblem, type Module } from '../../engine/module/contract.js';
 import { META_PARAMS, checkAbsolute } from '../lib/files/params.js';
 import { lineBreakProblem } from '../lib/files/line-checks.js';
 import { insertProblems } from '../lineinfile/parse.js';

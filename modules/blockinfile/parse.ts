@@ -1,6 +1,6 @@
 // Pure block editing for blockinfile: the lines between two marker lines are the block; it is
 // replaced, inserted (after/before a matching line, EOF/BOF) or removed with its markers.
-import type { Change } from '../../engine/module.js';
+import type { Change } from '../../engine/module/contract.js';
 import { fileChange, type FileTarget } from '../lib/files/path-info.js';
 import { insertAt, joinLines, splitLines } from '../lineinfile/parse.js';
 

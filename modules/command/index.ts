@@ -1,7 +1,7 @@
 // command: run a command (through sh) when it is due; creates/removes make it idempotent.
-import { paramProblem, type ParamProblem, type Module } from '../../engine/module.js';
+import { paramProblem, type ParamProblem, type Module } from '../../engine/module/contract.js';
 import { CommandFailedError } from '../../engine/errors.js';
-import { shJoin, shQuote } from '../../engine/quote.js';
+import { shJoin, shQuote } from '../../engine/connection/quote.js';
 import { commandLine, outputData, resolveIn } from './parse.js';
 
 export interface CommandParams {

@@ -1,7 +1,7 @@
 // Pure parts of command: the shell line to run and the data it registers.
 import { posix } from 'node:path';
-import type { RunResult } from '../../engine/host.js';
-import { shQuote } from '../../engine/quote.js';
+import type { RunResult } from '../../engine/connection/host.js';
+import { shQuote } from '../../engine/connection/quote.js';
 
 /**
  * The line sent to sh: a failed `cd` stops it (a `;` in cmd must not run elsewhere). With an

@@ -1,9 +1,9 @@
 // A file with given content and metadata: the read/diff/apply shared by copy and template.
-import type { ApplyOutcome, ApplySteps, Change, DiffResult, ModuleContext, ProbeHost } from '../../engine/module.js';
+import type { ApplyOutcome, ApplySteps, Change, DiffResult, ModuleContext, ProbeHost } from '../../engine/module/contract.js';
 import type { Probe } from '../../engine/connection/sections.js';
 import { ModuleError } from '../../engine/errors.js';
-import { runChecked } from '../../engine/host.js';
-import { shQuote } from '../../engine/quote.js';
+import { runChecked } from '../../engine/connection/host.js';
+import { shQuote } from '../../engine/connection/quote.js';
 import { applyMeta, checkedStep, metaCommand, pathWithContentProbe } from '../lib/files/meta.js';
 import { diffOmission, diffText, fileChange, metaChanges, metaWanted, type FileTarget, type PathInfo } from '../lib/files/path-info.js';
 import type { ModeParam } from '../lib/files/mode-param.js';

@@ -1,6 +1,6 @@
 // copy: a file's content (given inline or from a controller file) and its mode/owner/group.
 import type { FileTarget } from '../lib/files/path-info.js';
-import { paramProblem, type Module } from '../../engine/module.js';
+import { paramProblem, type Module } from '../../engine/module/contract.js';
 import { META_PARAMS, checkAbsolute } from '../lib/files/params.js';
 import { applyContent, contentProbe, contentSteps, contentResult, diffContent, type ContentParams, type ContentState } from './content-file.js';
 import { readLocalSrc } from './local-src.js';

@@ -1,6 +1,6 @@
 // debug: print a message or a variable (for operators reading a run, and for register checks).
-import { paramProblem, type Module } from '../../engine/module.js';
-import { ExprError, evaluate } from '../../engine/expr.js';
+import { paramProblem, type Module } from '../../engine/module/contract.js';
+import { ExprError, evaluate } from '../../engine/lang/expr.js';
 
 export interface DebugParams {
   msg?: unknown;

@@ -1,12 +1,12 @@
 // ethtool: NIC offload features (-k/-K), ring sizes (-g/-G) and channels (-l/-L).
 // One read round trip; apply runs -G/-K/-L only for what differs. Settings the driver cannot
 // change are per-setting findings (failures, or warnings with `unsupported: warn`).
-import { interfaceNameProblem } from '../../engine/name-rules.js';
-import { paramProblem, type ApplySteps, type ParamProblem, type Change, type DiffResult, type Module, type ProbeHost } from '../../engine/module.js';
-import type { ParamSchema, ParamSpec } from '../../engine/schema.js';
-import { closest } from '../../engine/schema.js';
+import { interfaceNameProblem } from '../../engine/module/name-rules.js';
+import { paramProblem, type ApplySteps, type ParamProblem, type Change, type DiffResult, type Module, type ProbeHost } from '../../engine/module/contract.js';
+import type { ParamSchema, ParamSpec } from '../../engine/module/schema.js';
+import { closest } from '../../engine/module/schema.js';
 import { ModuleError } from '../../engine/errors.js';
-import { sh, shJoin } from '../../engine/quote.js';
+import { sh, shJoin } from '../../engine/connection/quote.js';
 import { markedScript, parseMarked, type Probe } from '../../engine/connection/sections.js';
 import {
   canonicalFeature,

@@ -1,7 +1,7 @@
 // evacuation_plan: where each running guest of a hypervisor goes before maintenance, in what order
 // and waves, and how long it should take. Runs inside the engine (also in check mode): the host is
 // never touched; the facts come from virsh_domains on every hypervisor.
-import type { Module } from '../../engine/module.js';
+import type { Module } from '../../engine/module/contract.js';
 import { plan, type HostFacts, type Plan, type PlanInput } from './plan.js';
 import { parseDirtyRates } from './parse.js';
 import { DOMAIN_NAME } from '../virsh_migrate/params.js';

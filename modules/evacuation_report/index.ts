@@ -1,6 +1,6 @@
 // evacuation_report: every guest of a drain accounted for — from, to, result, total time, downtime,
 // strategy — from the plan and the registered virsh_migrate loops. Runs inside the engine only.
-import type { Module } from '../../engine/module.js';
+import type { Module } from '../../engine/module/contract.js';
 import { vmRows, reportLines, type PlanData } from './rows.js';
 import { observe } from './observed.js';
 import { factsByHost } from '../evacuation_plan/index.js';

@@ -1,5 +1,5 @@
 // fail: end the host with a message (usually under a `when:`), as Ansible's fail module does.
-import type { Module } from '../../engine/module.js';
+import type { Module } from '../../engine/module/contract.js';
 
 export interface FailParams {
   msg: string;

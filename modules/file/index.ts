@@ -1,8 +1,8 @@
 // file: a path's kind (file, directory, symlink, absent) and its mode/owner/group.
-import { paramProblem, type Change, type DiffResult, type Module } from '../../engine/module.js';
-import { runChecked } from '../../engine/host.js';
+import { paramProblem, type Change, type DiffResult, type Module } from '../../engine/module/contract.js';
+import { runChecked } from '../../engine/connection/host.js';
 import { ModuleError } from '../../engine/errors.js';
-import { shQuote } from '../../engine/quote.js';
+import { shQuote } from '../../engine/connection/quote.js';
 import { META_PARAMS, checkAbsolute } from '../lib/files/params.js';
 import type { ModeParam } from '../lib/files/mode-param.js';
 import { checkedStep, metaCommand, pathProbe } from '../lib/files/meta.js';

@@ -1,9 +1,9 @@
 // firewall: an nftables table of our own that lets only the migration networks reach the
 // live-migration ports. Two facets: the live ruleset, and the persisted file (drift reported apart).
-import { paramProblem, type ApplyStep, type Change, type DiffResult, type Module } from '../../engine/module.js';
+import { paramProblem, type ApplyStep, type Change, type DiffResult, type Module } from '../../engine/module/contract.js';
 import { markedScript, parseMarked, type Probe, type ProbeOutput } from '../../engine/connection/sections.js';
 import { CommandFailedError, ModuleError } from '../../engine/errors.js';
-import { sh } from '../../engine/quote.js';
+import { sh } from '../../engine/connection/quote.js';
 import { dirname } from 'node:path/posix';
 import { lineBreakProblems } from '../lib/files/line-checks.js';
 import { isMissingTable, parseCidr, parseNftTable, parsePort, type LiveTable } from './parse.js';

@@ -1,9 +1,9 @@
 // The firewall's desired table as data, the rule-level diff against the live table, and the
 // nft text (one atomic `nft -f -` transaction, also the persisted file) rendered from a template.
 import { readFileSync } from 'node:fs';
-import type { Change } from '../../engine/module.js';
+import type { Change } from '../../engine/module/contract.js';
 import { rootPath } from '../../engine/paths.js';
-import { renderFile } from '../../engine/template.js';
+import { renderFile } from '../../engine/lang/template.js';
 import { parseCidr, parsePort, sortPorts, type ChainInfo, type LiveTable, type RuleTuple } from './parse.js';
 
 export const CHAIN: Required<ChainInfo> = { name: 'input', type: 'filter', hook: 'input', prio: 0, policy: 'accept' };

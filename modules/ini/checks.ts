@@ -1,5 +1,5 @@
 // Keys and section names that would change an ini file's structure instead of naming one entry.
-import { paramProblem, type ParamProblem } from '../../engine/module.js';
+import { paramProblem, type ParamProblem } from '../../engine/module/contract.js';
 import { controlCharProblem } from '../lib/files/line-checks.js';
 
 /**

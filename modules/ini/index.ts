@@ -1,5 +1,5 @@
 // ini: named keys of a `key = value` file (with or without sections), every other byte kept.
-import { paramProblem, type DiffResult, type Module } from '../../engine/module.js';
+import { paramProblem, type DiffResult, type Module } from '../../engine/module/contract.js';
 import { META_PARAMS, checkAbsolute } from '../lib/files/params.js';
 import type { ModeParam } from '../lib/files/mode-param.js';
 import { textFileProbe } from '../lib/files/meta.js';

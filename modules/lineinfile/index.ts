@@ -1,6 +1,6 @@
 // lineinfile: one line of a text file present (replacing the line a regexp finds) or absent.
 import type { FileTarget } from '../lib/files/path-info.js';
-import { paramProblem, type Module } from '../../engine/module.js';
+import { paramProblem, type Module } from '../../engine/module/contract.js';
 import { META_PARAMS, checkAbsolute } from '../lib/files/params.js';
 import { lineBreakProblem } from '../lib/files/line-checks.js';
 import { editLines, insertProblems, regexpProblem, type LineParams } from './parse.js';

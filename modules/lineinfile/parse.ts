@@ -1,6 +1,6 @@
 // Pure line editing for lineinfile, as Ansible's module does it: a regexp (or the exact line)
 // finds the line to replace or remove; a new line goes after/before a matching line, or at EOF/BOF.
-import { paramProblem, type Change, type ParamProblem } from '../../engine/module.js';
+import { paramProblem, type Change, type ParamProblem } from '../../engine/module/contract.js';
 import { fileChange, type FileTarget } from '../lib/files/path-info.js';
 
 export interface LineParams {

@@ -1,10 +1,10 @@
 // mtu: the interface MTU (`ip link set dev X mtu N`, disruptive: the link flaps) and the path
 // MTU towards the migration peers, verified with don't-fragment pings of the full frame size.
-import { interfaceNameProblem, mtuProblem } from '../../engine/name-rules.js';
-import type { ApplySteps, Change, DiffResult, Module, ProbeHost } from '../../engine/module.js';
-import type { ParamSchema } from '../../engine/schema.js';
+import { interfaceNameProblem, mtuProblem } from '../../engine/module/name-rules.js';
+import type { ApplySteps, Change, DiffResult, Module, ProbeHost } from '../../engine/module/contract.js';
+import type { ParamSchema } from '../../engine/module/schema.js';
 import { ModuleError } from '../../engine/errors.js';
-import { sh, shQuote } from '../../engine/quote.js';
+import { sh, shQuote } from '../../engine/connection/quote.js';
 import { markedScript, parseMarked, type Probe, type Section } from '../../engine/connection/sections.js';
 import { parseLink, parsePeerSection, payloadFor, type LinkInfo, type PeerCheck } from './parse.js';
 

@@ -1,7 +1,7 @@
 // package (and apt): Debian packages installed, removed or at apt's candidate version.
-import { paramProblem, type Module } from '../../engine/module.js';
+import { paramProblem, type Module } from '../../engine/module/contract.js';
 import { CommandFailedError, ModuleError } from '../../engine/errors.js';
-import { shJoin } from '../../engine/quote.js';
+import { shJoin } from '../../engine/connection/quote.js';
 import { diffPackages, PACKAGE_NAME, parsePackages, type PackageInfo, type PackageState, type PackageTarget } from './parse.js';
 
 export interface PackageParams {

@@ -1,6 +1,6 @@
 // Pure parts of package: the read script's output (dpkg-query for what is installed, apt-cache
 // policy for what apt would install) and the diff against the wanted state.
-import type { Change, DiffResult } from '../../engine/module.js';
+import type { Change, DiffResult } from '../../engine/module/contract.js';
 
 export interface PackageInfo {
   /** Installed version; undefined when not installed. */

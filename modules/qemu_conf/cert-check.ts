@@ -1,6 +1,6 @@
 // Migration TLS certificate checks: one sh script run on the host (one round trip) that prints
 // `@@play` sections, a pure parser of those sections, and the findings drawn from them.
-import { shQuote } from '../../engine/quote.js';
+import { shQuote } from '../../engine/connection/quote.js';
 
 export const CA = 'ca-cert.pem';
 export const SERVER_FILES = [CA, 'server-cert.pem', 'server-key.pem'];

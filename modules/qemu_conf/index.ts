@@ -1,8 +1,8 @@
 // qemu_conf: named keys of libvirt's qemu.conf (migration TLS, ports), edited in place, plus
 // read-only checks of the migration TLS certificates those keys point at.
-import { paramProblem, type ParamProblem, type Change, type DiffResult, type Module } from '../../engine/module.js';
+import { paramProblem, type ParamProblem, type Change, type DiffResult, type Module } from '../../engine/module/contract.js';
 import { markedScript, parseMarked, type Probe } from '../../engine/connection/sections.js';
-import { sh } from '../../engine/quote.js';
+import { sh } from '../../engine/connection/quote.js';
 import { CommandFailedError } from '../../engine/errors.js';
 import { KEY_RE, parseConf, renderValue, sameValue, setKeys, valueProblem, type ConfEntry } from './parse.js';
 import { CLIENT_FILES, QEMU_DEFAULT_DIR, SERVER_FILES, certFindings, certScript, parseCertReport, type CertReport, type CertScriptInput } from './cert-check.js';

@@ -1,8 +1,8 @@
 // reboot: reboot the host, reconnect and wait until it runs a new boot and answers (Ansible's
 // ansible.builtin.reboot). The engine gives the module a fresh connection (ctx.reconnect).
 import { setTimeout as sleep } from 'node:timers/promises';
-import { paramProblem, type ParamProblem, type Module, type ModuleContext } from '../../engine/module.js';
-import type { Host } from '../../engine/host.js';
+import { paramProblem, type ParamProblem, type Module, type ModuleContext } from '../../engine/module/contract.js';
+import type { Host } from '../../engine/connection/host.js';
 import { CommandFailedError, ConnectionError, ModuleError, TimeoutError } from '../../engine/errors.js';
 import { interrupted } from '../../engine/connection/base-host.js';
 import { defaultRebootCommand, launchScript, parseBootId, parseLaunch, retryDelayS, type RebootParams } from './parse.js';

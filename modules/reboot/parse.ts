@@ -1,5 +1,5 @@
 // reboot: the pure parts: the default reboot command, the detached launch and its output.
-import { shQuote } from '../../engine/quote.js';
+import { shQuote } from '../../engine/connection/quote.js';
 
 export interface RebootParams {
   reboot_timeout: number;

@@ -1,5 +1,5 @@
 // service: a daemon running or not, enabled at boot or not; restart/reload as actions.
-import { paramProblem, type ParamProblem, type Change, type DiffResult, type Module } from '../../engine/module.js';
+import { paramProblem, type ParamProblem, type Change, type DiffResult, type Module } from '../../engine/module/contract.js';
 import { CommandFailedError } from '../../engine/errors.js';
 import { serviceCommand, serviceReadScript, parseServiceRead, type ServiceFacts, type ServiceVerb } from './parse.js';
 

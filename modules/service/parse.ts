@@ -1,5 +1,5 @@
 // Pure parts of service: what the read script printed, and the commands for each init system.
-import { shQuote } from '../../engine/quote.js';
+import { shQuote } from '../../engine/connection/quote.js';
 
 export type InitSystem = 'systemd' | 'sysv' | 'none';
 

@@ -1,5 +1,5 @@
 // set_fact: variables for the rest of the play on this host (any names, already rendered).
-import { paramProblem, type Module } from '../../engine/module.js';
+import { paramProblem, type Module } from '../../engine/module/contract.js';
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 

@@ -1,6 +1,6 @@
 // shell: Ansible's shell module. Our command already runs through /bin/sh, so shell is command
 // plus `executable` (run cmd with bash, say); read/diff/apply are command's own.
-import { paramProblem, type Module } from '../../engine/module.js';
+import { paramProblem, type Module } from '../../engine/module/contract.js';
 import { commandModule, READ_ONLY_RULE, type CommandParams, type CommandState } from '../command/index.js';
 
 export const shellModule: Module<CommandParams, CommandState> = {

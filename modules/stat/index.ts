@@ -1,5 +1,5 @@
 // stat: facts about a path for `register` (exists, kind, mode, owner, size, sha256); changes nothing.
-import type { Module } from '../../engine/module.js';
+import type { Module } from '../../engine/module/contract.js';
 import { CommandFailedError } from '../../engine/errors.js';
 import { checkAbsolute } from '../lib/files/params.js';
 import { readPath, readPathScript } from '../lib/files/meta.js';

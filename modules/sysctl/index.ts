@@ -2,11 +2,11 @@
 // one round trip) and the persisted sysctl.d drop-in (only our keys edited, atomically, backup kept).
 import { readFileSync } from 'node:fs';
 import { rootPath } from '../../engine/paths.js';
-import { renderFile } from '../../engine/template.js';
-import { paramProblem, type ParamProblem, type ApplyStep, type ApplySteps, type Change, type DiffResult, type Module, type ProbeHost } from '../../engine/module.js';
-import type { ParamSchema } from '../../engine/schema.js';
+import { renderFile } from '../../engine/lang/template.js';
+import { paramProblem, type ParamProblem, type ApplyStep, type ApplySteps, type Change, type DiffResult, type Module, type ProbeHost } from '../../engine/module/contract.js';
+import type { ParamSchema } from '../../engine/module/schema.js';
 import { ModuleError } from '../../engine/errors.js';
-import { sh } from '../../engine/quote.js';
+import { sh } from '../../engine/connection/quote.js';
 import { markedScript, parseMarked, type Probe, type Section } from '../../engine/connection/sections.js';
 import { controlCharProblem, lineBreakProblem } from '../lib/files/line-checks.js';
 import { minimumNote, satisfies, settingOf, settingProblem, target, type Setting } from './compare.js';

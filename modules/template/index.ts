@@ -1,7 +1,7 @@
 // template: a file rendered from a handlebars template beside the playbook (or in templates/).
 import type { FileTarget } from '../lib/files/path-info.js';
-import { paramProblem, type Module } from '../../engine/module.js';
-import { renderFile } from '../../engine/template.js';
+import { paramProblem, type Module } from '../../engine/module/contract.js';
+import { renderFile } from '../../engine/lang/template.js';
 import { rootPath } from '../../engine/paths.js';
 import { META_PARAMS, checkAbsolute } from '../lib/files/params.js';
 import { applyContent, contentProbe, contentSteps, contentResult, diffContent, type ContentParams, type ContentState } from '../copy/content-file.js';

@@ -1,8 +1,8 @@
 // virsh_domains: the libvirt domains of a host and its free memory, for `register` and `when:`.
 // Read-only; one round trip (one virsh session running four commands).
-import type { Module } from '../../engine/module.js';
+import type { Module } from '../../engine/module/contract.js';
 import { CommandFailedError } from '../../engine/errors.js';
-import { sh } from '../../engine/quote.js';
+import { sh } from '../../engine/connection/quote.js';
 import { parseDomStats, parseNames, parseNodeInfo, parseNodeMemStats, type DomainFact } from '../virsh_migrate/parse.js';
 import { virshJoin, virshSections } from '../virsh_migrate/virsh.js';
 
@@ -18,7 +18,7 @@ export interface DomainsState {
 }
 
 /** One virsh session: persistent names, every domain's state/memory/vCPUs, node CPUs and memory. */
-export async function readDomains(host: import('../../engine/host.js').Host, uri?: string): Promise<DomainsState> {
+export async function readDomains(host: import('../../engine/connection/host.js').Host, uri?: string): Promise<DomainsState> {
   const cmds = virshJoin(['list --all --persistent --name', 'domstats --state --balloon --vcpu', 'nodeinfo', 'nodememstats']);
   const r = await host.run(uri ? sh`virsh -q -c ${uri} ${cmds}` : sh`virsh -q ${cmds}`);
   const s = virshSections(r.stdout);

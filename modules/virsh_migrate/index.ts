@@ -2,9 +2,9 @@
 // In sync when the domain runs on the destination and not on the source (a second run is a
 // no-op); --check reports the would-be migration and runs every preflight check; apply watches
 // and steers the job and returns its latency record as metrics.
-import type { Change, DiffResult, Module } from '../../engine/module.js';
-import type { Host } from '../../engine/host.js';
-import { sh } from '../../engine/quote.js';
+import type { Change, DiffResult, Module } from '../../engine/module/contract.js';
+import type { Host } from '../../engine/connection/host.js';
+import { sh } from '../../engine/connection/quote.js';
 import { ModuleError } from '../../engine/errors.js';
 import { jobRunning, parseDomInfo, parseJobInfo, type DomInfo, type JobInfo } from './parse.js';
 import { virshJoin, virshSections } from './virsh.js';

@@ -1,7 +1,7 @@
 // The logs that explain a failed migration, from both hosts in one round trip each: the daemon
 // log, the guest's QEMU log and the kernel's (link flaps, RX overruns).
-import type { Host } from '../../engine/host.js';
-import { shQuote } from '../../engine/quote.js';
+import type { Host } from '../../engine/connection/host.js';
+import { shQuote } from '../../engine/connection/quote.js';
 import type { LogSource } from './diagnose.js';
 
 const LOGS = (domain: string): Array<[name: string, cmd: string]> => [

@@ -1,5 +1,5 @@
 // virsh_migrate parameters: the schema, cross-field checks, and the `virsh migrate` flags they mean.
-import { boolWord, type ParamSchema } from '../../engine/schema.js';
+import { boolWord, type ParamSchema } from '../../engine/module/schema.js';
 import type { Policy } from './policy.js';
 
 export interface MigrateParams {

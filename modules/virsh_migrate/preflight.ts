@@ -1,8 +1,8 @@
 // Preflight: everything that would make a migration fail, checked before it starts, each a clear
 // sentence. Reads only: two round trips on the source (its own facts, then the destination as
 // the migration will see it: control URI, CPU, memory, firewall, link) and one on the destination.
-import type { Host } from '../../engine/host.js';
-import { sh, shQuote } from '../../engine/quote.js';
+import type { Host } from '../../engine/connection/host.js';
+import { sh, shQuote } from '../../engine/connection/quote.js';
 import { parseConf } from '../qemu_conf/parse.js';
 import { compareVersions, domainCpuXml, parseCpuCompare, parseNodeMemStats, parseVersion, type DomInfo, type Versions } from './parse.js';
 import { virshJoin, virshSections } from './virsh.js';

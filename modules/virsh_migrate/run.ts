@@ -1,10 +1,10 @@
 // One migration: start `virsh migrate` on the source, watch the job, steer it per policy, abort
 // it (domjobabort) on a timeout or the run's interruption, and measure it. A --p2p job survives
 // its virsh client, so stopping always goes through domjobabort, never through killing virsh.
-import type { ApplyOutcome, Metrics, ModuleContext } from '../../engine/module.js';
-import type { Host } from '../../engine/host.js';
+import type { ApplyOutcome, Metrics, ModuleContext } from '../../engine/module/contract.js';
+import type { Host } from '../../engine/connection/host.js';
 import { InterruptedError, ModuleError, PlayError } from '../../engine/errors.js';
-import { sh } from '../../engine/quote.js';
+import { sh } from '../../engine/connection/quote.js';
 import { jobRunning, parseJobInfo, type JobInfo } from './parse.js';
 import { Steering, formatStep, type Action } from './policy.js';
 import { migrateFlags, type MigrateRun } from './params.js';

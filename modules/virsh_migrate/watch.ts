@@ -1,8 +1,8 @@
 // The job watcher: ONE long-lived virsh session on the source asked for `domjobinfo --rawstats`
 // every 500 ms (a virsh per poll would cost ~0.35 s of CPU each), its output streamed back and
 // cut into samples at the marker lines.
-import type { Host } from '../../engine/host.js';
-import { shQuote } from '../../engine/quote.js';
+import type { Host } from '../../engine/connection/host.js';
+import { shQuote } from '../../engine/connection/quote.js';
 import { parseJobInfo, type JobInfo } from './parse.js';
 import { VIRSH_ECHO, VIRSH_MARK, virshSections } from './virsh.js';
 

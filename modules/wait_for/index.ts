@@ -1,6 +1,6 @@
 // wait_for: wait on the host until a port opens or closes, or a path appears or goes.
-import { portProblem } from '../../engine/name-rules.js';
-import { paramProblem, type ParamProblem, type Module } from '../../engine/module.js';
+import { portProblem } from '../../engine/module/name-rules.js';
+import { paramProblem, type ParamProblem, type Module } from '../../engine/module/contract.js';
 import { CommandFailedError, ModuleError } from '../../engine/errors.js';
 import { describeWait, parseWait, waitScript, type WaitForParams, type WaitResult } from './parse.js';
 

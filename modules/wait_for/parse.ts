@@ -1,6 +1,6 @@
 // Pure parts of wait_for: the one shell loop that waits on the host (so waiting costs one round
 // trip, not one per poll) and the reading of its verdict.
-import { shQuote } from '../../engine/quote.js';
+import { shQuote } from '../../engine/connection/quote.js';
 
 export interface WaitForParams {
   host: string;

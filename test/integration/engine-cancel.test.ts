@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { rootPath } from '../../engine/paths.js';
 import { runPlaybook } from '../../engine/runner/run.js';
 import { PlayError } from '../../engine/errors.js';
-import type { Module, ModuleContext } from '../../engine/module.js';
+import type { Module, ModuleContext } from '../../engine/module/contract.js';
 import type { TaskEvent } from '../../engine/results.js';
 import { MODULES } from '../../modules/index.js';
 import { RUN_DEFAULTS } from '../run-defaults.js';

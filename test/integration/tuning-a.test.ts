@@ -3,10 +3,10 @@
 // behind our back detected and named) and every clear-error path of the three modules.
 import assert from 'node:assert/strict';
 import type { ConnectionPool } from '../../engine/connection/pool.js';
-import type { Host } from '../../engine/host.js';
-import { formatChange, type Module } from '../../engine/module.js';
+import type { Host } from '../../engine/connection/host.js';
+import { formatChange, type Module } from '../../engine/module/contract.js';
 import { runModule } from '../module-loop.js';
-import { gatherFacts } from '../../engine/facts.js';
+import { gatherFacts } from '../../engine/facts/gather.js';
 import { ethtool } from '../../modules/ethtool/index.js';
 import { sysctl } from '../../modules/sysctl/index.js';
 import { mtu } from '../../modules/mtu/index.js';

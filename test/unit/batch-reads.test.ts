@@ -12,9 +12,9 @@ import { rootPath } from '../../engine/paths.js';
 import { runPlaybook } from '../../engine/runner/run.js';
 import type { TaskEvent } from '../../engine/results.js';
 import { MODULES } from '../../modules/index.js';
-import type { Change, Module } from '../../engine/module.js';
+import type { Change, Module } from '../../engine/module/contract.js';
 import { batchScript, markedScript, parseMarked } from '../../engine/connection/sections.js';
-import { sh } from '../../engine/quote.js';
+import { sh } from '../../engine/connection/quote.js';
 import { BatchedReads, machineOf } from '../../engine/runner/batch-reads.js';
 
 interface P {

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rootPath } from '../../engine/paths.js';
-import { shQuote } from '../../engine/quote.js';
+import { shQuote } from '../../engine/connection/quote.js';
 import { splitWords } from '../../bench/sim/words.js';
 import { answer, loadProfile, writeTarget } from '../../bench/sim/profile.js';
 import { parseKnownHosts } from '../../bench/sim/known-hosts.js';

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { rootPath } from '../../engine/paths.js';
-import { parseMarked } from '../../engine/facts-parse.js';
+import { parseMarked } from '../../engine/facts/parse.js';
 import { canonicalFeature, ethtoolError, featureArg, parseChannels, parseDriver, parseFeatures, parseRings } from '../../modules/ethtool/parse.js';
 import { commandsFor, ethtool, stateFromOutput, type EthtoolParams, type EthtoolState } from '../../modules/ethtool/index.js';
-import { normalizeDiff } from '../../engine/module.js';
-import { validateParams, type SchemaProblem } from '../../engine/schema.js';
+import { normalizeDiff } from '../../engine/module/contract.js';
+import { validateParams, type SchemaProblem } from '../../engine/module/schema.js';
 import { asText } from './problems.js';
 
 const dir = rootPath('test/fixtures/ethtool');

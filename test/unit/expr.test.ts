@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { evaluate, evaluateCondition, expressionVariables, parseExpression, ExprError, ExprSyntaxError, checkExpression } from '../../engine/expr.js';
+import { evaluate, evaluateCondition, expressionVariables, parseExpression, ExprError, ExprSyntaxError, checkExpression } from '../../engine/lang/expr.js';
 
 const where = { file: 'pb.yml', line: 7, col: 13, task: 'Restart', field: 'when' };
 const vars = {

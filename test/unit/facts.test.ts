@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { rootPath } from '../../engine/paths.js';
-import { factsFromOutput, gatherFacts } from '../../engine/facts.js';
-import { markedScript, parseLibvirtDaemon, parseMarked, parseOsRelease } from '../../engine/facts-parse.js';
+import { factsFromOutput, gatherFacts } from '../../engine/facts/gather.js';
+import { markedScript, parseLibvirtDaemon, parseMarked, parseOsRelease } from '../../engine/facts/parse.js';
 import { LocalHost } from '../../engine/connection/local.js';
 
 const fx = (name: string) => readFileSync(rootPath('test/fixtures/facts', name), 'utf8');

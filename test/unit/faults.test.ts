@@ -13,7 +13,7 @@ import { simpleShell, tiedToChannel, untie } from '../../engine/connection/tie.j
 import { PlayError } from '../../engine/errors.js';
 import { interruptExitCode, interruptName } from '../../engine/results.js';
 import { untilDoneOrGraceOver } from '../../engine/runner/run.js';
-import { driftDiffCommand } from '../../engine/report-cli.js';
+import { driftDiffCommand } from '../../engine/report/cli.js';
 import { saveRun } from '../../engine/report/index.js';
 import type { RunRecord } from '../../engine/results.js';
 import { loadRecord } from './report-fixture.js';

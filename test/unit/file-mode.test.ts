@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseYaml } from '../../engine/yaml.js';
 import { rootPath } from '../../engine/paths.js';
-import { validateParams, type SchemaProblem } from '../../engine/schema.js';
+import { validateParams, type SchemaProblem } from '../../engine/module/schema.js';
 import { fileModule } from '../../modules/file/index.js';
 import { copyModule } from '../../modules/copy/index.js';
 import { templateModule } from '../../modules/template/index.js';

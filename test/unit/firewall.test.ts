@@ -5,8 +5,8 @@ import { isMissingTable, parseCidr, parseNftTable, parsePort } from '../../modul
 import { desiredRules, diffTable, liveDeletes, renderNft, ruleText } from '../../modules/firewall/rules.js';
 import { firewall } from '../../modules/firewall/index.js';
 import { ModuleError } from '../../engine/errors.js';
-import { formatChange, normalizeDiff } from '../../engine/module.js';
-import { validateParams, type SchemaProblem } from '../../engine/schema.js';
+import { formatChange, normalizeDiff } from '../../engine/module/contract.js';
+import { validateParams, type SchemaProblem } from '../../engine/module/schema.js';
 import { asText } from './problems.js';
 
 // Captured from nft 1.0.6 inside a network namespace (`nft -j list table inet live_migration`).

@@ -9,7 +9,7 @@ import { diffPackages, parsePackages } from '../../modules/package/parse.js';
 import { parseWait, waitScript, type WaitForParams } from '../../modules/wait_for/parse.js';
 import { lineinfileModule } from '../../modules/lineinfile/index.js';
 import { waitForModule } from '../../modules/wait_for/index.js';
-import { validateParams, type SchemaProblem } from '../../engine/schema.js';
+import { validateParams, type SchemaProblem } from '../../engine/module/schema.js';
 import { asText } from './problems.js';
 
 const journald = readFileSync(rootPath('test/fixtures/generic/journald.conf'), 'utf8');

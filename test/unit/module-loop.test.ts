@@ -10,9 +10,9 @@ import { rootPath } from '../../engine/paths.js';
 import { runPlaybook } from '../../engine/runner/run.js';
 import type { TaskEvent } from '../../engine/results.js';
 import { MODULES } from '../../modules/index.js';
-import { formatChange, standaloneContext, type Change, type Module } from '../../engine/module.js';
+import { formatChange, standaloneContext, type Change, type Module } from '../../engine/module/contract.js';
 import { InterruptedError, ModuleError, TimeoutError } from '../../engine/errors.js';
-import { sh } from '../../engine/quote.js';
+import { sh } from '../../engine/connection/quote.js';
 import { moduleSteps } from '../../engine/runner/task.js';
 import { runModule } from '../module-loop.js';
 

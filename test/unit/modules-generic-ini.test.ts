@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { rootPath } from '../../engine/paths.js';
 import { getKeys, setKeys } from '../../modules/ini/parse.js';
 import { diffIni, iniModule, wantedKeys, type IniParams } from '../../modules/ini/index.js';
-import { validateParams, type SchemaProblem } from '../../engine/schema.js';
+import { validateParams, type SchemaProblem } from '../../engine/module/schema.js';
 import type { PathInfo } from '../../modules/lib/files/path-info.js';
 import { asText } from './problems.js';
 

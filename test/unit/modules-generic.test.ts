@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { standaloneContext } from '../../engine/module.js';
+import { standaloneContext } from '../../engine/module/contract.js';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,6 +1,6 @@
 // Small modules registered only while the playbook tests run, so the expected messages do not
 // change when the real modules' schemas grow.
-import type { Module } from '../../engine/module.js';
+import type { Module } from '../../engine/module/contract.js';
 import { MODULES } from '../../modules/index.js';
 
 const sysctl: Module = {

@@ -4,8 +4,8 @@ import { rootPath } from '../../engine/paths.js';
 import { parseConf, parseValue, renderValue, setKeys } from '../../modules/qemu_conf/parse.js';
 import { qemuConf } from '../../modules/qemu_conf/index.js';
 import { ModuleError } from '../../engine/errors.js';
-import { normalizeDiff } from '../../engine/module.js';
-import { validateParams, type SchemaProblem } from '../../engine/schema.js';
+import { normalizeDiff } from '../../engine/module/contract.js';
+import { validateParams, type SchemaProblem } from '../../engine/module/schema.js';
 import { asText } from './problems.js';
 
 // Debian 12's /etc/libvirt/qemu.conf, from libvirt-daemon-system 9.0.0-4+deb12u2 (dpkg-deb -x).

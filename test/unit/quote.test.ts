@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { sh, shJoin, shQuote } from '../../engine/quote.js';
+import { sh, shJoin, shQuote } from '../../engine/connection/quote.js';
 
 // Round-trip through a real POSIX sh (dash on Debian): what we quote is what the command sees.
 function echoThroughSh(cmd: string): string {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { defaultRebootCommand, launchScript, parseBootId, parseLaunch, retryDelayS } from '../../modules/reboot/parse.js';
 import { rebootModule } from '../../modules/reboot/index.js';
-import { validateParams, type SchemaProblem } from '../../engine/schema.js';
+import { validateParams, type SchemaProblem } from '../../engine/module/schema.js';
 import { ConnectionPool } from '../../engine/connection/pool.js';
 import { asText } from './problems.js';
 

@@ -1,8 +1,8 @@
 // sysctl `compare: minimum` (issue 8 §4): buffer sizes are "at least", so a host whose kernel
 // already allows more keeps it, in the running value and in the drop-in.
 import assert from 'node:assert/strict';
-import { formatChange, normalizeDiff } from '../../engine/module.js';
-import { validateParams, type SchemaProblem } from '../../engine/schema.js';
+import { formatChange, normalizeDiff } from '../../engine/module/contract.js';
+import { validateParams, type SchemaProblem } from '../../engine/module/schema.js';
 import { satisfies, settingOf, target } from '../../modules/sysctl/compare.js';
 import { sysctl, type SysctlParams, type SysctlState } from '../../modules/sysctl/index.js';
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { rootPath } from '../../engine/paths.js';
-import { parseMarked } from '../../engine/facts-parse.js';
-import { formatChange, normalizeDiff } from '../../engine/module.js';
-import { validateParams, type SchemaProblem } from '../../engine/schema.js';
+import { parseMarked } from '../../engine/facts/parse.js';
+import { formatChange, normalizeDiff } from '../../engine/module/contract.js';
+import { validateParams, type SchemaProblem } from '../../engine/module/schema.js';
 import { canonicalKey, editSysctlFile, normalizeValue, parseKeySection, parseSysctlFile, procPath, writeProblem } from '../../modules/sysctl/parse.js';
 import { sysctl, type SysctlParams, type SysctlState } from '../../modules/sysctl/index.js';
 import { asText } from './problems.js';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { renderString, renderDeep, renderFile, templateVariables, TemplateError, HELPER_DOCS } from '../../engine/template.js';
+import { renderString, renderDeep, renderFile, templateVariables, TemplateError, HELPER_DOCS } from '../../engine/lang/template.js';
 
 const where = { file: 'playbooks/x.yml', line: 12, col: 9, task: 'Set MTU', field: 'mtu' };
 const vars = {

@@ -10,7 +10,7 @@ import { rootPath } from '../../engine/paths.js';
 import { parseDomInfo } from '../../modules/virsh_migrate/parse.js';
 import type { MigrateParams } from '../../modules/virsh_migrate/params.js';
 import { MIGRATE_PARAMS, tlsSetting } from '../../modules/virsh_migrate/params.js';
-import { validateParams, type SchemaProblem } from '../../engine/schema.js';
+import { validateParams, type SchemaProblem } from '../../engine/module/schema.js';
 
 describe('virsh_migrate preflight: the migration port probe', () => {
   it('accepts IPv4, IPv6 and host names; refuses anything a shell could read as code', () => {

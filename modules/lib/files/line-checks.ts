@@ -1,6 +1,6 @@
 // A value written into a line-based file (ini, sysctl.d, nftables) must stay on its line: a CR or
 // LF inside it would add lines of the caller's choosing (`value: "2\nevil = 1"` sets a second key).
-import { paramProblem, type ParamProblem } from '../../../engine/module.js';
+import { paramProblem, type ParamProblem } from '../../../engine/module/contract.js';
 
 /** A message naming the field when v is a string holding a line break; the value itself is not echoed (it may be a secret). */
 export function lineBreakProblem(field: string, v: unknown): ParamProblem | undefined {

@@ -1,10 +1,10 @@
 // Reading a path and setting its metadata on a host: shared by file, copy, template, ini, stat.
-import type { Host } from '../../../engine/host.js';
-import type { Change, RunStep, StepOutput } from '../../../engine/module.js';
+import type { Host } from '../../../engine/connection/host.js';
+import type { Change, RunStep, StepOutput } from '../../../engine/module/contract.js';
 import type { Probe } from '../../../engine/connection/sections.js';
 import { CommandFailedError, ModuleError } from '../../../engine/errors.js';
-import { runChecked } from '../../../engine/host.js';
-import { shQuote } from '../../../engine/quote.js';
+import { runChecked } from '../../../engine/connection/host.js';
+import { shQuote } from '../../../engine/connection/quote.js';
 import { STAT_FORMAT, diffOmission, diffText, metaFacet, parsePathInfo, type FileTarget, type PathInfo } from './path-info.js';
 
 /** One round trip: the path itself, what it points to, the link target, whether the parent exists. */

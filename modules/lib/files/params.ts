@@ -1,8 +1,8 @@
 // Parameter specs shared by every module that manages a path's metadata.
-import type { ParamSchema } from '../../../engine/schema.js';
-import { paramProblem, type ParamProblem } from '../../../engine/module.js';
+import type { ParamSchema } from '../../../engine/module/schema.js';
+import { paramProblem, type ParamProblem } from '../../../engine/module/contract.js';
 import { modeProblem } from './mode-param.js';
-import { accountProblem } from '../../../engine/name-rules.js';
+import { accountProblem } from '../../../engine/module/name-rules.js';
 
 export const META_PARAMS: ParamSchema = {
   mode: {

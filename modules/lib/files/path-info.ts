@@ -1,6 +1,6 @@
 // Pure parts shared by file, copy, template, ini and stat: `stat -c` output, file modes,
 // and the metadata facets (mode, owner, group) of a path.
-import type { Change } from '../../../engine/module.js';
+import type { Change } from '../../../engine/module/contract.js';
 import { modeText, type ModeParam } from './mode-param.js';
 import { ModuleError } from '../../../engine/errors.js';
 

@@ -1,7 +1,7 @@
 // The read/diff/apply of a module that edits a text file with a pure function (lineinfile,
 // blockinfile): the file and its metadata read in one round trip, the whole-file before/after
 // for --diff, the edit written atomically (create/backup/mode/owner/group as the file modules do).
-import type { ApplySteps, Change, DiffResult, Module } from '../../../engine/module.js';
+import type { ApplySteps, Change, DiffResult, Module } from '../../../engine/module/contract.js';
 import { ModuleError } from '../../../engine/errors.js';
 import type { ModeParam } from './mode-param.js';
 import { checkedStep, metaCommand, textFileProbe } from './meta.js';

@@ -1,7 +1,7 @@
 // Host facts in one round trip: one shell script, a section per fact, each parsed by a pure
-// parser in facts-parse.ts. A missing tool gives null for its fact, never a failed gather.
-import type { Host } from './host.js';
-import { PlayError } from './errors.js';
+// parser in parse.ts. A missing tool gives null for its fact, never a failed gather.
+import type { Host } from '../connection/host.js';
+import { PlayError } from '../errors.js';
 import {
   markedScript,
   parseCpu,
@@ -20,7 +20,7 @@ import {
   type OsFacts,
   type Section,
   type SectionOutput,
-} from './facts-parse.js';
+} from './parse.js';
 
 export interface Facts {
   hostname: string | null;

@@ -1,6 +1,6 @@
 // The `when:` / `changed_when` / `failed_when` / `until` language: Ansible/Jinja-like, parsed by
 // hand and evaluated without eval. `{{ }}` inside an expression is rendered first (Ansible does).
-import { PlayError, formatPos } from './errors.js';
+import { PlayError, formatPos } from '../errors.js';
 import { parseExpression, ExprSyntaxError, type ExprNode } from './expr-parse.js';
 import { evalNode, need, EvalFailure, checkNames, TEST_NAMES, FILTER_NAMES } from './expr-eval.js';
 import { renderString, templateVariables, TemplateError, type TemplateOrigin } from './template.js';

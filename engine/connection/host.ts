@@ -1,5 +1,5 @@
 // The one door to a host: every module reads and writes through this interface.
-import { CommandFailedError } from './errors.js';
+import { CommandFailedError } from '../errors.js';
 
 export interface RunResult {
   stdout: string;

@@ -1,6 +1,6 @@
 // -e values: `key=value ...` (strings, as in Ansible), `@file.yml`, or an inline YAML/JSON mapping.
-import { PlayError } from './errors.js';
-import { YamlDoc, parseYaml } from './yaml.js';
+import { PlayError } from '../errors.js';
+import { YamlDoc, parseYaml } from '../yaml.js';
 
 export function parseExtraVars(args: string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};

@@ -2,10 +2,10 @@
 // `play drift diff` and `play schedule` commands, on top of engine/report.
 import type { ChalkInstance } from 'chalk';
 import { resolve } from 'node:path';
-import { PlayError } from './errors.js';
-import type { RunRecord } from './results.js';
-import { wrapWords } from './output/format.js';
-import { rootPath } from './paths.js';
+import { PlayError } from '../errors.js';
+import type { RunRecord } from '../results.js';
+import { wrapWords } from '../output/format.js';
+import { rootPath } from '../paths.js';
 import {
   defaultStateDir,
   driftDiff,
@@ -18,7 +18,7 @@ import {
   summarize,
   writeReports,
   type ReportSpec,
-} from './report/index.js';
+} from './index.js';
 
 export interface AfterRunOptions {
   reports: ReportSpec[];

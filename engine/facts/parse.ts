@@ -1,7 +1,7 @@
 // Pure parsers for fact gathering (the marked-sections protocol itself is in
 // connection/sections.ts, re-exported here for the fact gatherer).
 
-export { markedScript, parseMarked, type Section, type SectionOutput } from './connection/sections.js';
+export { markedScript, parseMarked, type Section, type SectionOutput } from '../connection/sections.js';
 
 // ---- fact parsers (each over one section of the facts script; tested on captured output) ----
 

@@ -1,6 +1,6 @@
 // The `when:` expression language, parsed by hand (never eval): Jinja's grammar and precedence,
 // a subset of its operators. Every node keeps its 1-based column for error messages.
-import { PlayError } from './errors.js';
+import { PlayError } from '../errors.js';
 
 export type ExprNode =
   | { type: 'lit'; value: unknown; col: number }

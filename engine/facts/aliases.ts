@@ -1,6 +1,6 @@
 // Ansible's fact names next to play's own `facts.*`: `ansible_facts.distribution`,
 // `ansible_distribution`, `ansible_hostname`… so an operator's conditions carry over.
-import type { Facts } from './facts.js';
+import type { Facts } from './gather.js';
 
 /** Ansible's os_family for the distributions play knows by ID. */
 const OS_FAMILY: Record<string, string> = { debian: 'Debian', ubuntu: 'Debian', rhel: 'RedHat', centos: 'RedHat', rocky: 'RedHat', almalinux: 'RedHat', fedora: 'RedHat', sles: 'Suse', opensuse: 'Suse' };

@@ -1,5 +1,5 @@
 // The one helper that quotes values for a remote POSIX sh (dash, not bash).
-import { PlayError } from './errors.js';
+import { PlayError } from '../errors.js';
 
 /** Quote one word for POSIX sh: single quotes, with embedded ' written as '\''. */
 export function shQuote(value: string | number): string {

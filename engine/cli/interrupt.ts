@@ -1,7 +1,7 @@
 // Ctrl-C and SIGTERM during a run: one AbortController for the whole run, whose signal the
 // engine passes down to every task and command (runner/run.ts `signal`). A second signal ends
 // the grace period given to running tasks at once; a third quits.
-import { InterruptedError } from './errors.js';
+import { InterruptedError } from '../errors.js';
 
 export interface RunInterrupt {
   /** Aborted by the first SIGINT/SIGTERM; its reason is an InterruptedError naming the signal. */

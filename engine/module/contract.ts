@@ -1,8 +1,8 @@
 // The module contract: read (reads only) → diff (pure) → apply (exactly those changes).
 // The engine owns the loop, check mode and the convergence re-read; modules never see check mode.
-import type { Host, WriteOptions } from './host.js';
+import type { Host, WriteOptions } from '../connection/host.js';
 import type { ParamSchema } from './schema.js';
-import type { Probe } from './connection/sections.js';
+import type { Probe } from '../connection/sections.js';
 
 /**
  * One difference between the host and the task: printed as `path: from → to`.

@@ -7,7 +7,7 @@
 // the path on own properties and names the whole path when it is undefined. `default`'s first
 // argument and the condition of if/unless/with use `__try` instead (undefined is allowed there).
 import Handlebars from 'handlebars';
-import { PlayError, formatPos } from './errors.js';
+import { PlayError, formatPos } from '../errors.js';
 import { getMember } from './expr-values.js';
 import { jinjaProblem } from './template-jinja.js';
 import { HELPERS, HELPER_NAMES } from './template-helpers.js';
