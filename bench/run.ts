@@ -44,7 +44,7 @@ function options() {
       'rtt-hosts': { type: 'string', default: '1000' },
       'rtt-forks': { type: 'string', default: '1000' },
       'big-hosts': { type: 'string', default: '10000' },
-      'big-forks': { type: 'string', default: '500' },
+      'big-forks': { type: 'string', default: '200' },
       'scale-sim-workers': { type: 'string', default: '2' },
       'lab-hosts': { type: 'string', default: '1,10,30' },
       tasks: { type: 'string', default: '10,50' },
@@ -241,12 +241,14 @@ async function scaleSection(o: Options, work: string, targets: Target[], c: {
       let first = true;
       const m = await record(c.section, `play check, ${label}, forks ${f}`,
         [node, CLI, 'check', play, '-i', inv.file, '--forks', String(f), '--state-dir', join(work, 'state')],
-        o.runs, { timeoutMs: 600000, okCodes: [0, 2, 4], before: async () => { if (!first) await count(); first = false; } });
+        o.runs, { timeoutMs: 600000, okCodes: [0, 2, 4, 6], before: async () => { if (!first) await count(); first = false; } });
       if (m) {
         await count();
         const simMs = [...simCpu].sort((a, b) => a - b)[simCpu.length >> 1];
         const row = rows[rows.length - 1];
-        row.note = `exit ${exitCodes(m)}; ${[...new Set(perHost)].join(' / ')}; simulator CPU ${(simMs / 1000).toFixed(1)} s (${o.scaleSimWorkers} worker${o.scaleSimWorkers > 1 ? 's' : ''}); walls ${m.samples.map((x) => (x.wallMs / 1000).toFixed(1)).join(', ')} s`;
+        // Unreachable hosts (exit 4/6) did less work: the summary line says how many.
+        const unreachable = m.samples.map((x) => /(\d+) unreachable\s*$/m.exec(x.stdout)?.[1] ?? '0');
+        row.note = `exit ${exitCodes(m)}; unreachable ${unreachable.join(', ')}; ${[...new Set(perHost)].join(' / ')}; simulator CPU ${(simMs / 1000).toFixed(1)} s (${o.scaleSimWorkers} worker${o.scaleSimWorkers > 1 ? 's' : ''}); walls ${m.samples.map((x) => (x.wallMs / 1000).toFixed(1)).join(', ')} s`;
         row.extra = { simCpuMs: simCpu, walls: m.samples.map((x) => x.wallMs), rss: m.samples.map((x) => x.peakRssKb), perHost };
       }
       targets.push({ goal: `play check ${label}, forks ${f}: wall`, value: m && m.wallMs / 1000, unit: 's', limit: c.wallLimitS, kind: 'max' });
