@@ -52,10 +52,14 @@ export class ConnectionPool {
     return this.count;
   }
 
-  get(hostName: string, vars: Record<string, unknown>): Promise<BaseHost> {
+  /**
+   * The host's connection, made on first use. `vars` may be a function: the engine asks for the
+   * connection at every task of every host, and the variables (rendered) are only needed once.
+   */
+  get(hostName: string, vars: Record<string, unknown> | (() => Record<string, unknown>)): Promise<BaseHost> {
     let p = this.hosts.get(hostName);
     if (!p) {
-      p = this.open(hostName, vars);
+      p = this.open(hostName, typeof vars === 'function' ? vars() : vars);
       // Keep the rejected promise: an unreachable host fails fast for the rest of the run.
       p.catch(() => {});
       this.hosts.set(hostName, p);
