@@ -1,5 +1,6 @@
 // `npm run bench`: the whole benchmark in one run; prints markdown tables and writes
-// bench/results/latest.json. Sections (filter with --only a,b): inventory, sim, floor, play, ansible,
+// bench/results/latest.json. Sections (filter with --only a,b): inventory, sim, sim-rtt (1,000
+// simulated hosts, 50 ms per exec), sim-10k (10,000 simulated hosts), floor, play, ansible,
 // migration (bench/migration.ts: virsh_migrate on a libvirt lab), evacuation (bench/evacuation.ts:
 // evacuate-host.yml on a 3-host libvirt lab).
 // Parts that need something missing (the engine CLI, the lab, Ansible) are reported as
@@ -21,7 +22,7 @@ import { evacuationSection } from './evacuation.js';
 import { MIGRATION_SETTINGS, migrationSection, parseLinks } from './migration.js';
 import { LAB, execCounter, labDown, labInventory, labTargets, labUp, readBaseline, resetHosts, type BenchLab } from './lab-work.js';
 
-const SECTIONS = ['inventory', 'sim', 'floor', 'play', 'ansible', 'migration', 'evacuation'] as const;
+const SECTIONS = ['inventory', 'sim', 'sim-rtt', 'sim-10k', 'floor', 'play', 'ansible', 'migration', 'evacuation'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
@@ -39,6 +40,12 @@ function options() {
       'sim-latency-ms': { type: 'string', default: '2' },
       'sim-ports': { type: 'string', default: '4' },
       'sim-base-port': { type: 'string', default: '22000' },
+      'rtt-ms': { type: 'string', default: '50' },
+      'rtt-hosts': { type: 'string', default: '1000' },
+      'rtt-forks': { type: 'string', default: '1000' },
+      'big-hosts': { type: 'string', default: '10000' },
+      'big-forks': { type: 'string', default: '200' },
+      'scale-sim-workers': { type: 'string', default: '2' },
       'lab-hosts': { type: 'string', default: '1,10,30' },
       tasks: { type: 'string', default: '10,50' },
       'inventory-hosts': { type: 'string', default: '10000' },
@@ -71,6 +78,9 @@ function options() {
     simLatencyMs: Number(values['sim-latency-ms']),
     simPorts: Number(values['sim-ports']),
     simBasePort: Number(values['sim-base-port']),
+    rtt: { latencyMs: Number(values['rtt-ms']), hosts: Number(values['rtt-hosts']), forks: nums(values['rtt-forks']!) },
+    big: { hosts: Number(values['big-hosts']), forks: nums(values['big-forks']!) },
+    scaleSimWorkers: Number(values['scale-sim-workers']),
     labHosts: q ? [1, 10] : nums(values['lab-hosts']!),
     tasks: q ? [10] : nums(values.tasks!),
     inventoryHosts: Number(values['inventory-hosts']),
@@ -198,6 +208,58 @@ async function simSection(o: Options, work: string, targets: Target[]): Promise<
   }
 }
 
+/**
+ * One fleet size against its own simulator: play check of the 10-task bench playbook, with the
+ * round trips per host counted by the simulator (execs and connections between the runs).
+ */
+async function scaleSection(o: Options, work: string, targets: Target[], c: {
+  section: string; hosts: number; latencyMs: number; forks: number[]; basePort: number; wallLimitS: number; rssLimitMiB?: number;
+}): Promise<void> {
+  const label = `${c.hosts.toLocaleString('en')} hosts × 10 tasks, ${c.latencyMs} ms per exec`;
+  const missing = playMissing();
+  if (missing) return notAvailable(c.section, `play check, ${label}`, missing);
+  let sim: SimHandle;
+  try {
+    sim = await startSim({ ports: o.simPorts, basePort: c.basePort, latencyMs: c.latencyMs, workers: o.scaleSimWorkers, stateDir: join(work, `sim-${c.section}`) });
+  } catch (e) {
+    return notAvailable(c.section, `fleet simulator (${c.latencyMs} ms per exec)`, (e as Error).message);
+  }
+  try {
+    const inv = generateInventory({ dir: join(work, `${c.section}-inv-${c.hosts}`), hosts: c.hosts, ports: o.simPorts, basePort: c.basePort, keyPath: sim.info.clientKey, knownHostsPath: sim.info.knownHosts });
+    const play = writeBenchWork(10).play;
+    for (const f of c.forks) {
+      let before = await sim.stats();
+      const simCpu: number[] = [];
+      const perHost: string[] = [];
+      // Counted per run (between runs, untimed): execs and connections per host, the simulator's CPU.
+      const count = async () => {
+        const now = await sim.stats();
+        perHost.push(`${((now.execs - before.execs) / c.hosts).toFixed(2)} execs and ${((now.connections - before.connections) / c.hosts).toFixed(2)} connections per host${now.unknown > before.unknown ? `, ${now.unknown - before.unknown} unknown commands` : ''}`);
+        simCpu.push(now.cpuUserMs + now.cpuSystemMs - before.cpuUserMs - before.cpuSystemMs);
+        before = now;
+      };
+      let first = true;
+      const m = await record(c.section, `play check, ${label}, forks ${f}`,
+        [node, CLI, 'check', play, '-i', inv.file, '--forks', String(f), '--state-dir', join(work, 'state')],
+        o.runs, { timeoutMs: 600000, okCodes: [0, 2, 4, 6], before: async () => { if (!first) await count(); first = false; } });
+      if (m) {
+        await count();
+        const simMs = [...simCpu].sort((a, b) => a - b)[simCpu.length >> 1];
+        const row = rows[rows.length - 1];
+        // Unreachable hosts (exit 4/6) did less work: the summary line says how many.
+        const unreachable = m.samples.map((x) => /(\d+) unreachable\s*$/m.exec(x.stdout)?.[1] ?? '0');
+        row.note = `exit ${exitCodes(m)}; unreachable ${unreachable.join(', ')}; ${[...new Set(perHost)].join(' / ')}; simulator CPU ${(simMs / 1000).toFixed(1)} s (${o.scaleSimWorkers} worker${o.scaleSimWorkers > 1 ? 's' : ''}); walls ${m.samples.map((x) => (x.wallMs / 1000).toFixed(1)).join(', ')} s`;
+        row.extra = { simCpuMs: simCpu, walls: m.samples.map((x) => x.wallMs), rss: m.samples.map((x) => x.peakRssKb), perHost };
+      }
+      targets.push({ goal: `play check ${label}, forks ${f}: wall`, value: m && m.wallMs / 1000, unit: 's', limit: c.wallLimitS, kind: 'max' });
+      if (c.rssLimitMiB) targets.push({ goal: `play check ${label}, forks ${f}: peak RSS`, value: m && m.peakRssKb / 1024, unit: 'MiB', limit: c.rssLimitMiB, kind: 'max' });
+    }
+  } finally {
+    const s = await sim.stop().catch(() => undefined);
+    if (s) rows.push({ section: c.section, case: `the simulator itself (${c.latencyMs} ms per exec)`, wallMs: s.seconds * 1000, cpuMs: s.cpuUserMs + s.cpuSystemMs, peakRssKb: s.maxRssKb, note: `${s.connections} connections, ${s.execs} execs, ${s.unknown} unknown, ${s.errors} errors, peak ${s.peakConcurrent} connections at once`, extra: { ...s } });
+  }
+}
+
 async function labSection(o: Options, work: string, targets: Target[]): Promise<void> {
   const maxK = Math.max(...o.labHosts);
   let lab: BenchLab;
@@ -307,6 +369,12 @@ async function main(): Promise<void> {
   try {
     if (o.only.has('inventory')) await inventorySection(o, work, targets);
     if (o.only.has('sim')) await simSection(o, work, targets);
+    if (o.only.has('sim-rtt')) {
+      await scaleSection(o, work, targets, { section: 'sim-rtt', hosts: o.rtt.hosts, latencyMs: o.rtt.latencyMs, forks: o.rtt.forks, basePort: o.simBasePort + 100, wallLimitS: 5 });
+    }
+    if (o.only.has('sim-10k')) {
+      await scaleSection(o, work, targets, { section: 'sim-10k', hosts: o.big.hosts, latencyMs: o.simLatencyMs, forks: o.big.forks, basePort: o.simBasePort + 200, wallLimitS: 20, rssLimitMiB: 800 });
+    }
     if (o.only.has('floor') || o.only.has('play') || o.only.has('ansible')) await labSection(o, work, targets);
     if (o.only.has('migration')) migrationTable = await migration(o, work);
     if (o.only.has('evacuation')) await evacuationSection(rows, o.runs);

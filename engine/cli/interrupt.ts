@@ -1,6 +1,7 @@
 // Ctrl-C and SIGTERM during a run: one AbortController for the whole run, whose signal the
 // engine passes down to every task and command (runner/run.ts `signal`). A second signal ends
 // the grace period given to running tasks at once; a third quits.
+import { setMaxListeners } from 'node:events';
 import { InterruptedError } from '../errors.js';
 
 export interface RunInterrupt {
@@ -17,6 +18,9 @@ const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
 export function interruptOnSignals(notify: (line: string) => void, graceS: number): RunInterrupt {
   const run = new AbortController();
   const hurry = new AbortController();
+  // Every connection being made and every running command listens to the run's signal: a fleet
+  // has thousands at once, which is no leak (Node warned "Possible EventTarget memory leak" at 11).
+  setMaxListeners(0, run.signal, hurry.signal);
   const handler = (sig: NodeJS.Signals) => {
     if (!run.signal.aborted) {
       notify(`interrupted by ${sig}: stopping the running tasks (up to ${graceS} s for them to clean up; ${sig === 'SIGINT' ? 'Ctrl-C' : sig} again to stop waiting)`);

@@ -17,6 +17,8 @@ export interface PoolOptions {
   keepalive?: Keepalive;
   /** The run's interruption: connections still being made are given up. */
   signal?: AbortSignal;
+  /** SSH handshakes under way at once (default MAX_HANDSHAKES); more wait their turn before their timeout starts. */
+  maxHandshakes?: number;
   /** Overrides for home, ~/.ssh/config and the agent (tests). */
   env?: SpecEnv;
 }
@@ -26,7 +28,18 @@ export interface ReconnectOptions {
   connectTimeoutMs?: number;
 }
 
+/**
+ * A handshake is CPU on both ends (key exchange, signatures: ~3–5 ms for ssh2 here) and the
+ * connect timeout runs while it is under way. With --forks 1000, a thousand handshakes at once
+ * on a busy control machine each took as long as all of them, and hundreds of hosts that answered
+ * were reported unreachable (timed out). This many at once keeps every handshake short; it still
+ * lets ~300 connections a second through at a 50 ms round trip (8 round trips per handshake).
+ */
+export const MAX_HANDSHAKES = 128;
+
 export class ConnectionPool {
+  private handshaking = 0;
+  private readonly handshakeQueue: Array<() => void> = [];
   private readonly hosts = new Map<string, Promise<BaseHost>>();
   /** One connection per bastion (hop chain), shared by every host behind it. */
   private readonly jumps = new Map<string, Promise<Client>>();
@@ -39,10 +52,14 @@ export class ConnectionPool {
     return this.count;
   }
 
-  get(hostName: string, vars: Record<string, unknown>): Promise<BaseHost> {
+  /**
+   * The host's connection, made on first use. `vars` may be a function: the engine asks for the
+   * connection at every task of every host, and the variables (rendered) are only needed once.
+   */
+  get(hostName: string, vars: Record<string, unknown> | (() => Record<string, unknown>)): Promise<BaseHost> {
     let p = this.hosts.get(hostName);
     if (!p) {
-      p = this.open(hostName, vars);
+      p = this.open(hostName, typeof vars === 'function' ? vars() : vars);
       // Keep the rejected promise: an unreachable host fails fast for the rest of the run.
       p.catch(() => {});
       this.hosts.set(hostName, p);
@@ -76,11 +93,30 @@ export class ConnectionPool {
       host.become = { ...spec.become };
     } else {
       const warn = (m: string) => (this.opts.onWarning ? this.opts.onWarning(hostName, m) : process.stderr.write(`[WARNING]: ${m}\n`));
-      host = await SshHost.connect(spec, { maxChannels: this.opts.maxChannels, onWarning: warn, jumpCache: this.jumps, keepalive: this.opts.keepalive, signal: this.opts.signal });
+      await this.handshakeSlot();
+      try {
+        host = await SshHost.connect(spec, { maxChannels: this.opts.maxChannels, onWarning: warn, jumpCache: this.jumps, keepalive: this.opts.keepalive, signal: this.opts.signal });
+      } finally {
+        this.handshakeDone();
+      }
     }
     this.count++;
     this.opts.onConnect?.(hostName);
     return host;
+  }
+
+  private handshakeSlot(): Promise<void> {
+    if (this.handshaking < (this.opts.maxHandshakes ?? MAX_HANDSHAKES)) {
+      this.handshaking++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.handshakeQueue.push(resolve));
+  }
+
+  private handshakeDone(): void {
+    const next = this.handshakeQueue.shift();
+    if (next) next(); // the slot passes straight to the next one waiting
+    else this.handshaking--;
   }
 
   async closeAll(): Promise<void> {

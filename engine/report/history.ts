@@ -7,7 +7,7 @@ import { basename, extname, join, resolve } from 'node:path';
 import { PlayError } from '../errors.js';
 import type { RunRecord } from '../results.js';
 import { writeFileAtomic } from './atomic-write.js';
-import { sanitizeRecord } from './sanitize.js';
+import { sanitizedRecordJson } from './sanitize.js';
 
 export const DEFAULT_KEEP = 20;
 
@@ -52,7 +52,7 @@ export function saveRun(stateDir: string, record: RunRecord, keep = DEFAULT_KEEP
   writeFileAtomic(join(dir, 'key.json'), JSON.stringify({ playbook: resolve(record.playbook), inventory: record.inventory.map((i) => resolve(i)), hash, slug }, null, 2) + '\n', 0o600);
   const stamp = record.startedAt.replace(/:/g, '-');
   const file = join(dir, `${stamp}-${randomBytes(4).toString('hex')}.json`);
-  writeFileAtomic(file, JSON.stringify(sanitizeRecord(record)) + '\n', 0o600);
+  writeFileAtomic(file, (function* () { yield* sanitizedRecordJson(record); yield '\n'; })(), 0o600);
   const runs = runFiles(dir);
   for (const old of runs.slice(0, Math.max(0, runs.length - keep))) rmSync(join(dir, old), { force: true });
   return file;

@@ -225,7 +225,7 @@ export async function runPlaybook(opts: PlaybookRunOptions, prepared = prepareRu
         selectHosts: (p) => inventory.select(p),
         inventoryVars,
         allHostNames,
-        connect: (h) => pool.get(h, connVars(h)),
+        connect: (h) => pool.get(h, () => connVars(h)),
         reconnect: (h, o) => pool.reconnect(h, connVars(h), o),
         secretsOf: () => runSecrets(),
         gatherFacts: (host) => gatherFacts(host) as unknown as Promise<Record<string, unknown>>,

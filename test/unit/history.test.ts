@@ -4,7 +4,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PlayError } from '../../engine/errors.js';
 import type { RunRecord } from '../../engine/results.js';
-import { defaultStateDir, historyDir, historyKey, loadRuns, saveRun } from '../../engine/report/index.js';
+import { defaultStateDir, historyDir, historyKey, loadRuns, sanitizeRecord, saveRun } from '../../engine/report/index.js';
 import { loadRecord } from './report-fixture.js';
 
 function at(rec: RunRecord, iso: string): RunRecord {
@@ -29,6 +29,14 @@ describe('history', () => {
     assert.equal(historyKey('/srv/pb/x/../hv tuning.yml', ['/srv/inv/prod.ini', '/srv/inv/group_vars']).hash, k.hash);
     assert.notEqual(historyKey('/srv/pb/hv tuning.yml', ['/srv/inv/staging.ini', '/srv/inv/group_vars']).hash, k.hash);
     assert.notEqual(historyKey('/srv/pb2/hv tuning.yml', ['/srv/inv/prod.ini', '/srv/inv/group_vars']).hash, k.hash);
+  });
+
+  it('writes the record host by host, byte for byte what one JSON.stringify of the sanitized record gives', () => {
+    const rec = { ...loadRecord(), interrupted: 'SIGINT' };
+    const file = saveRun(state, rec);
+    assert.equal(readFileSync(file, 'utf8'), JSON.stringify(sanitizeRecord(rec)) + '\n');
+    const none = { ...rec, hosts: {} };
+    assert.equal(readFileSync(saveRun(state, none), 'utf8'), JSON.stringify(sanitizeRecord(none)) + '\n');
   });
 
   it('saves sanitized records and loads them newest first', () => {

@@ -25,6 +25,18 @@ describe('template: rendering', () => {
     assert.equal(r('{{ true }}'), true);
   });
 
+  it('a bare {{ name }} (no Handlebars run) gives what Handlebars gives: the value itself, literals, errors', () => {
+    assert.equal(r('{{ peers }}'), vars.peers, 'the same list, not a copy');
+    assert.equal(r('{{inventory_hostname}}'), 'hv1');
+    const own = { true: 'shadow', null: 'shadow', join: 'shadow', x: null, f: () => 'called' };
+    assert.equal(renderString('{{ true }}', own, where), true, 'a literal stays a literal');
+    assert.equal(renderString('{{ null }}', own, where), null);
+    assert.equal(renderString('{{ x }}', own, where), null);
+    fails('{{ nope }}', "playbooks/x.yml:12:9: undefined variable 'nope' in task 'Set MTU' (field mtu)");
+    const inherited = Object.create({ up: 1 }) as Record<string, unknown>;
+    assert.throws(() => renderString('{{ up }}', inherited, where), TemplateError, 'inherited names are not variables');
+  });
+
   it('renders anything else to text: no HTML escaping, containers as JSON', () => {
     assert.equal(r('mtu {{ mtu }} on {{ nic }}'), 'mtu 9000 on eth1');
     assert.equal(r(' {{ mtu }}'), ' 9000');
