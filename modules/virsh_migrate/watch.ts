@@ -33,7 +33,20 @@ export function watchScript(domain: string, limitS: number): string {
   const abortFn = `abort() { setsid sh -c ${shQuote(retry)} _ "$1" </dev/null >/dev/null 2>&1 & }`;
   // In the background with `wait`: a shell waiting for a foreground pipeline runs its trap only
   // once the pipeline ends, which the KILL that follows the TERM may never let happen.
-  const outer = [abortFn, `trap 'abort "$1"; exit 143' TERM HUP`, `timeout --foreground ${Math.ceil(limitS)} sh -c ${shQuote(loop)} _ "$1" | virsh -q &`, 'wait $!', 'abort "$1"', 'exit 0'].join('\n');
+  // The shell's own stderr is /dev/null (the pipeline keeps the channel's, as fd 3): when play is
+  // killed, sshd is gone and the channel's pipes with it, and dash reports the pipeline the TERM
+  // killed ("Terminated") on stderr before it runs the trap; that write raised SIGPIPE and the
+  // shell died of it without aborting (seen with strace in the lab: 3 of 8 SIGKILL runs).
+  const outer = [
+    'exec 3>&2 2>/dev/null',
+    abortFn,
+    `trap 'abort "$1"; exit 143' TERM HUP`,
+    `timeout --foreground ${Math.ceil(limitS)} sh -c ${shQuote(loop)} _ "$1" 2>&3 3>&- | virsh -q 2>&3 3>&- &`,
+    'exec 3>&-',
+    'wait $!',
+    'abort "$1"',
+    'exit 0',
+  ].join('\n');
   return `sh -c ${shQuote(outer)} _ ${shQuote(domain)}`;
 }
 

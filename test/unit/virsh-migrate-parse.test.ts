@@ -19,7 +19,9 @@ import {
 } from '../../modules/virsh_migrate/parse.js';
 import { virshSections } from '../../modules/virsh_migrate/virsh.js';
 import { sampleSplitter, watchScript } from '../../modules/virsh_migrate/watch.js';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { diagnose } from '../../modules/virsh_migrate/diagnose.js';
 import { linesSince } from '../../modules/virsh_migrate/logs.js';
 import { parseMigrateOutput, progressLine } from '../../modules/virsh_migrate/run.js';
@@ -119,15 +121,76 @@ describe('virsh_migrate: the watcher is the host-side backstop of a --p2p job', 
   it('aborts the job itself on TERM (channel closed) and when its time bound ends', () => {
     const outer = execFileSync('sh', ['-c', 'eval "set -- $1"; printf %s "$3"', '_', script], { encoding: 'utf8' });
     const lines = outer.split('\n');
-    assert.ok(lines[0].startsWith(`abort() { setsid sh -c 'i=0`) && outer.includes(`virsh -q domjobabort "$1"`) && outer.includes(`_ "$1" </dev/null >/dev/null 2>&1 & }\n`), outer);
+    assert.equal(lines[0], 'exec 3>&2 2>/dev/null', "the shell's own notices never go to the channel");
+    assert.ok(lines[1].startsWith(`abort() { setsid sh -c 'i=0`) && outer.includes(`virsh -q domjobabort "$1"`) && outer.includes(`_ "$1" </dev/null >/dev/null 2>&1 & }\n`), outer);
     assert.ok(outer.includes(`trap 'abort "$1"; exit 143' TERM HUP\n`), outer);
-    assert.match(outer, /\ntimeout --foreground 91 sh -c '.*' _ "\$1" \| virsh -q &\nwait \$!\nabort "\$1"\nexit 0$/);
+    assert.match(outer, /\ntimeout --foreground 91 sh -c '.*' _ "\$1" 2>&3 3>&- \| virsh -q 2>&3 3>&- &\nexec 3>&-\nwait \$!\nabort "\$1"\nexit 0$/);
   });
 
   it('the domain reaches the shells only as a positional argument, quoted once', () => {
     assert.ok(script.endsWith(` _ 'web'\\''1 $(reboot)'`), script);
     assert.equal(script.split('reboot').length, 2, 'the domain appears once, as the last argument');
     execFileSync('sh', ['-n', '-c', script]);
+  });
+});
+
+describe('virsh_migrate: the watcher aborts the job after its channel is gone (play SIGKILLed)', function () {
+  this.timeout(20_000);
+  // A fake virsh: the interactive session (-q) reads its commands and, once told to, dies of
+  // TERM (as the real one does when the tie TERMs the group); domjobabort is recorded.
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'play-watch-'));
+    writeFileSync(
+      join(dir, 'virsh'),
+      ['#!/bin/sh', 'case "$*" in', `'-q domjobabort '*) echo "abort $3" >> "$D/aborted"; exit 0;;`, `'-q domjobinfo '*) echo 'Job type: None';;`, `-q) : > "$D/started"; while read -r _; do [ -e "$D/die" ] && kill -TERM $$; done;;`, 'esac', ''].join('\n'),
+    );
+    chmodSync(join(dir, 'virsh'), 0o755);
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** Starts the watcher as sshd runs it (stdout and stderr are the channel), then closes the channel's ends as a dead sshd does. */
+  const startOrphaned = async () => {
+    const child = spawn('sh', ['-c', watchScript('g1', 60)], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PATH: `${dir}:${process.env.PATH}`, D: dir } });
+    const exited = new Promise<void>((r) => child.on('exit', () => r()));
+    await until(() => existsSync(join(dir, 'started')), 'the watcher did not start');
+    child.stdout.destroy();
+    child.stderr.destroy();
+    return { pid: child.pid!, exited };
+  };
+  const until = async (ok: () => boolean, why: string) => {
+    const end = Date.now() + 5000;
+    while (!ok()) {
+      assert.ok(Date.now() < end, why);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  const aborted = () => existsSync(join(dir, 'aborted')) && readFileSync(join(dir, 'aborted'), 'utf8') === 'abort g1\n';
+
+  it('its session killed first (dash then reports "Terminated" on the dead channel): no SIGPIPE death, the job is aborted', async () => {
+    const w = await startOrphaned();
+    try {
+      writeFileSync(join(dir, 'die'), '');
+      await until(aborted, 'no domjobabort after the session died with the channel gone');
+      await w.exited;
+    } finally {
+      try { process.kill(-w.pid, 'SIGKILL'); } catch { /* gone */ }
+    }
+  });
+
+  it('TERM to its process group (what the tie sends) with the channel gone: the job is aborted, every time', async () => {
+    for (let i = 0; i < 5; i++) {
+      rmSync(join(dir, 'started'), { force: true });
+      rmSync(join(dir, 'aborted'), { force: true });
+      const w = await startOrphaned();
+      try {
+        process.kill(-w.pid, 'SIGTERM');
+        await until(aborted, `no domjobabort after TERM (round ${i + 1})`);
+        await w.exited;
+      } finally {
+        try { process.kill(-w.pid, 'SIGKILL'); } catch { /* gone */ }
+      }
+    }
   });
 });
 
